@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import SamromCore
+import SamromServer
+import SamromStore
+import Sodium
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (always HTTPS).")
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 8443
+    @OptionGroup var data: DataOptions
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
+    @Flag(help: "On an empty data directory, create a demo veileder and personvernombud and print their passwords.")
+    var demo = false
+    @Option(name: .customLong("turn-url"), help: "A TURN server URL (turn: or turns:); repeat for several.")
+    var turnURLs: [String] = []
+    @Option(name: .customLong("turn-secret-file"), help: "File holding coturn's static-auth-secret.")
+    var turnSecretFile: String?
+    @Option(name: .customLong("public-origin"), help: "The origin people use, e.g. https://samrom.example.no (join links and Origin checks).")
+    var publicOrigin: String?
+    @Option(name: .customLong("web-root"), help: "The browser client's directory.") var webRoot: String = "Web"
+    @Option(name: .customLong("certs-dir"), help: "Where Certs/make-dev-certs.sh put the development certificate.")
+    var certsDirectory: String = "Certs/out"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
+        if let publicOrigin, !(publicOrigin.hasPrefix("https://") && publicOrigin.count > 8) {
+            throw ValidationError("--public-origin must start with https://")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "samrom")
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
+        configuration.tlsCertificatePath = tlsCert
+        configuration.tlsKeyPath = tlsKey
+        configuration.turnURLs = turnURLs
+        configuration.turnSecretFile = turnSecretFile
+        configuration.publicOrigin = publicOrigin
+        configuration.webRoot = URL(fileURLWithPath: webRoot)
+        configuration.developmentCertificateDirectory = URL(fileURLWithPath: certsDirectory)
+
+        let app: SamromApp
+        do {
+            app = try SamromApp(configuration: configuration, logger: logger)
+        } catch {
+            throw CLIError("cannot start: \(error)")
+        }
+        if demo {
+            try await createDemoAccounts(app)
+        }
+        let shownHost = host == "127.0.0.1" || host == "::1" ? "localhost" : host
+        let application: any ApplicationProtocol
+        do {
+            application = try app.application { _ in
+                say("Samrom is running at https://\(shownHost):\(port)/  (Ctrl-C stops it)")
+            }
+        } catch {
+            throw CLIError("cannot start: \(error)")
+        }
+        try await application.runService()
+    }
+
+    /// Demo accounts on an empty data directory only, with fresh random passwords.
+    func createDemoAccounts(_ app: SamromApp) async throws {
+        guard try await app.store.accountCount() == 0 else {
+            say("Demo: the data directory already has accounts; none created.")
+            return
+        }
+        say("Demo accounts (passwords shown once):")
+        for (username, role) in [("veileder", AccountRole.veileder), ("personvernombud", .privacyOfficer)] {
+            let password = DemoPassword.make()
+            _ = try await app.accounts.create(username: username, role: role, password: SecureBytes(Array(password.utf8)))
+            say("  \(role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(username)  \(password)")
+        }
+    }
+}
+
+/// Readable random passwords: 4 groups of 5 from an unambiguous alphabet (~98 bits).
+enum DemoPassword {
+    static func make() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        let groups = (0..<4).map { _ in String((0..<5).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] }) }
+        return groups.joined(separator: "-")
+    }
+}
+
+/// A failure the user can act on: printed as one line, exit code 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes a line to standard output at once (no buffering), so the demo
+/// accounts and the URL show even when output goes to a pipe or file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SamromCore
+import SamromServer
+import Sodium
+
+struct User: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage accounts.", subcommands: [Add.self, List.self, Disable.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add an account; the password is read from standard input (one line).")
+
+        @Option(help: "1–64 of a–z, 0–9, '.', '_', '-'.") var username: String
+        @Option(help: "veileder, privacy-officer or admin.") var role: String
+        @OptionGroup var data: DataOptions
+
+        func validate() throws {
+            guard AccountRole(rawValue: role) != nil else {
+                throw ValidationError("--role must be veileder, privacy-officer or admin")
+            }
+            guard Account.normalisedUsername(username) != nil else {
+                throw ValidationError("--username must be 1–64 of a–z, 0–9, '.', '_' and '-'")
+            }
+        }
+
+        func run() async throws {
+            let app = try openApp(data)
+            let password = try readPassword()
+            do {
+                let account = try await app.accounts.create(
+                    username: username, role: AccountRole(rawValue: role)!, password: password)
+                say("Added \(account.username) (\(account.role.rawValue)).")
+            } catch let failure as AccountService.Failure {
+                throw CLIError(failure.message)
+            }
+        }
+
+        /// One line from standard input, without its line ending. Never echoed
+        /// or logged; kept in wiped memory.
+        func readPassword() throws -> SecureBytes {
+            var bytes: [UInt8] = []
+            defer { for i in bytes.indices { bytes[i] = 0 } }
+            while bytes.count <= PasswordHash.maxPasswordBytes + 2 {
+                var byte: UInt8 = 0
+                let n = read(0, &byte, 1)
+                if n <= 0 || byte == UInt8(ascii: "\n") { break }
+                bytes.append(byte)
+            }
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard !bytes.isEmpty else { throw CLIError("no password on standard input") }
+            guard String(validating: bytes, as: UTF8.self) != nil else { throw CLIError("the password is not valid UTF-8") }
+            return SecureBytes(bytes)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let app = try openApp(data)
+            let accounts = try await app.accounts.list()
+            if accounts.isEmpty { say("No accounts.") }
+            for account in accounts {
+                let state = account.isDisabled ? "disabled" : "active"
+                say("\(account.username)\t\(account.role.rawValue)\t\(state)")
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an account and end its sessions.")
+        @Argument(help: "The username.") var username: String
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let app = try openApp(data)
+            guard try await app.accounts.disable(username: username) else {
+                throw CLIError("no account named \(username)")
+            }
+            say("Disabled \(username.lowercased()).")
+        }
+    }
+}
+
+/// The server's services over the data directory, for one CLI command.
+func openApp(_ data: DataOptions) throws -> SamromApp {
+    var configuration = ServerConfiguration()
+    configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
+    var logger = Logger(label: "samrom")
+    logger.logLevel = .warning
+    do {
+        return try SamromApp(configuration: configuration, logger: logger)
+    } catch {
+        throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
+    }
+}

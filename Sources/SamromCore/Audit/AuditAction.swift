@@ -1,0 +1,27 @@
+/// What was done. A struct rather than a closed enum so that later modules
+/// (chat, audit reads) add their own actions next to their code.
+public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    // Accounts and sessions
+    public static let login = AuditAction(rawValue: "login")
+    public static let logout = AuditAction(rawValue: "logout")
+    public static let accountCreate = AuditAction(rawValue: "account.create")
+    public static let accountDisable = AuditAction(rawValue: "account.disable")
+
+    // Consultations
+    public static let consultationCreate = AuditAction(rawValue: "consultation.create")
+    public static let consultationList = AuditAction(rawValue: "consultation.list")
+    public static let consultationNewLink = AuditAction(rawValue: "consultation.link")
+    public static let consultationEnd = AuditAction(rawValue: "consultation.end")
+
+    // The room
+    public static let join = AuditAction(rawValue: "room.join")
+    public static let knock = AuditAction(rawValue: "room.knock")
+    public static let admit = AuditAction(rawValue: "room.admit")
+    public static let deny = AuditAction(rawValue: "room.deny")
+    public static let resume = AuditAction(rawValue: "room.resume")
+    public static let leave = AuditAction(rawValue: "room.leave")
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// A stored audit event with its sequence number, and its canonical bytes:
+/// JSON with sorted keys and no spaces, the leaf of the audit log.
+public struct AuditEntry: Sendable, Equatable {
+    public var seq: UInt64
+    public var event: AuditEvent
+
+    public init(seq: UInt64, event: AuditEvent) {
+        self.seq = seq
+        self.event = event
+    }
+
+    /// Canonical JSON: keys sorted, no insignificant whitespace, `at` in UTC
+    /// RFC 3339 with milliseconds, absent values as `null`.
+    public func canonicalBytes() -> [UInt8] {
+        let wire = Wire(
+            action: event.action.rawValue,
+            actor: .init(id: event.actor.id, kind: event.actor.kind.rawValue, role: event.actor.role),
+            at: AuditEntry.timestamp(event.at),
+            client: .init(ip: event.clientIP),
+            consultation: event.consultation?.rawValue,
+            outcome: event.outcome.rawValue,
+            reason: event.reason,
+            seq: seq)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try! encoder.encode(wire))
+    }
+
+    public static func decode(canonical bytes: [UInt8]) throws -> AuditEntry {
+        let wire = try JSONDecoder().decode(Wire.self, from: Data(bytes))
+        guard let at = parseTimestamp(wire.at),
+            let kind = AuditActor.Kind(rawValue: wire.actor.kind),
+            let outcome = AuditOutcome(rawValue: wire.outcome)
+        else { throw StorageError(.corrupt, "audit entry \(wire.seq) has an unknown field value") }
+        return AuditEntry(
+            seq: wire.seq,
+            event: AuditEvent(
+                at: at, actor: AuditActor(kind: kind, id: wire.actor.id, role: wire.actor.role),
+                action: AuditAction(rawValue: wire.action), consultation: wire.consultation.map(ConsultationID.init(rawValue:)),
+                outcome: outcome, reason: wire.reason, clientIP: wire.client.ip))
+    }
+
+    public static func timestamp(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = Date(timeIntervalSince1970: TimeInterval(ms / 1000))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var text = formatter.string(from: seconds)
+        text.removeLast()  // "Z"
+        return text + String(format: ".%03dZ", Int(ms % 1000))
+    }
+
+    public static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    private struct Wire: Codable {
+        struct Actor: Codable {
+            var id: String?
+            var kind: String
+            var role: String?
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(id, forKey: .id)
+                try c.encode(kind, forKey: .kind)
+                try c.encode(role, forKey: .role)
+            }
+            enum CodingKeys: String, CodingKey { case id, kind, role }
+        }
+        struct Client: Codable {
+            var ip: String?
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(ip, forKey: .ip)
+            }
+            enum CodingKeys: String, CodingKey { case ip }
+        }
+        var action: String
+        var actor: Actor
+        var at: String
+        var client: Client
+        var consultation: String?
+        var outcome: String
+        var reason: String
+        var seq: UInt64
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(action, forKey: .action)
+            try c.encode(actor, forKey: .actor)
+            try c.encode(at, forKey: .at)
+            try c.encode(client, forKey: .client)
+            try c.encode(consultation, forKey: .consultation)
+            try c.encode(outcome, forKey: .outcome)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(seq, forKey: .seq)
+        }
+        enum CodingKeys: String, CodingKey { case action, actor, at, client, consultation, outcome, reason, seq }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// Everything a client may send on `/ws`, validated on arrival.
+public enum ClientMessage: Sendable, Equatable {
+    case hello(Credential)
+    case admit(ParticipantID)
+    case deny(ParticipantID)
+    case offer(sdp: String)
+    case answer(sdp: String)
+    case ice(IceCandidate)
+    case leave
+    case end
+    case ping
+
+    /// How a client says who it is in `hello`.
+    public enum Credential: Sendable, Equatable {
+        /// A logged-in veileder (by cookie) opening one of their consultations.
+        case consultation(ConsultationID)
+        /// A deltaker with the join link's token.
+        case token(JoinToken)
+        /// Anyone coming back with the resume token from `welcome`.
+        case resume(ResumeToken)
+    }
+
+    public static let protocolVersion = 1
+    /// An SDP of a video call with screen sharing is about 6–12 KB.
+    public static let maxSDPBytes = 32 * 1024
+
+    /// The `type` of every message this version understands.
+    public static let knownTypes: Set<String> = [
+        "hello", "admit", "deny", "offer", "answer", "ice", "leave", "end", "ping",
+    ]
+
+    /// Parses one text frame. Never traps; every failure is a `SignalError`.
+    public static func decode(_ text: String) throws(SignalError) -> ClientMessage {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        } catch {
+            throw SignalError(.badJSON, "the message is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw SignalError(.badJSON, "a message must be a JSON object")
+        }
+        guard case .string(let type)? = object["type"] else {
+            throw SignalError(.badField, "\"type\" must be a string")
+        }
+        let fields = Fields(object)
+        switch type {
+        case "hello":
+            return .hello(try decodeHello(fields))
+        case "admit":
+            return .admit(try fields.participant())
+        case "deny":
+            return .deny(try fields.participant())
+        case "offer":
+            return .offer(sdp: try fields.sdp())
+        case "answer":
+            return .answer(sdp: try fields.sdp())
+        case "ice":
+            return .ice(try fields.candidate())
+        case "leave":
+            return .leave
+        case "end":
+            return .end
+        case "ping":
+            return .ping
+        default:
+            throw SignalError(.unknownType, "unknown message type")
+        }
+    }
+
+    private static func decodeHello(_ fields: Fields) throws(SignalError) -> Credential {
+        guard let version = fields.int("v") else { throw SignalError(.badField, "\"v\" must be the number 1") }
+        guard version == protocolVersion else { throw SignalError(.badField, "unsupported protocol version") }
+        let consultation = try fields.optionalString("consultation", maxBytes: 64)
+        let token = try fields.optionalString("token", maxBytes: 128)
+        let resume = try fields.optionalString("resume", maxBytes: 128)
+        switch (consultation, token, resume) {
+        case (let id?, nil, nil):
+            guard ConsultationID.isWellFormed(id) else { throw SignalError(.badField, "\"consultation\" is not an id") }
+            return .consultation(ConsultationID(rawValue: id))
+        case (nil, let text?, nil):
+            guard let token = JoinToken.parse(text) else { throw SignalError(.invalidToken, "this link is not valid") }
+            return .token(token)
+        case (nil, nil, let text?):
+            guard let token = ResumeToken.parse(text) else { throw SignalError(.invalidToken, "the resume token is not valid") }
+            return .resume(token)
+        default:
+            throw SignalError(.badField, "hello needs exactly one of \"consultation\", \"token\" or \"resume\"")
+        }
+    }
+}
+
+/// Typed access to a decoded JSON object's fields, with clear errors.
+private struct Fields {
+    let object: [String: JSONValue]
+    init(_ object: [String: JSONValue]) { self.object = object }
+
+    func int(_ key: String) -> Int? {
+        guard case .int(let value)? = object[key], let small = Int(exactly: value) else { return nil }
+        return small
+    }
+
+    func optionalString(_ key: String, maxBytes: Int) throws(SignalError) -> String? {
+        switch object[key] {
+        case nil, .null?:
+            return nil
+        case .string(let text)?:
+            guard text.utf8.count <= maxBytes else { throw SignalError(.tooLarge, "\"\(key)\" is too long") }
+            return text
+        default:
+            throw SignalError(.badField, "\"\(key)\" must be a string")
+        }
+    }
+
+    func string(_ key: String, maxBytes: Int) throws(SignalError) -> String {
+        guard let text = try optionalString(key, maxBytes: maxBytes) else {
+            throw SignalError(.badField, "\"\(key)\" is required")
+        }
+        return text
+    }
+
+    func participant() throws(SignalError) -> ParticipantID {
+        let text = try string("participant", maxBytes: 64)
+        guard !text.isEmpty else { throw SignalError(.badField, "\"participant\" is empty") }
+        return ParticipantID(rawValue: text)
+    }
+
+    func sdp() throws(SignalError) -> String {
+        let text = try string("sdp", maxBytes: ClientMessage.maxSDPBytes)
+        guard text.hasPrefix("v=0") else { throw SignalError(.badField, "\"sdp\" is not a session description") }
+        return text
+    }
+
+    func candidate() throws(SignalError) -> IceCandidate {
+        guard case .object(let raw)? = object["candidate"] else {
+            throw SignalError(.badField, "\"candidate\" must be an object")
+        }
+        let inner = Fields(raw)
+        let candidate = try inner.string("candidate", maxBytes: IceCandidate.maxCandidateBytes)
+        let mid = try inner.optionalString("sdpMid", maxBytes: 64)
+        var index: Int?
+        switch raw["sdpMLineIndex"] {
+        case nil, .null?:
+            index = nil
+        default:
+            guard let number = inner.int("sdpMLineIndex") else {
+                throw SignalError(.badField, "\"candidate.sdpMLineIndex\" must be an integer")
+            }
+            index = number
+        }
+        let ufrag = try inner.optionalString("usernameFragment", maxBytes: 256)
+        return try IceCandidate(candidate: candidate, sdpMid: mid, sdpMLineIndex: index, usernameFragment: ufrag).validated()
+    }
+}

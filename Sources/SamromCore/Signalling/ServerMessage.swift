@@ -1,0 +1,135 @@
+import Foundation
+
+/// Everything the server sends on `/ws`.
+public enum ServerMessage: Sendable, Equatable {
+    case welcome(Welcome)
+    /// To a deltaker: wait, the veileder will let you in.
+    case lobby
+    /// To the veileder: someone is waiting.
+    case knock(participant: ParticipantID)
+    /// To the veileder: a waiting deltaker went away.
+    case lobbyLeft(participant: ParticipantID)
+    case admitted
+    case denied
+    case peerJoined(Peer)
+    case peerLeft(Peer)
+    case offer(from: ParticipantID, sdp: String)
+    case answer(from: ParticipantID, sdp: String)
+    case ice(from: ParticipantID, candidate: IceCandidate)
+    case ended
+    case pong
+    case error(SignalError)
+
+    public struct Welcome: Sendable, Equatable {
+        public var you: Peer
+        public var consultation: ConsultationInfo
+        public var iceServers: [IceServer]
+        public var peers: [Peer]
+        public var resume: ResumeToken
+
+        public init(you: Peer, consultation: ConsultationInfo, iceServers: [IceServer], peers: [Peer], resume: ResumeToken) {
+            self.you = you
+            self.consultation = consultation
+            self.iceServers = iceServers
+            self.peers = peers
+            self.resume = resume
+        }
+    }
+
+    public struct Peer: Sendable, Equatable, Codable {
+        public var participant: ParticipantID
+        public var role: ParticipantRole
+        public init(participant: ParticipantID, role: ParticipantRole) {
+            self.participant = participant
+            self.role = role
+        }
+    }
+
+    /// What a participant learns about the consultation. The title is the
+    /// veileder's own note and goes to the veileder only.
+    public struct ConsultationInfo: Sendable, Equatable, Codable {
+        public var id: ConsultationID
+        public var expiresAt: Date
+        public var title: String?
+        public init(id: ConsultationID, expiresAt: Date, title: String?) {
+            self.id = id
+            self.expiresAt = expiresAt
+            self.title = title
+        }
+    }
+
+    public var type: String {
+        switch self {
+        case .welcome: "welcome"
+        case .lobby: "lobby"
+        case .knock: "knock"
+        case .lobbyLeft: "lobby-left"
+        case .admitted: "admitted"
+        case .denied: "denied"
+        case .peerJoined: "peer-joined"
+        case .peerLeft: "peer-left"
+        case .offer: "offer"
+        case .answer: "answer"
+        case .ice: "ice"
+        case .ended: "ended"
+        case .pong: "pong"
+        case .error: "error"
+        }
+    }
+
+    /// The JSON text frame.
+    public func encoded() -> String {
+        var object: [String: JSONValue] = ["type": .string(type)]
+        switch self {
+        case .welcome(let welcome):
+            object["v"] = .int(Int64(ClientMessage.protocolVersion))
+            object["you"] = welcome.you.json
+            var info: [String: JSONValue] = [
+                "id": .string(welcome.consultation.id.rawValue),
+                "expiresAt": .string(ServerMessage.timestamp(welcome.consultation.expiresAt)),
+            ]
+            if let title = welcome.consultation.title { info["title"] = .string(title) }
+            object["consultation"] = .object(info)
+            object["iceServers"] = .array(welcome.iceServers.map { server in
+                var entry: [String: JSONValue] = ["urls": .array(server.urls.map(JSONValue.string))]
+                if let username = server.username { entry["username"] = .string(username) }
+                if let credential = server.credential { entry["credential"] = .string(credential) }
+                return .object(entry)
+            })
+            object["peers"] = .array(welcome.peers.map(\.json))
+            object["resume"] = .string(welcome.resume.encoded)
+        case .knock(let participant), .lobbyLeft(let participant):
+            object["participant"] = .string(participant.rawValue)
+        case .peerJoined(let peer), .peerLeft(let peer):
+            object["participant"] = .string(peer.participant.rawValue)
+            object["role"] = .string(peer.role.rawValue)
+        case .offer(let from, let sdp), .answer(let from, let sdp):
+            object["from"] = .string(from.rawValue)
+            object["sdp"] = .string(sdp)
+        case .ice(let from, let candidate):
+            object["from"] = .string(from.rawValue)
+            var inner: [String: JSONValue] = ["candidate": .string(candidate.candidate)]
+            if let mid = candidate.sdpMid { inner["sdpMid"] = .string(mid) }
+            if let index = candidate.sdpMLineIndex { inner["sdpMLineIndex"] = .int(Int64(index)) }
+            if let ufrag = candidate.usernameFragment { inner["usernameFragment"] = .string(ufrag) }
+            object["candidate"] = .object(inner)
+        case .error(let error):
+            object["code"] = .string(error.code.rawValue)
+            object["message"] = .string(error.message)
+        case .lobby, .admitted, .denied, .ended, .pong:
+            break
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(JSONValue.object(object)), as: UTF8.self)
+    }
+
+    /// UTC, RFC 3339 with milliseconds.
+    public static func timestamp(_ date: Date) -> String { AuditEntry.timestamp(date) }
+}
+
+extension ServerMessage.Peer {
+    var json: JSONValue {
+        .object(["participant": .string(participant.rawValue), "role": .string(role.rawValue)])
+    }
+}

@@ -1,0 +1,61 @@
+/// A protocol error sent to a client as `{"type":"error","code","message"}`.
+/// Codes are stable; messages are for humans and never echo client input.
+public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        // The frame itself
+        case badJSON = "bad-json"
+        case unknownType = "unknown-type"
+        case badField = "bad-field"
+        case tooLarge = "too-large"
+        case rateLimited = "rate-limited"
+        // Who may do what
+        case helloRequired = "hello-required"
+        case alreadyJoined = "already-joined"
+        case forbidden
+        case notAdmitted = "not-admitted"
+        case invalidToken = "invalid-token"
+        case expired
+        case ended
+        case roomFull = "room-full"
+        case peerAbsent = "peer-absent"
+        case notWaiting = "not-waiting"
+        // The connection
+        case helloTimeout = "hello-timeout"
+        case sessionReplaced = "session-replaced"
+        case internalError = "internal"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// Whether the connection must close after this error is sent, and how.
+    /// Frame-level mistakes keep the connection; failed authentication and
+    /// policy decisions end it.
+    public var closeCode: WebSocketCloseCode? {
+        switch code {
+        case .badJSON, .unknownType, .badField, .tooLarge, .rateLimited, .helloRequired,
+            .alreadyJoined, .forbidden, .notAdmitted, .peerAbsent, .notWaiting:
+            return nil
+        case .invalidToken, .expired, .ended, .roomFull, .helloTimeout, .sessionReplaced:
+            return .policyViolation
+        case .internalError:
+            return .internalError
+        }
+    }
+}
+
+/// The WebSocket close codes Samrom uses (RFC 6455 §7.4.1).
+public enum WebSocketCloseCode: UInt16, Sendable {
+    case normal = 1000
+    case goingAway = 1001
+    case policyViolation = 1008
+    case messageTooBig = 1009
+    case internalError = 1011
+}

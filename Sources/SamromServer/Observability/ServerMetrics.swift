@@ -1,0 +1,31 @@
+import Metrics
+import Prometheus
+
+/// The server's metrics, made through swift-metrics against this server's own
+/// Prometheus registry (so tests can run several servers in one process).
+/// Labels carry no personal data: no ids, names, addresses or tokens.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let connections: Metrics.Meter
+    let messages: Metrics.Counter
+    let rejectedMessages: Metrics.Counter
+    let relayed: Metrics.Counter
+    let logins: Metrics.Counter
+    let failedLogins: Metrics.Counter
+    let consultationsCreated: Metrics.Counter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        connections = Metrics.Meter(label: "samrom_ws_connections", factory: factory)
+        messages = Metrics.Counter(label: "samrom_ws_messages_total", factory: factory)
+        rejectedMessages = Metrics.Counter(label: "samrom_ws_rejected_messages_total", factory: factory)
+        relayed = Metrics.Counter(label: "samrom_ws_relayed_total", factory: factory)
+        logins = Metrics.Counter(label: "samrom_logins_total", factory: factory)
+        failedLogins = Metrics.Counter(label: "samrom_failed_logins_total", factory: factory)
+        consultationsCreated = Metrics.Counter(label: "samrom_consultations_created_total", factory: factory)
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String { registry.emitToString() }
+}

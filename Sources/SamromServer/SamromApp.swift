@@ -1,0 +1,142 @@
+import Foundation
+import HummingbirdCore
+import NIOCore
+import Hummingbird
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import SamromCore
+import SamromStore
+import ServiceLifecycle
+
+/// The whole server, wired: store, services, hub, HTTP routes and `/ws`.
+/// `samrom serve` and the tests build it the same way.
+public struct SamromApp: Sendable {
+    public let configuration: ServerConfiguration
+    public let store: SQLiteStore
+    public let auditor: Auditor
+    public let accounts: AccountService
+    public let consultations: ConsultationService
+    public let hub: SignallingHub
+    public let metrics: ServerMetrics
+    public let clock: WallClock
+    let logger: Logger
+    let policy: OriginPolicy
+
+    public init(configuration: ServerConfiguration, clock: WallClock = .system, logger: Logger) throws {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        store = try SQLiteStore(directory: configuration.dataDirectory)
+        auditor = Auditor(sink: StoreAuditSink(store: store), clock: clock)
+        metrics = ServerMetrics()
+        policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
+        hub = SignallingHub(
+            store: store, auditor: auditor, clock: clock, iceServers: try Self.iceServers(configuration),
+            roomConfiguration: configuration.room, metrics: metrics, logger: logger)
+        accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
+        consultations = ConsultationService(store: store, auditor: auditor, clock: clock, hub: hub)
+    }
+
+    static func iceServers(_ configuration: ServerConfiguration) throws -> IceServerProvider {
+        guard !configuration.turnURLs.isEmpty else { return .none }
+        for url in configuration.turnURLs where !IceServerProvider.isValidTurnURL(url) {
+            throw TLSSetup.Failure(description: "--turn-url must be a turn: or turns: URL")
+        }
+        guard let file = configuration.turnSecretFile else {
+            throw TLSSetup.Failure(description: "--turn-url needs --turn-secret-file")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw TLSSetup.Failure(description: "cannot read the TURN secret file \(file)")
+        }
+        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard secret.utf8.count >= 16 else {
+            throw TLSSetup.Failure(description: "the TURN secret must be at least 16 characters")
+        }
+        return IceServerProvider(urls: configuration.turnURLs, secret: Array(secret.utf8), lifetime: configuration.turnCredentialLifetime)
+    }
+
+    /// The HTTP router: API, operations and the browser client's files.
+    func router() -> Router<SamromRequestContext> {
+        let router = Router(context: SamromRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxRequestBodyBytes))
+        router.add(middleware: OriginCheckMiddleware(policy: policy))
+        router.add(middleware: SessionMiddleware(accounts: accounts))
+        router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
+        SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
+        ConsultationController(consultations: consultations, hub: hub, policy: policy, clock: clock).register(on: router)
+        OperationsController(metrics: metrics).register(on: router)
+        return router
+    }
+
+    /// The router that decides WebSocket upgrades on `/ws`.
+    func webSocketRouter() -> Router<SamromRequestContext> {
+        let router = Router(context: SamromRequestContext.self)
+        router.add(middleware: SessionMiddleware(accounts: accounts))
+        let socket = SignallingSocket(hub: hub, configuration: configuration, clock: clock)
+        let policy = self.policy
+        router.ws("/ws") { request, _ in
+            // A page on another origin must not open a socket with our cookie.
+            guard policy.allows(request.headers, authority: request.head.authority) else { return .dontUpgrade }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            try await socket.run(
+                inbound: inbound, outbound: outbound, account: context.requestContext.account,
+                clientIP: context.requestContext.clientIP)
+        }
+        return router
+    }
+
+    /// The application over TLS, with the maintenance service alongside.
+    public func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws
+        -> some ApplicationProtocol
+    {
+        let (tls, source) = try TLSSetup.configuration(for: configuration, logger: logger)
+        logger.info("TLS certificate", metadata: ["source": "\(source.rawValue)"])
+        let server = try HTTPServerBuilder.tls(
+            .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter(),
+                configuration: .init(
+                    http1: .init(idleTimeout: .seconds(120)),
+                    ws: .init(
+                        maxFrameSize: configuration.maxMessageBytes,
+                        autoPing: .enabled(timePeriod: configuration.pingInterval),
+                        closeTimeout: .seconds(5),
+                        validateUTF8: true))),
+            tlsConfiguration: tls)
+        return Application(
+            router: router(),
+            server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "samrom"),
+            services: [MaintenanceService(hub: hub, store: store, configuration: configuration, clock: clock, logger: logger)],
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}
+
+/// Periodic housekeeping: frees expired room seats, deletes dead sessions.
+struct MaintenanceService: Service {
+    let hub: SignallingHub
+    let store: SQLiteStore
+    let configuration: ServerConfiguration
+    let clock: WallClock
+    let logger: Logger
+
+    func run() async throws {
+        var ticks = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            await hub.sweep()
+            ticks += 1
+            if ticks % 600 == 1 {
+                do {
+                    _ = try await store.deleteExpiredSessions(now: clock.now, idleTimeout: configuration.sessionIdleTimeout)
+                } catch {
+                    logger.error("session cleanup failed", metadata: ["error.type": "\(type(of: error))"])
+                }
+            }
+        }
+    }
+}

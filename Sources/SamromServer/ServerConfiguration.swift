@@ -1,0 +1,55 @@
+import Foundation
+import SamromCore
+import Sodium
+
+/// Everything `samrom serve` can be told, with production defaults.
+/// Tests build one with short timeouts and a temporary data directory.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8443
+    public var dataDirectory: URL = URL(fileURLWithPath: "data")
+    /// PEM certificate chain and key; when absent, the development certificate
+    /// from `Certs/` is used if present, else a self-signed one is made in the data dir.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Where `Certs/make-dev-certs.sh` writes the development certificate.
+    public var developmentCertificateDirectory: URL = URL(fileURLWithPath: "Certs/out")
+    /// The browser client's files.
+    public var webRoot: URL = URL(fileURLWithPath: "Web")
+    /// The origin people use, e.g. `https://samrom.kommune.no`; join links are
+    /// built from it. When nil, the request's Host is used.
+    public var publicOrigin: String?
+
+    /// TURN (coturn with `use-auth-secret`).
+    public var turnURLs: [String] = []
+    public var turnSecretFile: String?
+    public var turnCredentialLifetime: TimeInterval = 12 * 3600
+
+    // Sessions and logins
+    public var sessionIdleTimeout: TimeInterval = 2 * 3600
+    public var sessionLifetime: TimeInterval = 12 * 3600
+    public var passwordLimits: PasswordHash.Limits = .interactive
+    public var loginThrottle: LoginThrottle.Policy = .init()
+
+    // Signalling
+    public var room: Room.Configuration = .init()
+    /// A connection that has not said hello by then is dropped.
+    public var helloTimeout: Duration = .seconds(5)
+    /// Server pings; a peer that misses one is gone (half-open detection).
+    public var pingInterval: Duration = .seconds(5)
+    /// Largest WebSocket message accepted; larger ones close with 1009.
+    public var maxMessageBytes: Int = 64 * 1024
+    /// Per-connection message rate (sustained, burst).
+    public var messagesPerSecond: Double = 20
+    public var messageBurst: Double = 60
+    /// After this many rate-limited messages in a row, the connection is closed.
+    public var maxRejectedMessages: Int = 200
+    /// Largest JSON request body on the HTTP API.
+    public var maxRequestBodyBytes: Int = 16 * 1024
+
+    public init() {}
+
+    public var listensOnLoopbackOnly: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host)
+    }
+}

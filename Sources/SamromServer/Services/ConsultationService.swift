@@ -1,0 +1,108 @@
+import Foundation
+import SamromCore
+
+/// Creating, listing, re-linking and ending consultations, for their owner only.
+public final class ConsultationService: Sendable {
+    let store: any ConsultationStore
+    let auditor: Auditor
+    let clock: WallClock
+    let hub: SignallingHub
+
+    public init(store: any ConsultationStore, auditor: Auditor, clock: WallClock, hub: SignallingHub) {
+        self.store = store
+        self.auditor = auditor
+        self.clock = clock
+        self.hub = hub
+    }
+
+    public struct Failure: Error, Equatable {
+        public enum Code: String, Sendable { case badTitle = "bad-field", badValidity = "bad-validity", notFound = "not-found", ended, expired }
+        public let code: Code
+        public let message: String
+    }
+
+    /// A new consultation and its join token (the only time the token exists
+    /// outside the deltaker's browser).
+    public func create(owner: Account, title rawTitle: String?, validForDays: Int?, clientIP: String?) async throws -> (Consultation, JoinToken) {
+        let title = try Self.validatedTitle(rawTitle)
+        let days = validForDays ?? Consultation.defaultValidDays
+        guard Consultation.validDaysRange.contains(days) else {
+            throw Failure(code: .badValidity, message: "validForDays must be 1 to 84 (one 12-week frisklivsresept).")
+        }
+        let now = clock.now
+        let token = JoinToken.random()
+        let consultation = Consultation(
+            id: .random(), owner: owner.id, title: title, createdAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400), linkHash: token.hash, linkIssuedAt: now)
+        try await store.insertConsultation(consultation)
+        try await auditor.record(
+            .consultationCreate, actor: .user(owner), consultation: consultation.id, outcome: .allowed,
+            reason: "veileder created a consultation valid for \(days) days", clientIP: clientIP)
+        return (consultation, token)
+    }
+
+    public func list(owner: Account, clientIP: String?) async throws -> [Consultation] {
+        let list = try await store.consultations(owner: owner.id)
+        try await auditor.record(
+            .consultationList, actor: .user(owner), outcome: .allowed, reason: "veileder listed own consultations",
+            clientIP: clientIP)
+        return list
+    }
+
+    /// A fresh link; the previous one stops working at once.
+    public func newLink(owner: Account, id: ConsultationID, clientIP: String?) async throws -> (Consultation, JoinToken) {
+        var consultation = try await owned(id, by: owner, action: .consultationNewLink, clientIP: clientIP)
+        switch consultation.status(at: clock.now) {
+        case .active: break
+        case .ended: throw Failure(code: .ended, message: "This consultation has ended.")
+        case .expired: throw Failure(code: .expired, message: "This consultation has expired.")
+        }
+        let token = JoinToken.random()
+        let now = clock.now
+        try await store.replaceLink(of: id, with: token.hash, at: now)
+        consultation.linkHash = token.hash
+        consultation.linkIssuedAt = now
+        try await auditor.record(
+            .consultationNewLink, actor: .user(owner), consultation: id, outcome: .allowed,
+            reason: "veileder replaced the join link; the old one is revoked", clientIP: clientIP)
+        return (consultation, token)
+    }
+
+    /// Ends it; everyone in the room is told and disconnected. Idempotent.
+    public func end(owner: Account, id: ConsultationID, clientIP: String?) async throws -> Consultation {
+        let consultation = try await owned(id, by: owner, action: .consultationEnd, clientIP: clientIP)
+        let now = clock.now
+        if try await store.endConsultation(id, at: now) {
+            try await auditor.record(
+                .consultationEnd, actor: .user(owner), consultation: id, outcome: .allowed,
+                reason: "veileder ended the consultation", clientIP: clientIP)
+        }
+        await hub.consultationEnded(id)
+        return try await store.consultation(id: id) ?? consultation
+    }
+
+    /// The consultation if `owner` owns it; otherwise 404 (its existence is
+    /// not revealed) and a denied entry in the audit log.
+    func owned(_ id: ConsultationID, by owner: Account, action: AuditAction, clientIP: String?) async throws -> Consultation {
+        if let found = try await store.consultation(id: id), found.owner == owner.id {
+            return found
+        }
+        try await auditor.record(
+            action, actor: .user(owner), consultation: id, outcome: .denied,
+            reason: "not the owner of this consultation", clientIP: clientIP)
+        throw Failure(code: .notFound, message: "No such consultation.")
+    }
+
+    static func validatedTitle(_ raw: String?) throws -> String? {
+        guard let raw else { return nil }
+        let title = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if title.isEmpty { return nil }
+        guard title.count <= Consultation.maxTitleLength else {
+            throw Failure(code: .badTitle, message: "A title is at most \(Consultation.maxTitleLength) characters.")
+        }
+        guard !title.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) else {
+            throw Failure(code: .badTitle, message: "A title cannot contain control characters.")
+        }
+        return title
+    }
+}

@@ -1,0 +1,40 @@
+import Crypto
+import Foundation
+import SamromCore
+
+/// The ICE servers a participant is given in `welcome`.
+///
+/// No public STUN server, ever: without TURN configured the list is empty and
+/// browsers use their host candidates (enough on one network). With coturn's
+/// `use-auth-secret`, each participant gets TURN REST API credentials:
+/// username `<unix expiry>:<participant>`, credential
+/// `base64(HMAC-SHA1(secret, username))` (HMAC-SHA1 is what coturn checks;
+/// libsodium has no SHA-1, so swift-crypto does it).
+public struct IceServerProvider: Sendable {
+    let urls: [String]
+    let secret: [UInt8]?
+    let lifetime: TimeInterval
+
+    public init(urls: [String], secret: [UInt8]?, lifetime: TimeInterval) {
+        self.urls = urls
+        self.secret = secret
+        self.lifetime = min(lifetime, 24 * 3600)
+    }
+
+    public static let none = IceServerProvider(urls: [], secret: nil, lifetime: 0)
+
+    public func servers(for participant: ParticipantID, now: Date) -> [IceServer] {
+        guard !urls.isEmpty, let secret else { return [] }
+        let expiry = Int(now.timeIntervalSince1970 + lifetime)
+        let username = "\(expiry):\(participant.rawValue)"
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(username.utf8), using: SymmetricKey(data: secret))
+        return [IceServer(urls: urls, username: username, credential: Data(mac).base64EncodedString())]
+    }
+
+    /// Accepts `turn:` and `turns:` URLs only (RFC 7065), so a typo cannot
+    /// point browsers at something else.
+    public static func isValidTurnURL(_ url: String) -> Bool {
+        (url.hasPrefix("turn:") || url.hasPrefix("turns:")) && url.count < 256
+            && !url.contains(where: { $0.isWhitespace || $0 == "\"" })
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import Metrics
+import Logging
+import SamromCore
+
+/// Connections and rooms: every signalling decision happens here, one at a
+/// time. Rooms are value-type state machines (`Room`); the hub performs the
+/// actions they return: it sends, closes, audits and indexes resume tokens.
+public actor SignallingHub {
+    /// What the socket handler writes out for a connection.
+    public enum Outbound: Sendable, Equatable {
+        case text(String)
+        case close(WebSocketCloseCode, reason: String)
+    }
+
+    struct Connection {
+        let outbox: AsyncStream<Outbound>.Continuation
+        /// The account from the session cookie sent with the upgrade, if any.
+        let account: Account?
+        let clientIP: String?
+        var consultation: ConsultationID?
+        var peer: ServerMessage.Peer?
+        /// Set once a close was sent; later frames are ignored.
+        var closing = false
+    }
+
+    let store: any ConsultationStore
+    let auditor: Auditor
+    let clock: WallClock
+    let iceServers: IceServerProvider
+    let roomConfiguration: Room.Configuration
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    private var connections: [ConnectionID: Connection] = [:]
+    private var rooms: [ConsultationID: Room] = [:]
+    private var resumeIndex: [TokenHash: ConsultationID] = [:]
+    /// The account behind each veileder participant, for the audit log.
+    private var veilederAccounts: [ParticipantID: Account] = [:]
+    private var nextConnection: UInt64 = 0
+
+    /// Pending messages per connection before it counts as too slow.
+    static let outboxCapacity = 1024
+
+    public init(
+        store: any ConsultationStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
+        roomConfiguration: Room.Configuration, metrics: ServerMetrics, logger: Logger
+    ) {
+        self.store = store
+        self.auditor = auditor
+        self.clock = clock
+        self.iceServers = iceServers
+        self.roomConfiguration = roomConfiguration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    // MARK: Connections
+
+    public func connect(account: Account?, clientIP: String?) -> (ConnectionID, AsyncStream<Outbound>) {
+        nextConnection += 1
+        let id = ConnectionID(nextConnection)
+        let (stream, continuation) = AsyncStream<Outbound>.makeStream(bufferingPolicy: .bufferingOldest(Self.outboxCapacity))
+        connections[id] = Connection(outbox: continuation, account: account, clientIP: clientIP)
+        metrics.connections.increment()
+        return (id, stream)
+    }
+
+    /// The socket is gone (closed, dropped, or timed out).
+    public func disconnected(_ id: ConnectionID) async {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.outbox.finish()
+        metrics.connections.decrement()
+        guard let consultation = connection.consultation, var room = rooms[consultation] else { return }
+        let actions = room.disconnect(id, now: clock.now, explicit: false)
+        rooms[consultation] = room
+        await perform(actions, in: consultation)
+        dropRoomIfEmpty(consultation)
+    }
+
+    /// Called by the socket when its hello deadline passes.
+    public func helloDeadline(_ id: ConnectionID) {
+        guard let connection = connections[id], connection.consultation == nil, !connection.closing else { return }
+        fail(id, SignalError(.helloTimeout, "no hello received in time"))
+    }
+
+    /// A frame that could not be accepted (parse error, rate limit).
+    public func reject(_ error: SignalError, to id: ConnectionID) {
+        metrics.rejectedMessages.increment()
+        fail(id, error)
+    }
+
+    public func close(_ id: ConnectionID, code: WebSocketCloseCode, reason: String) {
+        guard var connection = connections[id], !connection.closing else { return }
+        connection.closing = true
+        connections[id] = connection
+        connection.outbox.yield(.close(code, reason: reason))
+    }
+
+    // MARK: Messages
+
+    public func receive(_ message: ClientMessage, from id: ConnectionID) async {
+        guard let connection = connections[id], !connection.closing else { return }
+        metrics.messages.increment()
+        if case .ping = message { return send(.pong, to: id) }
+        if case .hello(let credential) = message {
+            guard connection.consultation == nil else {
+                return fail(id, SignalError(.alreadyJoined, "this connection has already said hello"))
+            }
+            return await hello(credential, connection: connection, id: id)
+        }
+        guard let consultation = connection.consultation, var room = rooms[consultation] else {
+            return fail(id, SignalError(.helloRequired, "say hello first"))
+        }
+        let now = clock.now
+        do {
+            let actions: [Room.Action]
+            switch message {
+            case .admit(let participant):
+                actions = try room.admit(participant, by: id, now: now)
+            case .deny(let participant):
+                actions = try room.deny(participant, by: id, now: now)
+            case .offer, .answer, .ice:
+                actions = try room.relay(message, from: id)
+                metrics.relayed.increment()
+            case .leave:
+                actions = room.disconnect(id, now: now, explicit: true) + [.close(id, .normal, reason: "left")]
+            case .end:
+                _ = try room.end(by: id)
+                return await end(consultation, by: connection, clientIP: connection.clientIP)
+            case .hello, .ping:
+                return
+            }
+            rooms[consultation] = room
+            await perform(actions, in: consultation)
+            dropRoomIfEmpty(consultation)
+        } catch {
+            fail(id, error)
+        }
+    }
+
+    /// The consultation was ended over HTTP: everyone in its room is told.
+    public func consultationEnded(_ consultation: ConsultationID) async {
+        guard let room = rooms[consultation] else { return }
+        await perform(room.closeAll(), in: consultation)
+        rooms[consultation] = nil
+    }
+
+    /// Frees seats whose grace period passed; run periodically.
+    public func sweep() async {
+        let now = clock.now
+        for (consultation, var room) in rooms {
+            let actions = room.sweep(now: now)
+            guard !actions.isEmpty else { continue }
+            rooms[consultation] = room
+            await perform(actions, in: consultation)
+            dropRoomIfEmpty(consultation)
+        }
+    }
+
+    /// Who is waiting or in the call, for the veileder's list.
+    public func presence(of consultation: ConsultationID) -> (waiting: Int, inCall: Int) {
+        guard let room = rooms[consultation] else { return (0, 0) }
+        let members = room.connections.compactMap { room.member($0) }
+        return (members.filter { !$0.inCall }.count, members.filter(\.inCall).count)
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    // MARK: Hello
+
+    private func hello(_ credential: ClientMessage.Credential, connection: Connection, id: ConnectionID) async {
+        do {
+            switch credential {
+            case .consultation(let consultationID):
+                try await veilederHello(consultationID, connection: connection, id: id)
+            case .token(let token):
+                try await deltakerHello(token, connection: connection, id: id)
+            case .resume(let token):
+                try await resumeHello(token, connection: connection, id: id)
+            }
+        } catch {
+            fail(id, error)
+        }
+    }
+
+    private func veilederHello(_ consultationID: ConsultationID, connection: Connection, id: ConnectionID) async throws {
+        guard let account = connection.account else {
+            try await audit(.join, .anonymous, consultationID, .denied, "not logged in", connection)
+            throw SignalError(.forbidden, "log in to open a consultation")
+        }
+        let found = try await store.consultation(id: consultationID)
+        guard let consultation = found, consultation.owner == account.id, account.role == .veileder else {
+            try await audit(.join, .user(account), consultationID, .denied, "not the owner of this consultation", connection)
+            throw SignalError(.forbidden, "this is not your consultation")
+        }
+        try await requireActive(consultation, actor: .user(account), connection: connection)
+        guard connections[id] != nil else { return }  // went away while we looked
+        let resume = ResumeToken.random()
+        var room = rooms[consultationID] ?? Room(consultation: consultationID, configuration: roomConfiguration)
+        let entry = room.veilederArrives(connection: id, proposed: .random(), resume: resume.hash, now: clock.now)
+        rooms[consultationID] = room
+        veilederAccounts[entry.you.participant] = account
+        await enter(entry, consultation: consultation, resume: resume, id: id, showTitle: true)
+    }
+
+    private func deltakerHello(_ token: JoinToken, connection: Connection, id: ConnectionID) async throws {
+        guard let consultation = try await store.consultation(linkHash: token.hash) else {
+            try await audit(.join, .anonymous, nil, .denied, "invalid or revoked link", connection)
+            throw SignalError(.invalidToken, "this link is not valid")
+        }
+        try await requireActive(consultation, actor: .anonymous, connection: connection)
+        guard connections[id] != nil else { return }
+        let resume = ResumeToken.random()
+        var room = rooms[consultation.id] ?? Room(consultation: consultation.id, configuration: roomConfiguration)
+        let proposed = ParticipantID.random()
+        do {
+            let entry = try room.deltakerKnocks(connection: id, proposed: proposed, resume: resume.hash, now: clock.now)
+            rooms[consultation.id] = room
+            await enter(entry, consultation: consultation, resume: resume, id: id, showTitle: false)
+        } catch {
+            try await audit(.knock, .participant(proposed, role: .deltaker), consultation.id, .denied, "lobby full", connection)
+            throw error
+        }
+    }
+
+    private func resumeHello(_ token: ResumeToken, connection: Connection, id: ConnectionID) async throws {
+        guard let consultationID = resumeIndex[token.hash], let consultation = try await store.consultation(id: consultationID)
+        else {
+            try await audit(.resume, .anonymous, nil, .denied, "unknown or used resume token", connection)
+            throw SignalError(.invalidToken, "nothing to resume; join again")
+        }
+        try await requireActive(consultation, actor: .anonymous, connection: connection)
+        guard connections[id] != nil, var room = rooms[consultationID] else {
+            throw SignalError(.invalidToken, "nothing to resume; join again")
+        }
+        let next = ResumeToken.random()
+        let entry: Room.Entry
+        do {
+            entry = try room.resume(token.hash, next: next.hash, connection: id, now: clock.now)
+        } catch {
+            // An expired seat is freed by the attempt; keep that.
+            rooms[consultationID] = room
+            dropRoomIfEmpty(consultationID)
+            try await audit(.resume, .anonymous, consultationID, .denied, "resume refused: \(error.code.rawValue)", connection)
+            throw error
+        }
+        if entry.you.role == .veileder, let owner = veilederAccounts[entry.you.participant], connection.account?.id != owner.id {
+            // A resume token alone does not make someone the veileder: the
+            // session cookie of the same account must come with it.
+            try await audit(.resume, .anonymous, consultationID, .denied, "veileder resume without the owner's session", connection)
+            throw SignalError(.forbidden, "log in as the veileder of this consultation")
+        }
+        rooms[consultationID] = room
+        await enter(entry, consultation: consultation, resume: next, id: id, showTitle: entry.you.role == .veileder)
+    }
+
+    /// Refuses ended and expired consultations, with the reason in the log.
+    private func requireActive(_ consultation: Consultation, actor: AuditActor, connection: Connection) async throws {
+        switch consultation.status(at: clock.now) {
+        case .active:
+            return
+        case .ended:
+            try await audit(.join, actor, consultation.id, .denied, "consultation has ended", connection)
+            throw SignalError(.ended, "this consultation has ended")
+        case .expired:
+            try await audit(.join, actor, consultation.id, .denied, "link has expired", connection)
+            throw SignalError(.expired, "this link has expired")
+        }
+    }
+
+    /// Sends `welcome`, then performs what entering the room caused.
+    private func enter(_ entry: Room.Entry, consultation: Consultation, resume: ResumeToken, id: ConnectionID, showTitle: Bool) async {
+        connections[id]?.consultation = consultation.id
+        connections[id]?.peer = entry.you
+        resumeIndex[resume.hash] = consultation.id
+        let welcome = ServerMessage.Welcome(
+            you: entry.you,
+            consultation: .init(id: consultation.id, expiresAt: consultation.expiresAt, title: showTitle ? consultation.title : nil),
+            iceServers: iceServers.servers(for: entry.you.participant, now: clock.now),
+            peers: entry.peers,
+            resume: resume)
+        // Audit first: the welcome reports the join as done.
+        let audits = entry.actions.filter { if case .audit = $0 { true } else { false } }
+        let rest = entry.actions.filter { if case .audit = $0 { false } else { true } }
+        guard await perform(audits, in: consultation.id) else { return }
+        send(.welcome(welcome), to: id)
+        await perform(rest, in: consultation.id)
+    }
+
+    private func end(_ consultation: ConsultationID, by connection: Connection, clientIP: String?) async {
+        let actor = connection.account.map(AuditActor.user) ?? .anonymous
+        do {
+            _ = try await store.endConsultation(consultation, at: clock.now)
+            try await auditor.record(
+                .consultationEnd, actor: actor, consultation: consultation, outcome: .allowed,
+                reason: "veileder ended the consultation in the call", clientIP: clientIP)
+        } catch {
+            logger.error("ending a consultation failed", metadata: ["error.type": "\(type(of: error))"])
+        }
+        await consultationEnded(consultation)
+    }
+
+    // MARK: Performing actions
+
+    /// Performs room actions in order. Returns false if an audit entry could
+    /// not be written, in which case nothing after it is done.
+    @discardableResult
+    private func perform(_ actions: [Room.Action], in consultation: ConsultationID) async -> Bool {
+        for action in actions {
+            switch action {
+            case .send(let id, let message):
+                send(message, to: id)
+            case .close(let id, let code, let reason):
+                connections[id]?.consultation = nil
+                close(id, code: code, reason: reason)
+            case .forgetResume(let hash):
+                resumeIndex[hash] = nil
+            case .audit(let auditAction, let peer, let outcome, let reason):
+                let actor: AuditActor =
+                    peer.role == .veileder
+                    ? (veilederAccounts[peer.participant].map(AuditActor.user) ?? .participant(peer.participant, role: .veileder))
+                    : .participant(peer.participant, role: peer.role)
+                do {
+                    try await auditor.record(
+                        auditAction, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: nil)
+                } catch {
+                    logger.error("audit write failed; action not performed", metadata: ["action": "\(auditAction)"])
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    private func audit(
+        _ action: AuditAction, _ actor: AuditActor, _ consultation: ConsultationID?, _ outcome: AuditOutcome,
+        _ reason: String, _ connection: Connection
+    ) async throws {
+        try await auditor.record(
+            action, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: connection.clientIP)
+    }
+
+    private func send(_ message: ServerMessage, to id: ConnectionID) {
+        guard let connection = connections[id], !connection.closing else { return }
+        if case .dropped = connection.outbox.yield(.text(message.encoded())) {
+            // The client does not read: it cannot be helped by more messages.
+            logger.notice("closing a connection that does not keep up")
+            connection.outbox.finish()
+        }
+    }
+
+    private func fail(_ id: ConnectionID, _ error: any Error) {
+        let signalError: SignalError
+        if let error = error as? SignalError {
+            signalError = error
+        } else {
+            logger.error("signalling failed", metadata: ["error.type": "\(type(of: error))"])
+            signalError = SignalError(.internalError, "something went wrong on the server")
+        }
+        send(.error(signalError), to: id)
+        if let code = signalError.closeCode {
+            close(id, code: code, reason: signalError.code.rawValue)
+        }
+    }
+
+    private func dropRoomIfEmpty(_ consultation: ConsultationID) {
+        if let room = rooms[consultation], room.isEmpty {
+            rooms[consultation] = nil
+        }
+    }
+}

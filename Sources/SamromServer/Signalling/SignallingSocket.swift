@@ -1,0 +1,81 @@
+import Foundation
+import HummingbirdWebSocket
+import NIOWebSocket
+import SamromCore
+
+/// Runs one `/ws` connection: a writer draining the hub's outbox, a hello
+/// deadline, and the reader that rate-limits, parses and hands frames to the
+/// hub. Oversized messages end the connection with 1009.
+struct SignallingSocket: Sendable {
+    let hub: SignallingHub
+    let configuration: ServerConfiguration
+    let clock: WallClock
+
+    func run(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, account: Account?, clientIP: String?
+    ) async throws {
+        let (id, outbox) = await hub.connect(account: account, clientIP: clientIP)
+        let helloTimeout = configuration.helloTimeout
+        let hub = self.hub
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await item in outbox {
+                    switch item {
+                    case .text(let text):
+                        try await outbound.write(.text(text))
+                    case .close(let code, let reason):
+                        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                        return
+                    }
+                }
+                // The outbox was finished: the connection is gone or too slow.
+                try? await outbound.close(.policyViolation, reason: "too-slow")
+            }
+            group.addTask {
+                try await Task.sleep(for: helloTimeout)
+                await hub.helloDeadline(id)
+            }
+            do {
+                try await read(inbound, connection: id)
+            } catch {
+                await hub.disconnected(id)
+                group.cancelAll()
+                throw error
+            }
+            await hub.disconnected(id)
+            group.cancelAll()
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, connection id: ConnectionID) async throws {
+        var bucket = TokenBucket(
+            ratePerSecond: configuration.messagesPerSecond, burst: configuration.messageBurst, now: clock.now)
+        var rejectedInARow = 0
+        for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
+            guard bucket.take(now: clock.now) else {
+                rejectedInARow += 1
+                if rejectedInARow >= configuration.maxRejectedMessages {
+                    await hub.reject(SignalError(.rateLimited, "too many messages; closing"), to: id)
+                    await hub.close(id, code: .policyViolation, reason: "rate-limited")
+                    continue
+                }
+                // Say it once per burst, not once per dropped frame.
+                if rejectedInARow == 1 || rejectedInARow % 50 == 0 {
+                    await hub.reject(SignalError(.rateLimited, "slow down; messages were dropped"), to: id)
+                }
+                continue
+            }
+            rejectedInARow = 0
+            guard case .text(let text) = message else {
+                await hub.reject(SignalError(.badJSON, "binary frames are not part of this protocol"), to: id)
+                continue
+            }
+            do {
+                let parsed = try ClientMessage.decode(text)
+                await hub.receive(parsed, from: id)
+            } catch {
+                await hub.reject(error, to: id)
+            }
+        }
+    }
+}

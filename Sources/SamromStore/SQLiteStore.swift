@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+import SamromCore
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`,
+/// so a committed write survives power loss and SIGKILL alike.
+public final class SQLiteStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) `samrom.sqlite` in `directory` and migrates it.
+    public init(directory: URL) throws {
+        do {
+            try DataDirectory.prepare(directory)
+            let path = directory.appendingPathComponent("samrom.sqlite").path
+            var configuration = Configuration()
+            configuration.label = "samrom"
+            configuration.busyMode = .timeout(5)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            self.path = path
+            try Schema.migrator.migrate(pool)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.unavailable, "cannot open the database in \(directory.path): \(error)")
+        }
+    }
+
+    /// Runs a write and maps SQLite failures to `StorageError`.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as StorageError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StorageError(.conflict, "already exists")
+        } catch {
+            throw StorageError(.unavailable, "write failed: \(error)")
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.unavailable, "read failed: \(error)")
+        }
+    }
+}
