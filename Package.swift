@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libsodium 1.0.18 (Debian 12) through pkg-config; only `Sodium` imports it.
@@ -96,10 +97,18 @@ let package = Package(
             name: "SamromServerTests",
             dependencies: [
                 "SamromServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SamromCore",
+                "SamromStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // Runs the built `samrom` binary as a user would.
+        .testTarget(
+            name: "SamromCLITests",
+            dependencies: ["SamromCLI"],
             swiftSettings: strict
         ),
     ]

@@ -29,6 +29,11 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    /// SQLite's journal mode ("wal" once opened).
+    public func journalMode() async throws -> String {
+        try await read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
     /// Runs a write and maps SQLite failures to `StorageError`.
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
