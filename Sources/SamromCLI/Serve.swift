@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import SamromCore
 import SamromServer
 import SamromStore
@@ -11,7 +12,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (always HTTPS).")
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port: Int = 8443
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8443
     @OptionGroup var data: DataOptions
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
@@ -30,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
@@ -70,8 +71,9 @@ struct Serve: AsyncParsableCommand {
         let shownHost = host == "127.0.0.1" || host == "::1" ? "localhost" : host
         let application: any ApplicationProtocol
         do {
-            application = try app.application { _ in
-                say("Samrom is running at https://\(shownHost):\(port)/  (Ctrl-C stops it)")
+            application = try app.application { channel in
+                let bound = channel.localAddress?.port ?? port
+                say("Samrom is running at https://\(shownHost):\(bound)/  (Ctrl-C stops it)")
             }
         } catch {
             throw CLIError("cannot start: \(error)")

@@ -67,7 +67,13 @@ public struct SamromApp: Sendable {
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
         ConsultationController(consultations: consultations, hub: hub, policy: policy, clock: clock).register(on: router)
-        OperationsController(metrics: metrics).register(on: router)
+        OperationsController(metrics: metrics, store: store).register(on: router)
+        // `/ws` requests that were not upgraded land here: say why.
+        let policy = self.policy
+        router.get("/ws") { request, _ -> Response in
+            guard policy.allows(request.headers, authority: request.head.authority) else { throw APIError.crossOrigin }
+            throw APIError(.upgradeRequired, "upgrade-required", "This address takes WebSocket connections only.")
+        }
         return router
     }
 

@@ -3,10 +3,12 @@ import HTTPTypes
 /// Which browser origins may change state or open `/ws`.
 ///
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site
-/// POSTs, and `Sec-Fetch-Site` on every request. A request is refused when
-/// either says it comes from elsewhere. A request with neither header is not
-/// from a browser (curl, the CLI, test clients) and cannot carry an ambient
-/// cookie, so it is allowed.
+/// POSTs, and `Sec-Fetch-Site` on every request; page scripts cannot forge
+/// either. A request is refused when either says it comes from elsewhere, when
+/// it carries more than one Origin, or when its Origin is `null` (sandboxed
+/// frames). Browsers only ever send `http(s)` origins, so a request with no
+/// Origin, or a `ws(s)://` one as native WebSocket libraries send, is not a
+/// browser's and cannot ride on a visitor's cookie: it is allowed.
 public struct OriginPolicy: Sendable {
     /// The configured public origin, e.g. `https://samrom.kommune.no`.
     public let publicOrigin: String?
@@ -19,7 +21,11 @@ public struct OriginPolicy: Sendable {
         if let site = fields[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
             return false
         }
-        guard let origin = fields[.origin] else { return true }
+        let origins = fields[values: .origin]
+        guard let origin = origins.first else { return true }
+        guard origins.count == 1 else { return false }
+        let lowered = origin.lowercased()
+        if lowered.hasPrefix("wss://") || lowered.hasPrefix("ws://") { return true }
         return isAllowedOrigin(origin, authority: authority)
     }
 

@@ -67,26 +67,3 @@ struct SessionController {
         "\(SessionMiddleware.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"
     }
 }
-
-/// Decodes a JSON request body, answering malformed input with `bad-request`.
-enum JSONBody {
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: SamromRequestContext) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw APIError(.contentTooLarge, "too-large", "The request body is too large.")
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw APIError.badField("\"\(key.stringValue)\" is required.")
-        } catch DecodingError.typeMismatch(_, let context) {
-            throw APIError.badField("\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type.")
-        } catch DecodingError.valueNotFound(_, let context) {
-            throw APIError.badField("\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" cannot be null.")
-        } catch {
-            throw APIError.badRequest("The body must be a JSON object.")
-        }
-    }
-}

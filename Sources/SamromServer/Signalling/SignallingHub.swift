@@ -135,7 +135,9 @@ public actor SignallingHub {
             await perform(actions, in: consultation)
             dropRoomIfEmpty(consultation)
         } catch {
-            fail(id, error)
+            // Inside a room, a refused request (admitting into a full call,
+            // signalling too early) is answered; the session goes on.
+            fail(id, error, mayClose: false)
         }
     }
 
@@ -350,7 +352,9 @@ public actor SignallingHub {
         }
     }
 
-    private func fail(_ id: ConnectionID, _ error: any Error) {
+    /// Answers with an `error`; errors that end a session also close the
+    /// connection unless `mayClose` is false.
+    private func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true) {
         let signalError: SignalError
         if let error = error as? SignalError {
             signalError = error
@@ -359,7 +363,7 @@ public actor SignallingHub {
             signalError = SignalError(.internalError, "something went wrong on the server")
         }
         send(.error(signalError), to: id)
-        if let code = signalError.closeCode {
+        if mayClose, let code = signalError.closeCode {
             close(id, code: code, reason: signalError.code.rawValue)
         }
     }

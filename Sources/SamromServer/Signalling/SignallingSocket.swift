@@ -51,12 +51,17 @@ struct SignallingSocket: Sendable {
         var bucket = TokenBucket(
             ratePerSecond: configuration.messagesPerSecond, burst: configuration.messageBurst, now: clock.now)
         var rejectedInARow = 0
+        var closing = false
         for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
+            // After the close was sent, frames still in flight are ignored
+            // until the peer's close frame ends the stream.
+            if closing { continue }
             guard bucket.take(now: clock.now) else {
                 rejectedInARow += 1
                 if rejectedInARow >= configuration.maxRejectedMessages {
                     await hub.reject(SignalError(.rateLimited, "too many messages; closing"), to: id)
                     await hub.close(id, code: .policyViolation, reason: "rate-limited")
+                    closing = true
                     continue
                 }
                 // Say it once per burst, not once per dropped frame.

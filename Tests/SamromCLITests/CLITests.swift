@@ -1,0 +1,186 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Testing
+
+/// The `samrom` binary, run as an administrator would run it.
+@Suite struct CLITests {
+    /// `samrom`, built next to this test bundle.
+    static let binary: URL = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("samrom")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        fatalError("the samrom binary was not built next to the tests")
+    }()
+
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    static func samrom(_ arguments: [String], input: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let error = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+            error: String(decoding: error, as: UTF8.self))
+    }
+
+    static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try await body(directory.path)
+    }
+
+    @Test func addListAndDisableUsers() async throws {
+        try await Self.withDataDirectory { data in
+            let added = try Self.samrom(
+                ["user", "add", "--username", "Kari.Nordmann", "--role", "veileder", "--data-dir", data],
+                input: "a long secret passphrase\n")
+            #expect(added.status == 0, "\(added.error)")
+            #expect(added.output.contains("kari.nordmann"))
+            #expect(!added.output.contains("passphrase") && !added.error.contains("passphrase"))
+
+            let pvo = try Self.samrom(
+                ["user", "add", "--username", "pvo", "--role", "privacy-officer", "--data-dir", data], input: "another secret\r\n")
+            #expect(pvo.status == 0, "\(pvo.error)")
+
+            let duplicate = try Self.samrom(
+                ["user", "add", "--username", "kari.nordmann", "--role", "veileder", "--data-dir", data], input: "x\n")
+            #expect(duplicate.status != 0)
+
+            let list = try Self.samrom(["user", "list", "--data-dir", data])
+            #expect(list.status == 0)
+            let lines = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+            #expect(lines.contains(["kari.nordmann", "veileder", "active"]))
+            #expect(lines.contains(["pvo", "privacy-officer", "active"]))
+
+            #expect(try Self.samrom(["user", "disable", "kari.nordmann", "--data-dir", data]).status == 0)
+            #expect(try Self.samrom(["user", "list", "--data-dir", data]).output.contains("kari.nordmann\tveileder\tdisabled"))
+            let unknown = try Self.samrom(["user", "disable", "nobody", "--data-dir", data])
+            #expect(unknown.status != 0)
+            #expect(unknown.error.contains("no account named nobody"))
+
+            // The trail has the account changes, and never a password.
+            let export = try Self.samrom(["audit", "export", "--data-dir", data])
+            #expect(export.status == 0)
+            let entries = export.output.split(separator: "\n")
+            #expect(entries.count >= 3)
+            #expect(entries.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
+            #expect(export.output.contains("account.create") && export.output.contains("account.disable"))
+            #expect(!export.output.contains("passphrase"))
+        }
+    }
+
+    @Test func badInputIsAnsweredWithAClearErrorAndNoChange() async throws {
+        try await Self.withDataDirectory { data in
+            let cases: [([String], String?)] = [
+                (["user", "add", "--username", "kari", "--role", "superuser", "--data-dir", data], "x\n"),
+                (["user", "add", "--username", "Kari Nordmann!", "--role", "veileder", "--data-dir", data], "x\n"),
+                (["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], ""),
+                (["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], "\n"),
+                (["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], String(repeating: "p", count: 10_000) + "\n"),
+                (["user", "frobnicate", "--data-dir", data], nil),
+                (["serve", "--port", "70000", "--data-dir", data], nil),
+                (["serve", "--tls-cert", "/nonexistent.crt", "--data-dir", data], nil),
+                (["serve", "--turn-url", "turns:x:443", "--data-dir", data], nil),
+                (["serve", "--public-origin", "http://insecure", "--data-dir", data], nil),
+                (["audit", "export", "--format", "xml", "--data-dir", data], nil),
+            ]
+            for (arguments, input) in cases {
+                let run = try Self.samrom(arguments, input: input)
+                #expect(run.status != 0, "\(arguments) should fail")
+                #expect(!run.error.isEmpty, "\(arguments) should say why")
+                #expect(!run.error.contains("Fatal error"), "\(arguments) crashed: \(run.error)")
+            }
+            let list = try Self.samrom(["user", "list", "--data-dir", data])
+            #expect(list.output.contains("No accounts."))
+
+            // A data directory that cannot be a directory.
+            let file = data + "-file"
+            _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let blocked = try Self.samrom(["user", "list", "--data-dir", file])
+            #expect(blocked.status != 0)
+            #expect(blocked.error.contains("cannot open the data directory"))
+        }
+    }
+
+    @Test func serveDemoPrintsAccountsThatCanLogInAndStopsOnSIGTERM() async throws {
+        try await Self.withDataDirectory { data in
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = [
+                "serve", "--demo", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "warning",
+            ]
+            let stdout = Pipe()
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+
+            // Read until the server says where it runs.
+            var text = ""
+            let deadline = Date().addingTimeInterval(60)
+            while !text.contains("Samrom is running at"), Date() < deadline {
+                let chunk = stdout.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            let lines = text.split(separator: "\n").map(String.init)
+            let running = try #require(lines.first { $0.contains("Samrom is running at") })
+            let port = try #require(running.split(separator: ":").last?.split(separator: "/").first.flatMap { Int($0) })
+            let demo = lines.filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
+            #expect(demo.count == 2, "\(text)")
+            let veileder = try #require(demo.first { $0.contains("veileder") && $0.first == "veileder" })
+            #expect(demo.contains { $0.first == "privacy-officer" && $0.contains("personvernombud") })
+
+            // The printed password logs in, over the self-signed certificate it made.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(data + "/tls/self-signed.crt")
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            var request = HTTPClientRequest(url: "https://localhost:\(port)/api/session")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"username":"veileder","password":"\#(veileder.last!)"}"#))
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(request, timeout: .seconds(30))
+            } catch {
+                try await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            #expect(response.status.code == 204)
+
+            // SIGTERM shuts it down gracefully.
+            process.terminate()
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 0)
+
+            // A second --demo on the same data creates nothing new.
+            let again = try Self.samrom(["user", "list", "--data-dir", data])
+            #expect(again.output.split(separator: "\n").count == 2)
+        }
+    }
+}

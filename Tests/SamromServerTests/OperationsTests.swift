@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import NIOSSL
+import SamromCore
+import SamromServer
+import SamromStore
+import Testing
+
+/// Restart, TURN credentials, health and metrics, and the TLS fallback.
+@Suite struct OperationsTests {
+    @Test func aRestartKeepsAccountsConsultationsAndSessions() async throws {
+        let directory = LiveServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = TestClock()
+        let first = try await LiveServer.start(dataDirectory: directory, clock: clock)
+        try await first.addUser("kari", role: .veileder)
+        let http = HTTPTestClient(first)
+        try await http.login("kari")
+        let (id, token) = try await http.createConsultation(title: "Før omstart")
+        await first.stop()
+
+        // The database is in WAL mode, in the data directory, and private.
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        let store = try SQLiteStore(directory: directory)
+        #expect(try await store.journalMode() == "wal")
+
+        let second = try await LiveServer.start(dataDirectory: directory, clock: clock)
+        do {
+            let again = HTTPTestClient(second)
+            again.cookie = http.cookie
+            // The session cookie still works, and the consultation and its link are there.
+            #expect(try await again.request(.GET, "/api/me").string("username") == "kari")
+            let list = try await again.request(.GET, "/api/consultations")
+            #expect(list.body.contains(id) && list.body.contains("Før omstart"))
+            _ = try await SignallingFlowTests.knock(second, token: token)
+        } catch {
+            await second.stop()
+            throw error
+        }
+        await second.stop()
+    }
+
+    @Test func welcomeCarriesTURNRESTCredentialsThatCoturnWouldAccept() async throws {
+        let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("secret")
+        let secret = "a-long-shared-secret-for-coturn-tests"
+        try Data((secret + "\n").utf8).write(to: secretFile)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let clock = TestClock()
+        try await withServer(clock: clock, {
+            $0.turnURLs = ["turns:turn.example.no:443?transport=tcp", "turn:turn.example.no:3478?transport=udp"]
+            $0.turnSecretFile = secretFile.path
+        }) { server in
+            let s = try await SignallingFlowTests.setUp(server)
+            guard case .object(let ice)? = s.welcome.array("iceServers")?.first else {
+                Issue.record("no ICE server in welcome")
+                return
+            }
+            #expect(s.welcome.array("iceServers")?.count == 1)
+            #expect(ice["urls"] == .array([.string("turns:turn.example.no:443?transport=tcp"), .string("turn:turn.example.no:3478?transport=udp")]))
+            guard case .string(let username)? = ice["username"], case .string(let credential)? = ice["credential"] else {
+                Issue.record("no credentials")
+                return
+            }
+            let parts = username.split(separator: ":")
+            #expect(parts.count == 2)
+            #expect(String(parts[1]) == s.welcome.object("you")?.string("participant"))
+            let expiry = try #require(TimeInterval(String(parts[0])))
+            let lifetime = expiry - clock.now.timeIntervalSince1970
+            #expect(lifetime > 0 && lifetime <= 86_400)
+            // Checked independently of our code: OpenSSL's HMAC-SHA1, as coturn computes it.
+            let expected = try Self.opensslHMACSHA1(secret: secret, message: username)
+            #expect(credential == expected)
+        }
+    }
+
+    @Test func turnConfigurationMistakesStopTheServerWithAClearMessage() async throws {
+        for configure: (inout ServerConfiguration) -> Void in [
+            { $0.turnURLs = ["stun:stun.l.google.com:19302"]; $0.turnSecretFile = "/dev/null" },
+            { $0.turnURLs = ["turns:turn.example.no:443"] },
+            { $0.turnURLs = ["turns:turn.example.no:443"]; $0.turnSecretFile = "/nonexistent/secret" },
+            { $0.turnURLs = ["turns:turn.example.no:443"]; $0.turnSecretFile = "/dev/null" },
+        ] {
+            await #expect(throws: (any Error).self) {
+                let server = try await LiveServer.start(configure)
+                await server.stop()
+                server.removeData()
+            }
+        }
+    }
+
+    @Test func healthAndMetricsCarryNoPersonalData() async throws {
+        try await withServer { server in
+            let s = try await SignallingFlowTests.setUp(server)
+            let health = try await s.http.request(.GET, "/healthz")
+            #expect(health.status == 200)
+            #expect(health.string("status") == "ok")
+            let metrics = try await HTTPTestClient(server).request(.GET, "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
+            #expect(metrics.body.contains("samrom_"))
+            #expect(metrics.body.contains("# TYPE"))
+            for secret in [s.consultation, s.token, "kari"] {
+                #expect(!metrics.body.contains(secret))
+            }
+        }
+    }
+
+    @Test func withoutACertificateTheServerMakesASelfSignedOne() async throws {
+        try await withServer({
+            $0.tlsCertificatePath = nil
+            $0.tlsKeyPath = nil
+        }) { server in
+            let directory = server.dataDirectory.appendingPathComponent("tls")
+            let key = directory.appendingPathComponent("self-signed.key").path
+            let certificate = directory.appendingPathComponent("self-signed.crt").path
+            let permissions = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+            #expect(permissions == 0o600)
+            // A client that trusts exactly that certificate connects with full verification.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(certificate)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(HTTPClientRequest(url: "https://localhost:\(server.port)/healthz"), timeout: .seconds(10))
+            } catch {
+                try await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            #expect(response.status == .ok)
+            // The test CA's clients do not trust it: it really is another certificate.
+            await #expect(throws: (any Error).self) {
+                _ = try await HTTPTestClient.shared.execute(HTTPClientRequest(url: "https://localhost:\(server.port)/healthz"), timeout: .seconds(10))
+            }
+        }
+    }
+
+    static func opensslHMACSHA1(secret: String, message: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"printf '%s' "$1" | openssl dgst -sha1 -hmac "$2" -binary | base64"#, "sh", message, secret]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import NIOHTTP1
+import NIOWebSocket
+import SamromCore
+import SamromServer
+import Testing
+
+/// Every unhappy path on `/ws`, against a live server over real TLS: each bad
+/// frame is answered with a stable code, and only the ones that must end the
+/// session do.
+@Suite struct SignallingAbuseTests {
+    typealias Flow = SignallingFlowTests
+
+    static func hello(token: String) -> [String: JSONValue] {
+        ["type": .string("hello"), "v": .int(1), "token": .string(token)]
+    }
+
+    @Test func malformedFramesGetAnErrorAndTheConnectionLivesOn() async throws {
+        try await withServer { server in
+            let s = try await Flow.setUp(server)
+            let socket = s.veileder
+            for (frame, code) in [
+                ("not json", "bad-json"),
+                ("[1,2,3]", "bad-json"),
+                (#"{"no":"type"}"#, "bad-field"),
+                (#"{"type":42}"#, "bad-field"),
+                (#"{"type":"launch-missiles"}"#, "unknown-type"),
+                (#"{"type":"admit"}"#, "bad-field"),
+                (#"{"type":"admit","participant":7}"#, "bad-field"),
+                (#"{"type":"offer","sdp":"hello"}"#, "bad-field"),
+                (#"{"type":"ice","candidate":"x"}"#, "bad-field"),
+                (#"{"type":"ice","candidate":{"candidate":"c","sdpMLineIndex":"zero"}}"#, "bad-field"),
+                (#"{"type":"admit","participant":"p-nobody"}"#, "not-waiting"),
+                (#"{"type":"offer","sdp":"v=0\r\n"}"#, "peer-absent"),
+                (#"{"type":"hello","v":1,"consultation":"\#(s.consultation)"}"#, "already-joined"),
+            ] {
+                socket.send(frame)
+                try await socket.expectError(code)
+            }
+            // A field longer than its limit, in a frame under the frame limit.
+            socket.send(#"{"type":"admit","participant":"\#(String(repeating: "a", count: 200))"}"#)
+            try await socket.expectError("too-large")
+            socket.send(["type": .string("ping")])
+            try await socket.expect("pong")
+            #expect(!socket.isFinished)
+        }
+    }
+
+    @Test func theFirstMessageMustBeHello() async throws {
+        try await withServer { server in
+            let socket = try await WSTestClient.connect(server)
+            for type in ["leave", "end", "offer"] {
+                socket.send(type == "offer" ? #"{"type":"offer","sdp":"v=0\r\n"}"# : #"{"type":"\#(type)"}"#)
+                try await socket.expectError("hello-required")
+            }
+            // A ping is answered even before hello (it keeps a slow page's socket alive).
+            socket.send(["type": .string("ping")])
+            try await socket.expect("pong")
+            socket.send(#"{"type":"hello","v":2,"token":"x"}"#)
+            try await socket.expectError("bad-field")
+            socket.send(#"{"type":"hello","v":1}"#)
+            try await socket.expectError("bad-field")
+            #expect(!socket.isFinished)
+        }
+    }
+
+    @Test func forgedRevokedExpiredAndEndedLinksAreRefused() async throws {
+        let clock = TestClock()
+        try await withServer(clock: clock) { server in
+            let s = try await Flow.setUp(server)
+            // Forged: well-formed but unknown, and malformed.
+            for token in [ResumeToken.random().encoded, "not-a-token", String(repeating: "A", count: 43)] {
+                let socket = try await WSTestClient.connect(server)
+                socket.send(Self.hello(token: token))
+                try await socket.expectError("invalid-token")
+                #expect(try await socket.closeCode() == .policyViolation)
+            }
+            // Revoked: a new link makes the old one invalid.
+            let renewed = try await s.http.request(.POST, "/api/consultations/\(s.consultation)/link")
+            #expect(renewed.status == 200)
+            let newToken = try #require(renewed.string("joinUrl")?.split(separator: "#").last.map(String.init))
+            #expect(newToken != s.token)
+            let old = try await WSTestClient.connect(server)
+            old.send(Self.hello(token: s.token))
+            try await old.expectError("invalid-token")
+            _ = try await Flow.knock(server, token: newToken)
+
+            // Expired: a short-lived consultation after its time.
+            let (shortID, shortToken) = try await s.http.createConsultation(days: 1)
+            clock.advance(by: 86_400 + 1)
+            let expired = try await WSTestClient.connect(server)
+            expired.send(Self.hello(token: shortToken))
+            try await expired.expectError("expired")
+            #expect(try await expired.closeCode() == .policyViolation)
+            // The veileder cannot reopen it either (after logging in again:
+            // a day has passed, so the session has expired too).
+            #expect(try await s.http.login("kari").status == 204)
+            let veileder = try await WSTestClient.connect(server, cookie: s.http.cookie)
+            veileder.send(["type": .string("hello"), "v": .int(1), "consultation": .string(shortID)])
+            try await veileder.expectError("expired")
+
+            let reasons = try await server.auditEntries()
+                .filter { $0.event.action == .join && $0.event.outcome == .denied }
+                .compactMap(\.event.reason)
+            #expect(reasons.count >= 5)
+        }
+    }
+
+    @Test func aDeltakerCannotAdmitDenyOrEnd() async throws {
+        try await withServer { server in
+            let s = try await Flow.setUp(server)
+            let (first, w1) = try await Flow.knock(server, token: s.token)
+            let (second, w2) = try await Flow.knock(server, token: s.token)
+            let firstID = try #require(w1.object("you")?.string("participant"))
+            let secondID = try #require(w2.object("you")?.string("participant"))
+            // A waiting deltaker tries to let in itself and the other one.
+            for id in [firstID, secondID] {
+                first.send(["type": .string("admit"), "participant": .string(id)])
+                try await first.expectError("forbidden")
+            }
+            first.send(["type": .string("deny"), "participant": .string(secondID)])
+            try await first.expectError("forbidden")
+            first.send(["type": .string("end")])
+            try await first.expectError("forbidden")
+            try await second.expectSilence()
+            // Admitted, it still cannot end the consultation for the veileder.
+            s.veileder.send(["type": .string("admit"), "participant": .string(firstID)])
+            try await first.expect("admitted")
+            try await first.expect("peer-joined")
+            first.send(["type": .string("end")])
+            try await first.expectError("forbidden")
+            first.send(["type": .string("admit"), "participant": .string(secondID)])
+            try await first.expectError("forbidden")
+        }
+    }
+
+    @Test func signallingBeforeAdmissionIsRefusedAndNeverRelayed() async throws {
+        try await withServer { server in
+            let s = try await Flow.setUp(server)
+            let (deltaker, _) = try await Flow.knock(server, token: s.token)
+            try await s.veileder.expect("knock")
+            for frame in [
+                #"{"type":"offer","sdp":"v=0\r\n"}"#, #"{"type":"answer","sdp":"v=0\r\n"}"#,
+                #"{"type":"ice","candidate":{"candidate":""}}"#,
+            ] {
+                deltaker.send(frame)
+                try await deltaker.expectError("not-admitted")
+            }
+            // And the veileder cannot push an offer into the lobby.
+            s.veileder.send(#"{"type":"offer","sdp":"v=0\r\n"}"#)
+            try await s.veileder.expectError("peer-absent")
+            try await deltaker.expectSilence()
+            try await s.veileder.expectSilence()
+        }
+    }
+
+    @Test func consultationsAreIsolatedFromEachOther() async throws {
+        try await withServer { server in
+            let a = try await Flow.setUp(server, username: "anne")
+            let b = try await Flow.setUp(server, username: "bjorn")
+            // Both admit a deltaker.
+            var deltakere: [WSTestClient] = []
+            for s in [a, b] {
+                let (deltaker, welcome) = try await Flow.knock(server, token: s.token)
+                let id = try #require(welcome.object("you")?.string("participant"))
+                try await s.veileder.expect("knock")
+                s.veileder.send(["type": .string("admit"), "participant": .string(id)])
+                try await deltaker.expect("admitted")
+                try await deltaker.expect("peer-joined")
+                try await s.veileder.expect("peer-joined")
+                deltakere.append(deltaker)
+            }
+            a.veileder.send(#"{"type":"offer","sdp":"v=0\r\na\r\n"}"#)
+            #expect(try await deltakere[0].expect("offer").string("sdp") == "v=0\r\na\r\n")
+            try await deltakere[1].expectSilence()
+            try await b.veileder.expectSilence()
+
+            // Anne cannot open Bjørn's consultation, nor admit into it.
+            let intruder = try await WSTestClient.connect(server, cookie: a.http.cookie)
+            intruder.send(["type": .string("hello"), "v": .int(1), "consultation": .string(b.consultation)])
+            try await intruder.expectError("forbidden")
+            // Over HTTP it does not even exist for her.
+            #expect(try await a.http.request(.POST, "/api/consultations/\(b.consultation)/end").status == 404)
+            try await b.veileder.expectSilence()
+        }
+    }
+
+    @Test func aVeilederHelloWithoutASessionIsForbidden() async throws {
+        try await withServer { server in
+            let s = try await Flow.setUp(server)
+            let socket = try await WSTestClient.connect(server)
+            socket.send(["type": .string("hello"), "v": .int(1), "consultation": .string(s.consultation)])
+            try await socket.expectError("forbidden")
+            // A stale cookie is no better.
+            let stale = try await WSTestClient.connect(server, cookie: "samrom_session=" + ResumeToken.random().encoded)
+            stale.send(["type": .string("hello"), "v": .int(1), "consultation": .string(s.consultation)])
+            try await stale.expectError("forbidden")
+        }
+    }
+
+    @Test func anOversizedFrameClosesWith1009() async throws {
+        try await withServer({ $0.maxMessageBytes = 16 * 1024 }) { server in
+            let socket = try await WSTestClient.connect(server)
+            socket.send(#"{"type":"ping","pad":""# + String(repeating: "x", count: 20 * 1024) + #""}"#)
+            #expect(try await socket.closeCode() == .messageTooLarge)
+        }
+    }
+
+    @Test func aFloodIsRateLimitedAndAPersistentOneIsClosed() async throws {
+        try await withServer({
+            $0.messagesPerSecond = 1
+            $0.messageBurst = 5
+            $0.maxRejectedMessages = 20
+        }) { server in
+            let s = try await Flow.setUp(server)
+            // The test clock stands still, so the bucket never refills: hello
+            // took one of five tokens, four pings pass, the rest are dropped.
+            for _ in 0..<40 { s.veileder.send(["type": .string("ping")]) }
+            var pongs = 0
+            var limited: [String] = []
+            while limited.count < 2 {
+                let message = try await s.veileder.next()
+                switch message.string("type") {
+                case "pong": pongs += 1
+                case "error":
+                    #expect(message.string("code") == "rate-limited")
+                    limited.append(message.string("message") ?? "")
+                default: Issue.record("unexpected \(message)")
+                }
+            }
+            #expect(pongs == 4)
+            // Said once per burst, not once per dropped frame; then closed.
+            #expect(limited == ["slow down; messages were dropped", "too many messages; closing"])
+            #expect(try await s.veileder.closeCode() == .policyViolation)
+        }
+    }
+
+    @Test func aClientThatNeverSaysHelloIsDropped() async throws {
+        try await withServer({ $0.helloTimeout = .milliseconds(500) }) { server in
+            let socket = try await WSTestClient.connect(server)
+            try await socket.expectError("hello-timeout")
+            #expect(try await socket.closeCode() == .policyViolation)
+        }
+    }
+
+    /// The upgrade is sent by curl, an independent client that sends exactly
+    /// the Origin it is given (as a browser would), over TLS checked against
+    /// the test CA. A refused upgrade is answered 400 and never switches protocols.
+    @Test func upgradesFromAnotherOriginAreRefused() async throws {
+        try await withServer { server in
+            let own = "https://localhost:\(server.port)"
+            for origin in ["https://evil.example", "null", "http://localhost:\(server.port)", "https://localhost:1"] {
+                let status = try Self.upgradeStatus(server, origins: [origin])
+                #expect(status == "400", "origin \(origin)")
+            }
+            let twoOrigins = try Self.upgradeStatus(server, origins: [own, "https://evil.example"])
+            #expect(twoOrigins == "400")
+            let crossSite = try Self.upgradeStatus(server, origins: [own], extra: ["Sec-Fetch-Site: cross-site"])
+            #expect(crossSite == "400")
+            let sameOrigin = try Self.upgradeStatus(server, origins: [own])
+            #expect(sameOrigin == "101")
+        }
+    }
+
+    static func upgradeStatus(_ server: LiveServer, origins: [String], extra: [String] = []) throws -> String {
+        var arguments = [
+            "--silent", "--http1.1", "--max-time", "3", "--output", "/dev/null", "--write-out", "%{http_code}",
+            "--cacert", TestCertificates.directory.appendingPathComponent("ca.crt").path,
+            "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+            "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ]
+        for origin in origins { arguments += ["-H", "Origin: \(origin)"] }
+        for header in extra { arguments += ["-H", header] }
+        arguments.append("https://localhost:\(server.port)/ws")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        // A 101 leaves curl holding an open socket until --max-time; it still reports the status.
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test func aFullLobbyTurnsMoreDeltakereAway() async throws {
+        try await withServer({ $0.room.lobbyCapacity = 2 }) { server in
+            let s = try await Flow.setUp(server)
+            _ = try await Flow.knock(server, token: s.token)
+            _ = try await Flow.knock(server, token: s.token)
+            let third = try await WSTestClient.connect(server)
+            third.send(Self.hello(token: s.token))
+            try await third.expectError("room-full")
+            #expect(try await third.closeCode() == .policyViolation)
+        }
+    }
+}

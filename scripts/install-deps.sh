@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages Samrom needs to build, run and test.
+# Idempotent: packages already present are not touched, and `apt-get update`
+# runs only when something is missing.
+set -eu
+
+PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates"
+
+missing=""
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $package"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+echo "Installing:$missing"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
