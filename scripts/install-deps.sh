@@ -4,7 +4,7 @@
 # runs only when something is missing.
 set -eu
 
-PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates"
+PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3"
 
 missing=""
 for package in $PACKAGES; do

@@ -109,7 +109,7 @@ public struct SamromApp: Sendable {
                     ws: .init(
                         maxFrameSize: configuration.maxMessageBytes,
                         autoPing: .enabled(timePeriod: configuration.pingInterval),
-                        closeTimeout: .seconds(5),
+                        closeTimeout: .seconds(2),
                         validateUTF8: true))),
             tlsConfiguration: tls)
         return Application(

@@ -35,8 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var room: Room.Configuration = .init()
     /// A connection that has not said hello by then is dropped.
     public var helloTimeout: Duration = .seconds(5)
-    /// Server pings; a peer that misses one is gone (half-open detection).
-    public var pingInterval: Duration = .seconds(5)
+    /// Server pings; a peer that has not answered by the next ping is closed
+    /// (with a 1 s TLS shutdown timeout: a half-open socket is gone within ~9 s).
+    public var pingInterval: Duration = .seconds(4)
     /// Largest WebSocket message accepted; larger ones close with 1009.
     public var maxMessageBytes: Int = 64 * 1024
     /// Per-connection message rate (sustained, burst).

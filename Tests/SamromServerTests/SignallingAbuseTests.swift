@@ -284,6 +284,48 @@ import Testing
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// A deltaker whose socket stays open but never answers a ping (a phone
+    /// that lost its network) is dropped by the server's pings, and the
+    /// veileder is told. The silent peer is a few lines of Python speaking
+    /// raw WebSocket over TLS, so nothing answers pings on its behalf.
+    @Test func aPeerThatStopsAnsweringPingsIsDropped() async throws {
+        try await withServer({ $0.pingInterval = .seconds(1) }) { server in
+            let s = try await Flow.setUp(server)
+            let silent = Process()
+            silent.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            silent.arguments = [
+                "python3", "-c", Self.silentPeer, String(server.port), s.token,
+                TestCertificates.directory.appendingPathComponent("ca.crt").path,
+            ]
+            try silent.run()
+            defer { silent.terminate() }
+            let knock = try await s.veileder.expect("knock", timeout: .seconds(20))
+            s.veileder.send(["type": .string("admit"), "participant": knock["participant"]!])
+            try await s.veileder.expect("peer-joined")
+            let left = try await s.veileder.expect("peer-left", timeout: .seconds(20))
+            #expect(left["participant"] == knock["participant"])
+            #expect(silent.isRunning, "the silent peer must still hold its socket open")
+        }
+    }
+
+    static let silentPeer = #"""
+        import base64, json, os, socket, ssl, sys, time
+        port, token, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        tls = ssl.create_default_context(cafile=ca).wrap_socket(
+            socket.create_connection(("localhost", port)), server_hostname="localhost")
+        key = base64.b64encode(os.urandom(16)).decode()
+        tls.sendall((f"GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
+                     f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += tls.recv(1)
+        assert b" 101 " in head.split(b"\r\n")[0], head
+        payload = json.dumps({"type": "hello", "v": 1, "token": token}).encode()
+        mask = os.urandom(4)
+        tls.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        time.sleep(60)  # never read again, never answer a ping
+        """#
+
     @Test func aFullLobbyTurnsMoreDeltakereAway() async throws {
         try await withServer({ $0.room.lobbyCapacity = 2 }) { server in
             let s = try await Flow.setUp(server)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOSSL
 import SamromStore
 
@@ -24,6 +25,9 @@ public enum TLSSetup {
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
             tls.minimumTLSVersion = .tlsv12
             tls.applicationProtocols = ["http/1.1"]
+            // A peer that vanished never answers close_notify; do not hold its
+            // socket (and its seat in a call) for NIOSSL's default 5 s.
+            tls.shutdownTimeout = .seconds(1)
             return (tls, source)
         } catch let error as Failure {
             throw error
