@@ -94,7 +94,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SamromCoreTests",
-            dependencies: ["SamromCore", "SamromStore"],
+            dependencies: [
+                "SamromCore", "SamromStore", "Sodium",
+                // An independent SHA-256 and Ed25519 for checking our Merkle proofs and notes.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

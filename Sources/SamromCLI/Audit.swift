@@ -19,7 +19,7 @@ struct Audit: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let app = try openApp(data)
+            let app = try await openApp(data)
             var next: UInt64 = 0
             while true {
                 let page = try await app.store.auditEntries(from: next, limit: 1000)

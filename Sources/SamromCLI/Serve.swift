@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
 
         let app: SamromApp
         do {
-            app = try SamromApp(configuration: configuration, logger: logger)
+            app = try await SamromApp(configuration: configuration, logger: logger)
         } catch {
             throw CLIError("cannot start: \(error)")
         }

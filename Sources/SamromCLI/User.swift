@@ -27,7 +27,7 @@ struct User: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let app = try openApp(data)
+            let app = try await openApp(data)
             let password = try readPassword()
             do {
                 let account = try await app.accounts.create(
@@ -61,7 +61,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let app = try openApp(data)
+            let app = try await openApp(data)
             let accounts = try await app.accounts.list()
             if accounts.isEmpty { say("No accounts.") }
             for account in accounts {
@@ -77,7 +77,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let app = try openApp(data)
+            let app = try await openApp(data)
             guard try await app.accounts.disable(username: username) else {
                 throw CLIError("no account named \(username)")
             }
@@ -87,13 +87,13 @@ struct User: AsyncParsableCommand {
 }
 
 /// The server's services over the data directory, for one CLI command.
-func openApp(_ data: DataOptions) throws -> SamromApp {
+func openApp(_ data: DataOptions) async throws -> SamromApp {
     var configuration = ServerConfiguration()
     configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
     var logger = Logger(label: "samrom")
     logger.logLevel = .warning
     do {
-        return try SamromApp(configuration: configuration, logger: logger)
+        return try await SamromApp(configuration: configuration, logger: logger)
     } catch {
         throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
     }

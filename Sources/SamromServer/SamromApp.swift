@@ -15,6 +15,7 @@ public struct SamromApp: Sendable {
     public let configuration: ServerConfiguration
     public let store: SQLiteStore
     public let auditor: Auditor
+    public let auditLog: TransparencyLog
     public let accounts: AccountService
     public let consultations: ConsultationService
     public let hub: SignallingHub
@@ -23,12 +24,14 @@ public struct SamromApp: Sendable {
     let logger: Logger
     let policy: OriginPolicy
 
-    public init(configuration: ServerConfiguration, clock: WallClock = .system, logger: Logger) throws {
+    public init(configuration: ServerConfiguration, clock: WallClock = .system, logger: Logger) async throws {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
         store = try SQLiteStore(directory: configuration.dataDirectory)
-        auditor = Auditor(sink: StoreAuditSink(store: store), clock: clock)
+        let signer = try AuditSigningKey.loadOrCreate(in: configuration.dataDirectory, name: configuration.effectiveAuditOrigin)
+        auditLog = try await TransparencyLog.open(store: store, signer: signer, clock: clock)
+        auditor = Auditor(sink: auditLog, clock: clock)
         metrics = ServerMetrics()
         policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
         hub = SignallingHub(
@@ -116,16 +119,24 @@ public struct SamromApp: Sendable {
             router: router(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "samrom"),
-            services: [MaintenanceService(hub: hub, store: store, configuration: configuration, clock: clock, logger: logger)],
+            services: [
+                MaintenanceService(
+                    hub: hub, store: store, auditLog: auditLog, auditor: auditor, configuration: configuration, clock: clock,
+                    logger: logger)
+            ],
             onServerRunning: onServerRunning,
             logger: logger)
     }
 }
 
-/// Periodic housekeeping: frees expired room seats, deletes dead sessions.
+/// Periodic housekeeping: frees expired room seats, signs an audit
+/// checkpoint every second while entries arrive (and one at shutdown),
+/// deletes dead sessions and applies audit retention.
 struct MaintenanceService: Service {
     let hub: SignallingHub
     let store: SQLiteStore
+    let auditLog: TransparencyLog
+    let auditor: Auditor
     let configuration: ServerConfiguration
     let clock: WallClock
     let logger: Logger
@@ -135,6 +146,7 @@ struct MaintenanceService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             await hub.sweep()
+            await signCheckpoint()
             ticks += 1
             if ticks % 600 == 1 {
                 do {
@@ -143,6 +155,23 @@ struct MaintenanceService: Service {
                     logger.error("session cleanup failed", metadata: ["error.type": "\(type(of: error))"])
                 }
             }
+            if ticks % 3600 == 1 {
+                do {
+                    _ = try await Retention.run(store: store, auditor: auditor, configuration: configuration, clock: clock)
+                } catch {
+                    logger.error("retention failed", metadata: ["error.type": "\(type(of: error))"])
+                }
+            }
+        }
+        // The last entries of this run get a signed checkpoint too.
+        await signCheckpoint()
+    }
+
+    private func signCheckpoint() async {
+        do {
+            try await auditLog.checkpoint()
+        } catch {
+            logger.error("signing an audit checkpoint failed", metadata: ["error.type": "\(type(of: error))"])
         }
     }
 }

@@ -25,6 +25,20 @@ public struct ServerConfiguration: Sendable {
     public var turnSecretFile: String?
     public var turnCredentialLifetime: TimeInterval = 12 * 3600
 
+    // The audit log
+    /// The log's name in checkpoints and its verifier key (a schema-less URL).
+    /// Fixed when the signing key is made; by default from `publicOrigin`.
+    public var auditOrigin: String?
+    /// After this, an entry's content is erased (its leaf hash stays).
+    /// Five years, as Kjernejournal keeps its usage logs.
+    public var auditRetention: TimeInterval = 1826 * 86_400
+
+    public var effectiveAuditOrigin: String {
+        if let auditOrigin { return auditOrigin }
+        let host = publicOrigin.flatMap { URL(string: $0)?.host } ?? "localhost"
+        return host + "/samrom-audit"
+    }
+
     // Sessions and logins
     public var sessionIdleTimeout: TimeInterval = 2 * 3600
     public var sessionLifetime: TimeInterval = 12 * 3600

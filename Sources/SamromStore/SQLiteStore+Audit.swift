@@ -3,33 +3,132 @@ import GRDB
 import SamromCore
 
 extension SQLiteStore: AuditStore {
-    public func appendAudit(_ event: AuditEvent) async throws -> UInt64 {
+    public func appendAudit(_ event: AuditEvent) async throws -> AuditRecord {
         try await write { db in
             let next = try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry") ?? 0
             let entry = AuditEntry(seq: next, event: event)
+            let bytes = entry.canonicalBytes()
+            let leafHash = MerkleTree.leafHash(bytes)
             try db.execute(
-                sql: "INSERT INTO auditEntry (seq, entry) VALUES (?, ?)",
-                arguments: [Int64(next), Data(entry.canonicalBytes())])
-            return next
+                sql: """
+                    INSERT INTO auditEntry (seq, leafHash, entry, atMs, actorId, action, consultation, outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    Int64(next), Data(leafHash), Data(bytes), Self.milliseconds(event.at), event.actor.id,
+                    event.action.rawValue, event.consultation?.rawValue, event.outcome.rawValue,
+                ])
+            return AuditRecord(seq: next, leafHash: leafHash, canonicalBytes: bytes)
         }
     }
 
     public func auditEntries(from seq: UInt64, limit: Int) async throws -> [AuditEntry] {
+        try await auditRecords(from: seq, limit: limit).compactMap { try $0.entry() }
+    }
+
+    public func auditRecords(from seq: UInt64, limit: Int) async throws -> [AuditRecord] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, entry FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?",
+                db, sql: "SELECT seq, leafHash, entry FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(seq), limit]
-            ).map { row in try AuditEntry.decode(canonical: Array(row["entry"] as Data)) }
+            ).map(Self.record)
         }
     }
-}
 
-/// The audit sink backed by the store: `record` returns after the commit.
-public struct StoreAuditSink: AuditSink {
-    let store: any AuditStore
-    public init(store: any AuditStore) { self.store = store }
+    public func auditRecords(matching filter: AuditFilter, limit: Int) async throws -> [AuditRecord] {
+        var clauses = ["entry IS NOT NULL"]
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let from = filter.from {
+            clauses.append("atMs >= ?")
+            arguments.append(Self.milliseconds(from))
+        }
+        if let to = filter.to {
+            clauses.append("atMs < ?")
+            arguments.append(Self.milliseconds(to))
+        }
+        if let actor = filter.actor {
+            clauses.append("actorId = ?")
+            arguments.append(actor)
+        }
+        if let consultation = filter.consultation {
+            clauses.append("consultation = ?")
+            arguments.append(consultation.rawValue)
+        }
+        if let action = filter.action {
+            clauses.append("action = ?")
+            arguments.append(action.rawValue)
+        }
+        if let outcome = filter.outcome {
+            clauses.append("outcome = ?")
+            arguments.append(outcome.rawValue)
+        }
+        if let after = filter.afterSeq {
+            clauses.append("seq > ?")
+            arguments.append(Int64(after))
+        }
+        arguments.append(limit)
+        let sql = "SELECT seq, leafHash, entry FROM auditEntry WHERE " + clauses.joined(separator: " AND ") + " ORDER BY seq LIMIT ?"
+        let statementArguments = StatementArguments(arguments)
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.record)
+        }
+    }
 
-    public func record(_ event: AuditEvent) async throws {
-        _ = try await store.appendAudit(event)
+    public func auditLeafHashes(from seq: UInt64, limit: Int) async throws -> [UInt8] {
+        try await read { db in
+            var hashes: [UInt8] = []
+            hashes.reserveCapacity(limit * MerkleTree.hashLength)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT leafHash FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [Int64(seq), limit])
+            while let row = try rows.next() {
+                let hash: Data = row[0]
+                hashes.append(contentsOf: hash)
+            }
+            return hashes
+        }
+    }
+
+    public func auditCount() async throws -> UInt64 {
+        try await read { db in try UInt64.fetchOne(db, sql: "SELECT COUNT(*) FROM auditEntry") ?? 0 }
+    }
+
+    public func eraseAuditContent(before date: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE auditEntry SET entry = NULL, atMs = NULL, actorId = NULL, action = NULL,
+                        consultation = NULL, outcome = NULL
+                    WHERE entry IS NOT NULL AND atMs < ?
+                    """,
+                arguments: [Self.milliseconds(date)])
+            return db.changesCount
+        }
+    }
+
+    public func insertAuditCheckpoint(size: UInt64, note: String, at: Date) async throws {
+        _ = try await write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO auditCheckpoint (size, note, signedAt) VALUES (?, ?, ?)",
+                arguments: [Int64(size), note, at.timeIntervalSince1970])
+        }
+    }
+
+    public func latestAuditCheckpoint() async throws -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT note FROM auditCheckpoint ORDER BY size DESC LIMIT 1") }
+    }
+
+    public func auditCheckpoints() async throws -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT note FROM auditCheckpoint ORDER BY size") }
+    }
+
+    static func record(_ row: Row) -> AuditRecord {
+        let seq: Int64 = row["seq"]
+        let leafHash: Data = row["leafHash"]
+        let entry: Data? = row["entry"]
+        return AuditRecord(seq: UInt64(seq), leafHash: Array(leafHash), canonicalBytes: entry.map(Array.init))
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 }

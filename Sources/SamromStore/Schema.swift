@@ -32,10 +32,25 @@ enum Schema {
                 t.column("linkHash", .blob).notNull().unique()
                 t.column("linkIssuedAt", .double).notNull()
             }
-            // The audit trail: one row per entry, holding its canonical bytes.
+            // The audit trail: one row per leaf of the transparency log. `entry`
+            // holds the canonical bytes (NULL once retention erased them);
+            // `leafHash` stays forever. The other columns copy the entry's
+            // fields for the personvernombud's filters and are erased with it.
             try db.create(table: "auditEntry") { t in
                 t.primaryKey("seq", .integer)
-                t.column("entry", .blob).notNull()
+                t.column("leafHash", .blob).notNull()
+                t.column("entry", .blob)
+                t.column("atMs", .integer).indexed()
+                t.column("actorId", .text).indexed()
+                t.column("action", .text)
+                t.column("consultation", .text).indexed()
+                t.column("outcome", .text)
+            }
+            // Signed checkpoints (C2SP signed notes), one per tree size signed.
+            try db.create(table: "auditCheckpoint") { t in
+                t.primaryKey("size", .integer)
+                t.column("note", .text).notNull()
+                t.column("signedAt", .double).notNull()
             }
         }
         return migrator

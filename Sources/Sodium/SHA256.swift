@@ -14,4 +14,22 @@ public enum SHA256 {
         }
         return out
     }
+
+    /// SHA-256 of `prefix || first || second`, written to `out` (32 bytes):
+    /// RFC 9162's leaf (`0x00 || entry`) and node (`0x01 || left || right`)
+    /// hashes, without allocating, for verifying millions of entries.
+    public static func hash(
+        prefix: UInt8, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        into out: UnsafeMutableRawBufferPointer
+    ) {
+        precondition(out.count >= length, "SHA-256 needs 32 bytes of output")
+        Sodium.ready()
+        var state = crypto_hash_sha256_state()
+        var tag = prefix
+        _ = crypto_hash_sha256_init(&state)
+        _ = crypto_hash_sha256_update(&state, &tag, 1)
+        _ = crypto_hash_sha256_update(&state, first.u8, UInt64(first.count))
+        if second.count > 0 { _ = crypto_hash_sha256_update(&state, second.u8, UInt64(second.count)) }
+        _ = crypto_hash_sha256_final(&state, out.u8)
+    }
 }

@@ -63,7 +63,8 @@ import SamromCore
         for i in 0..<5 {
             let seq = try await store.appendAudit(
                 AuditEvent(at: Date(), actor: .system, action: .login, outcome: .allowed, reason: "n\(i)", clientIP: nil))
-            #expect(seq == UInt64(i))
+            #expect(seq.seq == UInt64(i))
+            #expect(seq.leafHash == MerkleTree.leafHash(seq.canonicalBytes ?? []))
         }
         let entries = try await store.auditEntries(from: 2, limit: 10)
         #expect(entries.map(\.seq) == [2, 3, 4])

@@ -24,4 +24,16 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let deny = AuditAction(rawValue: "room.deny")
     public static let resume = AuditAction(rawValue: "room.resume")
     public static let leave = AuditAction(rawValue: "room.leave")
+
+    // The audit log itself: every read is logged, with its stated purpose.
+    public static let auditSearch = AuditAction(rawValue: "audit.search")
+    public static let auditExport = AuditAction(rawValue: "audit.export")
+    public static let auditVerify = AuditAction(rawValue: "audit.verify")
+    public static let auditProof = AuditAction(rawValue: "audit.proof")
+    public static let auditCheckpoint = AuditAction(rawValue: "audit.checkpoint")
+    /// A deltaker's own "who has seen my consultation" report.
+    public static let accessReport = AuditAction(rawValue: "audit.access-report")
+
+    // Retention
+    public static let purge = AuditAction(rawValue: "purge")
 }

@@ -36,12 +36,29 @@ public protocol ConsultationStore: Sendable {
     func endConsultation(_ id: ConsultationID, at: Date) async throws -> Bool
 }
 
-/// The append-only audit trail.
+/// The append-only audit trail: the leaves of the transparency log and its
+/// signed checkpoints.
 public protocol AuditStore: Sendable {
-    /// Appends durably and returns the entry's sequence number (0-based).
-    func appendAudit(_ event: AuditEvent) async throws -> UInt64
-    /// Entries in order, from `seq` onwards (at most `limit`).
+    /// Appends durably (committed and synced before it returns) and returns
+    /// the stored leaf: sequence number (0-based), leaf hash and bytes.
+    func appendAudit(_ event: AuditEvent) async throws -> AuditRecord
+    /// Decoded entries in order from `seq` (at most `limit`); erased ones are skipped.
     func auditEntries(from seq: UInt64, limit: Int) async throws -> [AuditEntry]
+    /// Stored leaves in order from `seq` (at most `limit`), erased ones included.
+    func auditRecords(from seq: UInt64, limit: Int) async throws -> [AuditRecord]
+    /// Leaves matching `filter`, in order (at most `limit`); erased ones never match.
+    func auditRecords(matching filter: AuditFilter, limit: Int) async throws -> [AuditRecord]
+    /// Leaf hashes in order from `seq` (at most `limit`), concatenated (32 bytes each): for rebuilding the tree.
+    func auditLeafHashes(from seq: UInt64, limit: Int) async throws -> [UInt8]
+    func auditCount() async throws -> UInt64
+    /// Erases the content of entries before `date`, keeping their leaf hashes. Returns how many.
+    func eraseAuditContent(before date: Date) async throws -> Int
+
+    /// Stores a signed checkpoint note for a tree size (idempotent per size).
+    func insertAuditCheckpoint(size: UInt64, note: String, at: Date) async throws
+    func latestAuditCheckpoint() async throws -> String?
+    /// Every stored checkpoint note, oldest first.
+    func auditCheckpoints() async throws -> [String]
 }
 
 /// Everything the server persists. SQLite (GRDB) implements it today; a

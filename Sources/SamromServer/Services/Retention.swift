@@ -1,0 +1,25 @@
+import Foundation
+import SamromCore
+import SamromStore
+
+/// Applies the retention periods: audit entries older than
+/// `auditRetention` lose their content (their leaf hashes stay, so the log
+/// still verifies). Run hourly by `serve` and at once by `samrom purge`; each
+/// run that erases something is itself logged, with counts only.
+public enum Retention {
+    public struct Result: Sendable, Equatable {
+        public var auditEntriesErased: Int
+    }
+
+    public static func run(store: SQLiteStore, auditor: Auditor, configuration: ServerConfiguration, clock: WallClock) async throws -> Result {
+        let cutoff = clock.now.addingTimeInterval(-configuration.auditRetention)
+        let erased = try await store.eraseAuditContent(before: cutoff)
+        if erased > 0 {
+            try await auditor.record(
+                .purge, actor: .system, outcome: .allowed,
+                reason: "retention: erased the content of \(erased) audit entries older than \(AuditEntry.timestamp(cutoff))",
+                clientIP: nil)
+        }
+        return Result(auditEntriesErased: erased)
+    }
+}
