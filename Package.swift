@@ -92,11 +92,19 @@ let package = Package(
             dependencies: ["Sodium"],
             swiftSettings: strict
         ),
+        // RFC 9162 written again from the RFC with swift-crypto, for the tests
+        // to check the production tree and proofs against.
+        .target(
+            name: "ReferenceMerkle",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/ReferenceMerkle",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SamromCoreTests",
             dependencies: [
-                "SamromCore", "SamromStore", "Sodium",
-                // An independent SHA-256 and Ed25519 for checking our Merkle proofs and notes.
+                "SamromCore", "SamromStore", "Sodium", "ReferenceMerkle",
+                // An independent Ed25519 for checking our signed notes.
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -107,6 +115,7 @@ let package = Package(
                 "SamromServer",
                 "SamromCore",
                 "SamromStore",
+                "ReferenceMerkle",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

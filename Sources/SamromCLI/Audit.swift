@@ -6,29 +6,146 @@ import SamromStore
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read the audit log.", subcommands: [Export.self])
+        abstract: "Verify, export and publish the audit log.", subcommands: [Verify.self, Export.self, Checkpoint.self, PublicKey.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the log from the stored entries and check every signed checkpoint.",
+            discussion: """
+                Exit 0 when the log is intact. Otherwise exit 1 and name the first entry that does not match.
+                With --checkpoint, also prove that the log only grew by appending since that checkpoint was saved.
+                """)
+        @OptionGroup var data: DataOptions
+        @Option(help: "A signed checkpoint saved earlier (from GET /api/audit/checkpoint).") var checkpoint: String?
+        @Option(name: .customLong("verifier-key"), help: "The published verifier key; by default derived from the data directory's signing key.")
+        var verifierKey: String?
+
+        func run() async throws {
+            let directory = URL(fileURLWithPath: data.dataDirectory)
+            let store = try openStore(data)
+            let verifier: NoteVerifier
+            do {
+                if let verifierKey {
+                    verifier = try NoteVerifier(verifierKey: verifierKey)
+                } else if let own = try AuditSigningKey.verifier(in: directory) {
+                    verifier = own
+                } else {
+                    throw CLIError("no audit signing key in \(data.dataDirectory); pass --verifier-key")
+                }
+            } catch let error as CLIError {
+                throw error
+            } catch {
+                throw CLIError("the verifier key is not valid: \(error)")
+            }
+            var saved: String?
+            if let checkpoint {
+                guard let contents = FileManager.default.contents(atPath: checkpoint) else {
+                    throw CLIError("cannot read the checkpoint file \(checkpoint)")
+                }
+                saved = String(decoding: contents, as: UTF8.self)
+            }
+            let started = ContinuousClock.now
+            let report = try await AuditVerifier.verify(store: store, verifier: verifier, savedCheckpoint: saved)
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let rate = seconds > 0 ? Int(Double(report.size) / seconds) : 0
+            if let failure = report.failure {
+                FileHandle.standardError.write(Data("Audit log NOT intact: \(failure.description)\n".utf8))
+                throw ExitCode(1)
+            }
+            say("Audit log intact: \(report.size) entries (\(report.erased) erased after retention), root \(Data(report.root).base64EncodedString()).")
+            say("Verified \(report.checkpointsVerified) signed checkpoints\(saved == nil ? "" : " and the saved checkpoint") with \(verifier.verifierKey).")
+            say("Checked in \(String(format: "%.3f", seconds)) s (\(rate) entries/s).")
+        }
+    }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write every entry to standard output, in order (JSONL: one entry's canonical bytes per line).")
+            abstract: "Write every entry to standard output, in order: JSONL (each line one entry's canonical bytes) or CSV.")
         @OptionGroup var data: DataOptions
-        @Option(help: "jsonl") var format: String = "jsonl"
+        @Option(help: "jsonl or csv") var format: String = "jsonl"
 
         func validate() throws {
-            guard format == "jsonl" else { throw ValidationError("--format must be jsonl (csv comes with the audit module)") }
+            guard format == "jsonl" || format == "csv" else { throw ValidationError("--format must be jsonl or csv") }
         }
 
         func run() async throws {
-            let app = try await openApp(data)
+            let store = try openStore(data)
+            let output = FileHandle.standardOutput
+            if format == "csv" { output.write(Data(AuditCSV.header.utf8)) }
             var next: UInt64 = 0
             while true {
-                let page = try await app.store.auditEntries(from: next, limit: 1000)
-                for entry in page {
-                    FileHandle.standardOutput.write(Data(entry.canonicalBytes() + [0x0A]))
-                }
+                let page = try await store.auditRecords(from: next, limit: 2000)
                 guard let last = page.last else { break }
+                var chunk = Data()
+                for record in page {
+                    if format == "csv" {
+                        chunk.append(contentsOf: Array(try AuditCSV.line(record).utf8))
+                    } else {
+                        chunk.append(contentsOf: record.exportLine + [0x0A])
+                    }
+                }
+                output.write(chunk)
                 next = last.seq + 1
             }
         }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the latest signed checkpoint (a C2SP signed note); keep it to prove later that the log only grew.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let store = try openStore(data)
+            guard let note = try await store.latestAuditCheckpoint() else {
+                throw CLIError("no checkpoint has been signed yet")
+            }
+            FileHandle.standardOutput.write(Data(note.utf8))
+        }
+    }
+
+    struct PublicKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "public-key", abstract: "Print the log's verifier key (Go note format), to publish.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            guard let verifier = try AuditSigningKey.verifier(in: URL(fileURLWithPath: data.dataDirectory)) else {
+                throw CLIError("no audit signing key in \(data.dataDirectory) yet; it is made when the server first starts")
+            }
+            say(verifier.verifierKey)
+        }
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the retention periods now (serve does it every hour).")
+    @OptionGroup var data: DataOptions
+    @Option(name: .customLong("audit-retention-days"), help: "Erase the content of audit entries older than this (default 1826, five years).")
+    var auditRetentionDays: Int = 1826
+
+    func validate() throws {
+        guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
+    }
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
+        configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
+        let app = try await openApp(data, configuration: configuration)
+        let result = try await Retention.run(store: app.store, auditor: app.auditor, configuration: configuration, clock: app.clock)
+        try await app.auditLog.checkpoint()
+        say("Erased the content of \(result.auditEntriesErased) audit entries (their leaf hashes stay).")
+    }
+}
+
+/// The store alone, for commands that only read it.
+func openStore(_ data: DataOptions) throws -> SQLiteStore {
+    do {
+        return try SQLiteStore(directory: URL(fileURLWithPath: data.dataDirectory))
+    } catch {
+        throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
     }
 }

@@ -27,6 +27,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("web-root"), help: "The browser client's directory.") var webRoot: String = "Web"
     @Option(name: .customLong("certs-dir"), help: "Where Certs/make-dev-certs.sh put the development certificate.")
     var certsDirectory: String = "Certs/out"
+    @Option(name: .customLong("audit-origin"), help: "The audit log's name in checkpoints (a schema-less URL); fixed when its key is first made.")
+    var auditOrigin: String?
+    @Option(name: .customLong("audit-retention-days"), help: "Erase the content of audit entries older than this (default 1826, five years).")
+    var auditRetentionDays: Int = 1826
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -35,6 +39,10 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
+        guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
+        if let auditOrigin, auditOrigin.isEmpty || auditOrigin.contains("+") || auditOrigin.contains(where: \.isWhitespace) {
+            throw ValidationError("--audit-origin must be a schema-less URL without spaces or '+', e.g. samrom.kommune.no/audit")
+        }
         if let publicOrigin, !(publicOrigin.hasPrefix("https://") && publicOrigin.count > 8) {
             throw ValidationError("--public-origin must start with https://")
         }
@@ -58,6 +66,8 @@ struct Serve: AsyncParsableCommand {
         configuration.publicOrigin = publicOrigin
         configuration.webRoot = URL(fileURLWithPath: webRoot)
         configuration.developmentCertificateDirectory = URL(fileURLWithPath: certsDirectory)
+        configuration.auditOrigin = auditOrigin
+        configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
 
         let app: SamromApp
         do {

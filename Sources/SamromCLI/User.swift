@@ -32,6 +32,8 @@ struct User: AsyncParsableCommand {
             do {
                 let account = try await app.accounts.create(
                     username: username, role: AccountRole(rawValue: role)!, password: password)
+                // The change is signed into the log at once, not at the next server start.
+                try await app.auditLog.checkpoint()
                 say("Added \(account.username) (\(account.role.rawValue)).")
             } catch let failure as AccountService.Failure {
                 throw CLIError(failure.message)
@@ -81,14 +83,15 @@ struct User: AsyncParsableCommand {
             guard try await app.accounts.disable(username: username) else {
                 throw CLIError("no account named \(username)")
             }
+            try await app.auditLog.checkpoint()
             say("Disabled \(username.lowercased()).")
         }
     }
 }
 
 /// The server's services over the data directory, for one CLI command.
-func openApp(_ data: DataOptions) async throws -> SamromApp {
-    var configuration = ServerConfiguration()
+func openApp(_ data: DataOptions, configuration given: ServerConfiguration? = nil) async throws -> SamromApp {
+    var configuration = given ?? ServerConfiguration()
     configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
     var logger = Logger(label: "samrom")
     logger.logLevel = .warning

@@ -18,6 +18,7 @@ public struct SamromApp: Sendable {
     public let auditLog: TransparencyLog
     public let accounts: AccountService
     public let consultations: ConsultationService
+    public let audit: AuditService
     public let hub: SignallingHub
     public let metrics: ServerMetrics
     public let clock: WallClock
@@ -39,6 +40,7 @@ public struct SamromApp: Sendable {
             roomConfiguration: configuration.room, metrics: metrics, logger: logger)
         accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
         consultations = ConsultationService(store: store, auditor: auditor, clock: clock, hub: hub)
+        audit = AuditService(store: store, log: auditLog, auditor: auditor, clock: clock)
     }
 
     static func iceServers(_ configuration: ServerConfiguration) throws -> IceServerProvider {
@@ -70,6 +72,7 @@ public struct SamromApp: Sendable {
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
         ConsultationController(consultations: consultations, hub: hub, policy: policy, clock: clock).register(on: router)
+        AuditController(audit: audit, log: auditLog, store: store).register(on: router)
         OperationsController(metrics: metrics, store: store).register(on: router)
         // `/ws` requests that were not upgraded land here: say why.
         let policy = self.policy

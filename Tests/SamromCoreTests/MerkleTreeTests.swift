@@ -1,4 +1,5 @@
 import Foundation
+import ReferenceMerkle
 import SamromCore
 import Testing
 

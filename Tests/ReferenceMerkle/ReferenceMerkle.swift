@@ -4,14 +4,15 @@ import Foundation
 /// An independent implementation of RFC 9162 §2.1, written from the RFC's
 /// text with swift-crypto's SHA-256 (not libsodium) and none of the
 /// production code: the definition of MTH, and the verification algorithms
-/// of §2.1.3.2 (inclusion) and §2.1.4.2 (consistency).
-enum ReferenceMerkle {
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(Crypto.SHA256.hash(data: bytes)) }
-    static func leaf(_ entry: [UInt8]) -> [UInt8] { sha256([0x00] + entry) }
-    static func node(_ l: [UInt8], _ r: [UInt8]) -> [UInt8] { sha256([0x01] + l + r) }
+/// of §2.1.3.2 (inclusion) and §2.1.4.2 (consistency). Shared by the test
+/// targets; never linked into the product.
+public enum ReferenceMerkle {
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(Crypto.SHA256.hash(data: bytes)) }
+    public static func leaf(_ entry: [UInt8]) -> [UInt8] { sha256([0x00] + entry) }
+    public static func node(_ l: [UInt8], _ r: [UInt8]) -> [UInt8] { sha256([0x01] + l + r) }
 
     /// MTH(D[n]) straight from the definition (§2.1.1).
-    static func mth(_ entries: ArraySlice<[UInt8]>) -> [UInt8] {
+    public static func mth(_ entries: ArraySlice<[UInt8]>) -> [UInt8] {
         let n = entries.count
         if n == 0 { return sha256([]) }
         if n == 1 { return leaf(entries.first!) }
@@ -22,7 +23,7 @@ enum ReferenceMerkle {
     }
 
     /// §2.1.3.2: verifying an inclusion proof.
-    static func verifyInclusion(leafIndex: UInt64, treeSize: UInt64, leafHash: [UInt8], path: [[UInt8]], root: [UInt8]) -> Bool {
+    public static func verifyInclusion(leafIndex: UInt64, treeSize: UInt64, leafHash: [UInt8], path: [[UInt8]], root: [UInt8]) -> Bool {
         guard leafIndex < treeSize else { return false }
         var fn = leafIndex
         var sn = treeSize - 1
@@ -47,7 +48,7 @@ enum ReferenceMerkle {
     }
 
     /// §2.1.4.2: verifying a consistency proof.
-    static func verifyConsistency(first: UInt64, second: UInt64, firstRoot: [UInt8], secondRoot: [UInt8], proof: [[UInt8]]) -> Bool {
+    public static func verifyConsistency(first: UInt64, second: UInt64, firstRoot: [UInt8], secondRoot: [UInt8], proof: [[UInt8]]) -> Bool {
         guard first <= second else { return false }
         if first == second { return proof.isEmpty && firstRoot == secondRoot }
         guard first > 0, !proof.isEmpty else { return false }
