@@ -125,40 +125,57 @@ import Testing
         }
     }
 
+    struct Server {
+        let process: Process
+        let port: Int
+        /// Trusts exactly the self-signed certificate the server made.
+        let tls: TLSConfiguration
+        /// What it printed up to "running at".
+        let output: String
+    }
+
+    /// `samrom serve` on a free port with the self-signed certificate it makes.
+    static func startServer(_ data: String, demo: Bool = false) throws -> Server {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "critical"]
+            + (demo ? ["--demo"] : [])
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains("Samrom is running at"), Date() < deadline {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let running = text.split(separator: "\n").first(where: { $0.contains("Samrom is running at") }),
+            let port = running.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) })
+        else {
+            process.terminate()
+            throw TestError("the server did not start: \(text)")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(data + "/tls/self-signed.crt")
+        return Server(process: process, port: port, tls: tls, output: text)
+    }
+
     @Test func serveDemoPrintsAccountsThatCanLogInAndStopsOnSIGTERM() async throws {
         try await Self.withDataDirectory { data in
-            let process = Process()
-            process.executableURL = Self.binary
-            process.arguments = [
-                "serve", "--demo", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "warning",
-            ]
-            let stdout = Pipe()
-            process.standardOutput = stdout
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let server = try Self.startServer(data, demo: true)
+            let process = server.process
             defer { if process.isRunning { process.terminate() } }
-
-            // Read until the server says where it runs.
-            var text = ""
-            let deadline = Date().addingTimeInterval(60)
-            while !text.contains("Samrom is running at"), Date() < deadline {
-                let chunk = stdout.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-            }
-            let lines = text.split(separator: "\n").map(String.init)
-            let running = try #require(lines.first { $0.contains("Samrom is running at") })
-            let port = try #require(running.split(separator: ":").last?.split(separator: "/").first.flatMap { Int($0) })
+            let lines = server.output.split(separator: "\n").map(String.init)
             let demo = lines.filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
-            #expect(demo.count == 2, "\(text)")
-            let veileder = try #require(demo.first { $0.contains("veileder") && $0.first == "veileder" })
+            #expect(demo.count == 2, "\(server.output)")
+            let veileder = try #require(demo.first { $0.first == "veileder" })
             #expect(demo.contains { $0.first == "privacy-officer" && $0.contains("personvernombud") })
 
             // The printed password logs in, over the self-signed certificate it made.
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(data + "/tls/self-signed.crt")
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-            var request = HTTPClientRequest(url: "https://localhost:\(port)/api/session")
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
+            var request = HTTPClientRequest(url: "https://localhost:\(server.port)/api/session")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: #"{"username":"veileder","password":"\#(veileder.last!)"}"#))
@@ -172,11 +189,14 @@ import Testing
             try await client.shutdown()
             #expect(response.status.code == 204)
 
-            // SIGTERM shuts it down gracefully.
+            // SIGTERM shuts it down gracefully, signing a last checkpoint.
             process.terminate()
             process.waitUntilExit()
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
+            let checkpoint = try Self.samrom(["audit", "checkpoint", "--data-dir", data]).output
+            let entries = try Self.samrom(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+            #expect(checkpoint.hasPrefix("localhost/samrom-audit\n\(entries)\n"), "\(checkpoint)")
 
             // A second --demo on the same data creates nothing new.
             let again = try Self.samrom(["user", "list", "--data-dir", data])

@@ -37,6 +37,9 @@ public actor SignallingHub {
     private var resumeIndex: [TokenHash: ConsultationID] = [:]
     /// The account behind each veileder participant, for the audit log.
     private var veilederAccounts: [ParticipantID: Account] = [:]
+    /// Each participant's latest client address, per room, so the room's
+    /// audit entries say from where (kept only while the room exists).
+    private var addresses: [ConsultationID: [ParticipantID: String]] = [:]
     private var nextConnection: UInt64 = 0
 
     /// Pending messages per connection before it counts as too slow.
@@ -146,6 +149,7 @@ public actor SignallingHub {
         guard let room = rooms[consultation] else { return }
         await perform(room.closeAll(), in: consultation)
         rooms[consultation] = nil
+        addresses[consultation] = nil
     }
 
     /// Frees seats whose grace period passed; run periodically.
@@ -275,6 +279,7 @@ public actor SignallingHub {
     private func enter(_ entry: Room.Entry, consultation: Consultation, resume: ResumeToken, id: ConnectionID, showTitle: Bool) async {
         connections[id]?.consultation = consultation.id
         connections[id]?.peer = entry.you
+        addresses[consultation.id, default: [:]][entry.you.participant] = connections[id]?.clientIP
         resumeIndex[resume.hash] = consultation.id
         let welcome = ServerMessage.Welcome(
             you: entry.you,
@@ -325,7 +330,8 @@ public actor SignallingHub {
                     : .participant(peer.participant, role: peer.role)
                 do {
                     try await auditor.record(
-                        auditAction, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: nil)
+                        auditAction, actor: actor, consultation: consultation, outcome: outcome, reason: reason,
+                        clientIP: addresses[consultation]?[peer.participant])
                 } catch {
                     logger.error("audit write failed; action not performed", metadata: ["action": "\(auditAction)"])
                     return false
@@ -371,6 +377,7 @@ public actor SignallingHub {
     private func dropRoomIfEmpty(_ consultation: ConsultationID) {
         if let room = rooms[consultation], room.isEmpty {
             rooms[consultation] = nil
+            addresses[consultation] = nil
         }
     }
 }

@@ -1,0 +1,242 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+import ReferenceMerkle
+import SamromCore
+import SamromServer
+import Testing
+
+/// The audit log over HTTP, as a personvernombud and an outside verifier use
+/// it: every check of proofs and signatures here is done with independent code
+/// (ReferenceMerkle and swift-crypto), never with the server's own.
+@Suite struct AuditLogTests {
+    static func officer(_ server: LiveServer) async throws -> HTTPTestClient {
+        try await server.addUser("pvo", role: .privacyOfficer)
+        let http = HTTPTestClient(server)
+        #expect(try await http.login("pvo").status == 204)
+        return http
+    }
+
+    static func entries(_ reply: HTTPTestClient.Reply) -> [[String: JSONValue]] {
+        guard case .array(let items)? = reply.json["entries"] else { return [] }
+        return items.compactMap { if case .object(let object) = $0 { object } else { nil } }
+    }
+
+    @Test func aScriptedConsultationLeavesTheExpectedTrail() async throws {
+        try await withServer { server in
+            let s = try await SignallingFlowTests.setUp(server)
+            let (deltaker, welcome) = try await SignallingFlowTests.knock(server, token: s.token)
+            let participant = try #require(welcome.object("you")?.string("participant"))
+            try await s.veileder.expect("knock")
+            s.veileder.send(["type": .string("admit"), "participant": .string(participant)])
+            try await deltaker.expect("admitted")
+            try await s.veileder.expect("peer-joined")
+            deltaker.send(["type": .string("leave")])
+            try await s.veileder.expect("peer-left")
+            let forged = try await WSTestClient.connect(server)
+            forged.send(["type": .string("hello"), "v": .int(1), "token": .string(JoinToken.random().encoded)])
+            try await forged.expectError("invalid-token")
+            #expect(try await s.http.request(.POST, "/api/consultations/\(s.consultation)/end").status == 200)
+
+            let pvo = try await Self.officer(server)
+            let reply = try await pvo.request(.GET, "/api/audit?purpose=review%20of%20consultation&consultation=\(s.consultation)")
+            #expect(reply.status == 200)
+            let trail = Self.entries(reply).map { ($0["action"].flatMap { if case .string(let a) = $0 { a } else { nil } } ?? "") }
+            #expect(trail == ["consultation.create", "room.join", "room.knock", "room.admit", "room.leave", "consultation.end"])
+            // Who: the deltaker by pseudonymous participant id, the veileder by account id and role.
+            let admit = try #require(Self.entries(reply).first { $0["action"] == .string("room.admit") })
+            guard case .object(let actor)? = admit["actor"] else { Issue.record("no actor"); return }
+            #expect(actor["role"] == .string("veileder") && actor["kind"] == .string("user"))
+            // From where: every room entry names the client's address.
+            for entry in Self.entries(reply) {
+                #expect(entry["client"] == .object(["ip": .string("127.0.0.1")]), "\(entry["action"] ?? .null)")
+            }
+            // The forged join is there, denied, with its reason.
+            let denied = try await pvo.request(.GET, "/api/audit?purpose=denied%20joins&action=room.join&outcome=denied")
+            #expect(Self.entries(denied).contains { $0["reason"] == .string("invalid or revoked link") })
+            // Nothing secret anywhere in the log.
+            let export = try await pvo.request(.GET, "/api/audit/export?purpose=check&format=jsonl")
+            for secret in [s.token, "correct horse battery", "v=0"] {
+                #expect(!export.body.contains(secret))
+            }
+        }
+    }
+
+    @Test func onlyAPersonvernombudMayReadAndOthersAreLogged() async throws {
+        try await withServer { server in
+            try await server.addUser("kari", role: .veileder)
+            let veileder = HTTPTestClient(server)
+            try await veileder.login("kari")
+            let paths = [
+                "/api/audit?purpose=x", "/api/audit/export?purpose=x", "/api/audit/checkpoint", "/api/audit/public-key",
+                "/api/audit/verify", "/api/audit/proof/inclusion?index=0&size=1", "/api/audit/proof/consistency?from=1&to=1",
+            ]
+            for path in paths {
+                let reply = try await veileder.request(.GET, path)
+                #expect(reply.status == 403, "\(path)")
+                #expect(reply.errorCode == "forbidden")
+                #expect(try await HTTPTestClient(server).request(.GET, path).status == 401, "\(path)")
+            }
+            let refused = try await server.auditEntries().filter { $0.event.outcome == .denied && $0.event.action.rawValue.hasPrefix("audit.") }
+            #expect(refused.count == paths.count)
+            #expect(refused.allSatisfy { $0.event.actor.role == "veileder" })
+        }
+    }
+
+    @Test func thePurposeIsRequiredAndLoggedAndFiltersWork() async throws {
+        let clock = TestClock()
+        try await withServer(clock: clock) { server in
+            let pvo = try await Self.officer(server)
+            #expect(try await pvo.request(.GET, "/api/audit").errorCode == "bad-field")
+            #expect(try await pvo.request(.GET, "/api/audit?purpose=%20%20").errorCode == "bad-field")
+            #expect(try await pvo.request(.GET, "/api/audit/export").errorCode == "bad-field")
+            let before = clock.now
+            clock.advance(by: 60)
+            try await server.addUser("kari", role: .veileder)
+            #expect(try await HTTPTestClient(server).login("kari", "wrong").status == 401)
+
+            let purpose = "Deltaker ba om innsyn (sak 2026/17)"
+            let encoded = purpose.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let denied = try await pvo.request(.GET, "/api/audit?purpose=\(encoded)&outcome=denied")
+            #expect(Self.entries(denied).count == 1)
+            #expect(Self.entries(denied).first?["action"] == .string("login"))
+            // The read itself is in the log, with the purpose as its reason.
+            #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
+
+            let since = AuditEntry.timestamp(before.addingTimeInterval(1))
+            let recent = try await pvo.request(.GET, "/api/audit?purpose=x&from=\(since)&action=account.create")
+            #expect(Self.entries(recent).count == 1)
+            let paged = try await pvo.request(.GET, "/api/audit?purpose=x&limit=2")
+            #expect(Self.entries(paged).count == 2 && paged.json["more"] == .bool(true))
+            guard case .int(let next)? = paged.json["next"] else { Issue.record("no next"); return }
+            let page2 = try await pvo.request(.GET, "/api/audit?purpose=x&limit=2&after=\(next)")
+            #expect(Self.entries(page2).first?["seq"] == .int(next + 1))
+
+            for bad in ["from=yesterday", "outcome=maybe", "consultation=nope", "limit=0", "limit=5000", "after=-1"] {
+                let reply = try await pvo.request(.GET, "/api/audit?purpose=x&\(bad)")
+                #expect(reply.status == 400, "\(bad)")
+                #expect(reply.errorCode == "bad-field", "\(bad)")
+            }
+        }
+    }
+
+    @Test func checkpointsAndProofsVerifyWithIndependentCode() async throws {
+        try await withServer { server in
+            let pvo = try await Self.officer(server)
+            for i in 0..<9 { try await server.addUser("v\(i)", role: .veileder) }
+            let keyText = try await pvo.request(.GET, "/api/audit/public-key").body
+            let key = keyText.trimmingCharacters(in: .newlines).split(separator: "+", maxSplits: 2)
+            #expect(key.count == 3)
+            let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: Data(base64Encoded: String(key[2]))!.dropFirst())
+
+            func checkpoint() async throws -> (size: UInt64, root: [UInt8]) {
+                let note = try await pvo.request(.GET, "/api/audit/checkpoint").body
+                let parts = note.components(separatedBy: "\n\n")
+                #expect(parts.count == 2)
+                let body = parts[0] + "\n"
+                let line = parts[1].trimmingCharacters(in: .newlines)
+                #expect(line.hasPrefix("— \(key[0]) "))
+                let blob = Data(base64Encoded: String(line.split(separator: " ").last!))!
+                #expect(blob.prefix(4).map { String(format: "%02x", $0) }.joined() == String(key[1]))
+                #expect(publicKey.isValidSignature(blob.dropFirst(4), for: Data(body.utf8)))
+                let lines = body.split(separator: "\n")
+                #expect(String(lines[0]) == String(key[0]))
+                return (UInt64(lines[1])!, Array(Data(base64Encoded: String(lines[2]))!))
+            }
+
+            let first = try await checkpoint()
+            for i in 9..<14 { try await server.addUser("v\(i)", role: .veileder) }
+            let second = try await checkpoint()
+            #expect(second.size > first.size)
+
+            // The root is the RFC 9162 hash of the exported entries.
+            let export = try await pvo.request(.GET, "/api/audit/export?purpose=verify&format=jsonl")
+            let lines = export.body.split(separator: "\n").map { Array($0.utf8) }
+            #expect(ReferenceMerkle.mth(lines[0..<Int(second.size)]) == second.root)
+            #expect(ReferenceMerkle.mth(lines[0..<Int(first.size)]) == first.root)
+
+            for index in [0, 1, Int(first.size) - 1, Int(second.size) - 1] {
+                let reply = try await pvo.request(.GET, "/api/audit/proof/inclusion?index=\(index)&size=\(second.size)")
+                guard case .array(let path)? = reply.json["path"] else { Issue.record("no path"); continue }
+                let hashes = path.compactMap { if case .string(let b) = $0 { Array(Data(base64Encoded: b)!) } else { nil } }
+                #expect(ReferenceMerkle.verifyInclusion(
+                    leafIndex: UInt64(index), treeSize: second.size, leafHash: ReferenceMerkle.leaf(lines[index]), path: hashes,
+                    root: second.root), "index \(index)")
+            }
+            let consistency = try await pvo.request(.GET, "/api/audit/proof/consistency?from=\(first.size)&to=\(second.size)")
+            guard case .array(let path)? = consistency.json["path"] else { Issue.record("no path"); return }
+            let hashes = path.compactMap { if case .string(let b) = $0 { Array(Data(base64Encoded: b)!) } else { nil } }
+            #expect(ReferenceMerkle.verifyConsistency(
+                first: first.size, second: second.size, firstRoot: first.root, secondRoot: second.root, proof: hashes))
+
+            for bad in ["inclusion?index=5&size=5", "inclusion?index=0&size=999999", "inclusion?index=x&size=1",
+                        "consistency?from=0&to=3", "consistency?from=4&to=3", "consistency?from=1"] {
+                let reply = try await pvo.request(.GET, "/api/audit/proof/\(bad)")
+                #expect(reply.status == 400, "\(bad)")
+            }
+
+            let verify = try await pvo.request(.GET, "/api/audit/verify")
+            #expect(verify.json["intact"] == .bool(true))
+        }
+    }
+
+    @Test func retentionErasesContentButTheLogStillVerifies() async throws {
+        let clock = TestClock()
+        try await withServer(clock: clock, { $0.auditRetention = 86_400 }) { server in
+            let pvo = try await Self.officer(server)
+            try await server.addUser("kari", role: .veileder)
+            let old = try await server.auditEntries().count
+            #expect(try await pvo.request(.GET, "/api/audit/checkpoint").status == 200)
+            clock.advance(by: 2 * 86_400)
+            #expect(try await HTTPTestClient(server).login("pvo").status == 204)
+            let result = try await Retention.run(
+                store: server.app.store, auditor: server.app.auditor, configuration: server.app.configuration, clock: server.app.clock)
+            #expect(result.auditEntriesErased == old + 1)  // and the checkpoint request's own entry
+
+            let pvoAgain = HTTPTestClient(server)
+            try await pvoAgain.login("pvo")
+            let export = try await pvoAgain.request(.GET, "/api/audit/export?purpose=retention%20check")
+            let lines = export.body.split(separator: "\n")
+            #expect(lines.first?.hasPrefix(#"{"erased":true,"leafHash":""#) == true)
+            #expect(lines.first?.hasSuffix(#","seq":0}"#) == true)
+            #expect(!export.body.contains("kari"))
+            #expect(export.body.contains(#""action":"purge""#))
+            // Erased entries no longer match any search.
+            let search = try await pvoAgain.request(.GET, "/api/audit?purpose=x&action=account.create")
+            #expect(Self.entries(search).isEmpty)
+            let verify = try await pvoAgain.request(.GET, "/api/audit/verify")
+            #expect(verify.json["intact"] == .bool(true), "\(verify.body)")
+            #expect(verify.json["erased"] == .int(Int64(old + 1)))
+        }
+    }
+
+    @Test func aDeltakerSeesWhoAccessedTheirConsultationAndNothingElse() async throws {
+        try await withServer { server in
+            let a = try await SignallingFlowTests.setUp(server, username: "anne")
+            let b = try await SignallingFlowTests.setUp(server, username: "bjorn")
+            _ = try await SignallingFlowTests.knock(server, token: a.token)
+            _ = try await SignallingFlowTests.knock(server, token: b.token)
+
+            let deltaker = HTTPTestClient(server)
+            let report = try await deltaker.request(.POST, "/api/access-report", body: #"{"token":"\#(a.token)"}"#)
+            #expect(report.status == 200, "\(report.body)")
+            guard case .array(let accesses)? = report.json["accesses"] else { Issue.record("no accesses"); return }
+            let rows = accesses.compactMap { if case .object(let o) = $0 { o } else { nil } }
+            #expect(rows.contains { $0["name"] == .string("anne") && $0["role"] == .string("veileder") })
+            #expect(rows.contains { $0["role"] == .string("deltaker") && $0["action"] == .string("room.knock") })
+            // Nothing of Bjørn's consultation, no addresses, no ids.
+            #expect(!report.body.contains("bjorn"))
+            #expect(!report.body.contains("127.0.0.1"))
+            #expect(!report.body.contains("p-"))
+            #expect(!report.body.contains(a.consultation) && !report.body.contains(b.consultation))
+
+            for body in [#"{"token":"\#(JoinToken.random().encoded)"}"#, #"{"token":"x"}"#] {
+                let reply = try await deltaker.request(.POST, "/api/access-report", body: body)
+                #expect(reply.status == 404)
+                #expect(reply.errorCode == "invalid-token")
+            }
+            #expect(try await deltaker.request(.POST, "/api/access-report", body: "{}").errorCode == "bad-field")
+            #expect(try await server.auditEntries().contains { $0.event.action == .accessReport && $0.event.consultation?.rawValue == a.consultation })
+        }
+    }
+}
