@@ -35,6 +35,34 @@ extension SQLiteStore: AuditStore {
         }
     }
 
+    public func auditBatch(from seq: UInt64, limit: Int) async throws -> AuditBatch {
+        try await read { db in
+            var batch = AuditBatch()
+            batch.seqs.reserveCapacity(limit)
+            batch.leafHashes.reserveCapacity(limit * MerkleTree.hashLength)
+            batch.bytes.reserveCapacity(limit * 300)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, leafHash, entry FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?",
+                arguments: [Int64(seq), limit])
+            while let row = try rows.next() {
+                let seq: Int64 = row[0]
+                // No copies: the blobs are read where SQLite holds them.
+                try row.withUnsafeData(atIndex: 1) { hash in
+                    try row.withUnsafeData(atIndex: 2) { entry in
+                        (hash ?? Data()).withUnsafeBytes { h in
+                            if let entry {
+                                entry.withUnsafeBytes { e in batch.append(seq: UInt64(seq), leafHash: h, entry: e) }
+                            } else {
+                                batch.append(seq: UInt64(seq), leafHash: h, entry: nil)
+                            }
+                        }
+                    }
+                }
+            }
+            return batch
+        }
+    }
+
     public func auditRecords(matching filter: AuditFilter, limit: Int) async throws -> [AuditRecord] {
         var clauses = ["entry IS NOT NULL"]
         var arguments: [(any DatabaseValueConvertible)?] = []

@@ -4,6 +4,7 @@ import NIOHTTP1
 import ReferenceMerkle
 import SamromCore
 import SamromServer
+import SamromStore
 import Testing
 
 /// The audit log over HTTP, as a personvernombud and an outside verifier use
@@ -112,8 +113,18 @@ import Testing
             let page2 = try await pvo.request(.GET, "/api/audit?purpose=x&limit=2&after=\(next)")
             #expect(Self.entries(page2).first?["seq"] == .int(next + 1))
 
-            for bad in ["from=yesterday", "outcome=maybe", "consultation=nope", "limit=0", "limit=5000", "after=-1"] {
-                let reply = try await pvo.request(.GET, "/api/audit?purpose=x&\(bad)")
+            // CSV for a spreadsheet: a header, one row per entry, and a purpose
+            // that looks like a formula is defused.
+            let csv = try await pvo.request(.GET, "/api/audit/export?purpose=%3DHYPERLINK(1)&format=csv")
+            #expect(csv.headers.first(name: "Content-Type")?.hasPrefix("text/csv") == true)
+            let rows = csv.body.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            #expect(rows.first == "seq,at,actor_kind,actor_id,actor_role,action,consultation,outcome,reason,client_ip,leaf_hash")
+            #expect(rows.count == (try await server.auditEntries().count) + 1)
+            #expect(rows.last?.contains(",'=HYPERLINK(1),") == true, "\(rows.last ?? "")")
+
+            for bad in ["from=yesterday", "outcome=maybe", "consultation=nope", "limit=0", "limit=5000", "after=-1", "format=xml"] {
+                let path = bad.hasPrefix("format") ? "/api/audit/export" : "/api/audit"
+                let reply = try await pvo.request(.GET, "\(path)?purpose=x&\(bad)")
                 #expect(reply.status == 400, "\(bad)")
                 #expect(reply.errorCode == "bad-field", "\(bad)")
             }
@@ -177,6 +188,19 @@ import Testing
 
             let verify = try await pvo.request(.GET, "/api/audit/verify")
             #expect(verify.json["intact"] == .bool(true))
+        }
+    }
+
+    @Test func theServerSignsACheckpointWithinAboutASecond() async throws {
+        try await withServer { server in
+            try await server.addUser("kari", role: .veileder)
+            let count = try await server.auditEntries().count
+            var latest: String?
+            for _ in 0..<50 where latest?.hasPrefix("localhost/samrom-audit\n\(count)\n") != true {
+                try await Task.sleep(for: .milliseconds(100))
+                latest = try await server.app.store.latestAuditCheckpoint()
+            }
+            #expect(latest?.hasPrefix("localhost/samrom-audit\n\(count)\n") == true, "\(latest ?? "none")")
         }
     }
 

@@ -30,38 +30,43 @@ public enum AuditVerifier {
         var report = Report()
         var tree = MerkleTree()
         var failures: [Failure] = []
-        var computed = [UInt8](repeating: 0, count: MerkleTree.hashLength)
 
         // 1. Every stored leaf, in order: contiguous, its bytes hash to its leaf
-        //    hash, and the bytes say they are at this position.
-        scan: while true {
-            let page = try await store.auditRecords(from: tree.size, limit: pageSize)
-            if page.isEmpty { break }
-            for record in page {
+        //    hash, and the bytes say they are at this position. The next batch
+        //    is read while this one is hashed on every core.
+        var pending = try await store.auditBatch(from: 0, limit: pageSize)
+        scan: while pending.count > 0 {
+            let batch = pending
+            let nextStart = (batch.seqs.last ?? 0) + 1
+            async let following = store.auditBatch(from: nextStart, limit: pageSize)
+            let hashOK = leafHashesMatch(batch)
+            for i in 0..<batch.count {
                 let expected = tree.size
-                guard record.seq == expected else {
-                    failures.append(Failure(seq: expected, reason: "is missing (the next stored entry is \(record.seq))"))
+                guard batch.seqs[i] == expected else {
+                    failures.append(Failure(seq: expected, reason: "is missing (the next stored entry is \(batch.seqs[i]))"))
                     break scan
                 }
-                guard record.leafHash.count == MerkleTree.hashLength else {
+                guard batch.starts.count > i + 1, batch.leafHashes.count >= (i + 1) * MerkleTree.hashLength else {
                     failures.append(Failure(seq: expected, reason: "has a malformed leaf hash"))
                     break scan
                 }
-                if let bytes = record.canonicalBytes {
-                    bytes.withUnsafeBytes { b in computed.withUnsafeMutableBytes { SHA256.hash(prefix: 0x00, b, into: $0) } }
-                    if computed != record.leafHash {
+                if batch.present[i] {
+                    guard hashOK[i] else {
                         failures.append(Failure(seq: expected, reason: "its content does not match its leaf hash (altered)"))
                         break scan
                     }
-                    if !endsWithSeq(bytes, expected) {
+                    guard endsWithSeq(batch.bytes[batch.starts[i]..<batch.starts[i + 1]], expected) else {
                         failures.append(Failure(seq: expected, reason: "its content names another position (moved or reordered)"))
                         break scan
                     }
                 } else {
                     report.erased += 1
                 }
-                tree.append(leafHash: record.leafHash)
+                batch.leafHashes.withUnsafeBytes { all in
+                    tree.append(leafHash: UnsafeRawBufferPointer(rebasing: all[(i * 32)..<(i * 32 + 32)]))
+                }
             }
+            pending = try await following
         }
         report.size = tree.size
         report.root = tree.root
@@ -120,9 +125,56 @@ public enum AuditVerifier {
         return nil
     }
 
+    /// Whether each present entry's bytes hash to its stored leaf hash,
+    /// computed on every core (SHA-256 dominates verification).
+    static func leafHashesMatch(_ batch: AuditBatch) -> [Bool] {
+        let count = batch.count
+        guard count > 0, batch.leafHashes.count == count * MerkleTree.hashLength, batch.starts.count == count + 1 else {
+            return Array(repeating: false, count: count)
+        }
+        var results = [Bool](repeating: false, count: count)
+        let lanes = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 1024))
+        results.withUnsafeMutableBufferPointer { out in
+            batch.bytes.withUnsafeBytes { bytes in
+                batch.leafHashes.withUnsafeBytes { hashes in
+                    // Each lane writes only its own indices; the buffers outlive the call.
+                    nonisolated(unsafe) let out = out
+                    nonisolated(unsafe) let bytes = bytes
+                    nonisolated(unsafe) let hashes = hashes
+                    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                        var computed = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                        for i in stride(from: lane, to: count, by: lanes) where batch.present[i] {
+                            let entry = UnsafeRawBufferPointer(rebasing: bytes[batch.starts[i]..<batch.starts[i + 1]])
+                            out[i] = withUnsafeMutableBytes(of: &computed) { c in
+                                SHA256.hash(prefix: 0x00, entry, into: c)
+                                return c.elementsEqual(UnsafeRawBufferPointer(rebasing: hashes[(i * 32)..<(i * 32 + 32)]))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
     /// Canonical entries end with `"seq":N}` (keys are sorted; `seq` is last).
-    static func endsWithSeq(_ bytes: [UInt8], _ seq: UInt64) -> Bool {
-        let suffix = Array("\"seq\":\(seq)}".utf8)
-        return bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix)
+    static func endsWithSeq(_ bytes: ArraySlice<UInt8>, _ seq: UInt64) -> Bool {
+        var index = bytes.endIndex - 1
+        guard index >= bytes.startIndex, bytes[index] == UInt8(ascii: "}") else { return false }
+        var value: UInt64 = 0
+        var scale: UInt64 = 1
+        var digits = 0
+        index -= 1
+        while index >= bytes.startIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            let (product, overflow) = UInt64(bytes[index] - UInt8(ascii: "0")).multipliedReportingOverflow(by: scale)
+            guard !overflow, digits < 20 else { return false }
+            value &+= product
+            scale &*= 10
+            digits += 1
+            index -= 1
+        }
+        let key = Array("\"seq\":".utf8)
+        guard digits > 0, value == seq, index - bytes.startIndex + 1 >= key.count else { return false }
+        return bytes[(index - key.count + 1)...index].elementsEqual(key)
     }
 }

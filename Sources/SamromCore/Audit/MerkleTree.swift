@@ -42,21 +42,27 @@ public struct MerkleTree: Sendable {
 
     /// Adds the next leaf. `leafHash` must be 32 bytes.
     public mutating func append(leafHash: [UInt8]) {
+        leafHash.withUnsafeBytes { append(leafHash: $0) }
+    }
+
+    /// Adds the next leaf from 32 bytes in place, allocating nothing per node.
+    public mutating func append(leafHash: UnsafeRawBufferPointer) {
         precondition(leafHash.count == Self.hashLength, "a leaf hash is 32 bytes")
         levels[0].append(contentsOf: leafHash)
         var level = 0
         // Each time a level gains an even count, its last two complete
         // subtrees join into one on the level above.
         while levels[level].count / Self.hashLength % 2 == 0 {
-            let count = levels[level].count
-            var parent = [UInt8](repeating: 0, count: Self.hashLength)
-            levels[level].withUnsafeBytes { all in
-                let left = UnsafeRawBufferPointer(rebasing: all[(count - 64)..<(count - 32)])
-                let right = UnsafeRawBufferPointer(rebasing: all[(count - 32)..<count])
-                parent.withUnsafeMutableBytes { SHA256.hash(prefix: 0x01, left, right, into: $0) }
-            }
             if levels.count == level + 1 { levels.append([]) }
-            levels[level + 1].append(contentsOf: parent)
+            withUnsafeTemporaryAllocation(byteCount: Self.hashLength, alignment: 1) { parent in
+                levels[level].withUnsafeBytes { all in
+                    let count = all.count
+                    let left = UnsafeRawBufferPointer(rebasing: all[(count - 64)..<(count - 32)])
+                    let right = UnsafeRawBufferPointer(rebasing: all[(count - 32)..<count])
+                    SHA256.hash(prefix: 0x01, left, right, into: parent)
+                }
+                levels[level + 1].append(contentsOf: UnsafeRawBufferPointer(parent))
+            }
             level += 1
         }
     }

@@ -46,6 +46,8 @@ public protocol AuditStore: Sendable {
     func auditEntries(from seq: UInt64, limit: Int) async throws -> [AuditEntry]
     /// Stored leaves in order from `seq` (at most `limit`), erased ones included.
     func auditRecords(from seq: UInt64, limit: Int) async throws -> [AuditRecord]
+    /// Stored leaves in order from `seq` (at most `limit`) in flat buffers: for verifying fast.
+    func auditBatch(from seq: UInt64, limit: Int) async throws -> AuditBatch
     /// Leaves matching `filter`, in order (at most `limit`); erased ones never match.
     func auditRecords(matching filter: AuditFilter, limit: Int) async throws -> [AuditRecord]
     /// Leaf hashes in order from `seq` (at most `limit`), concatenated (32 bytes each): for rebuilding the tree.
