@@ -51,6 +51,8 @@ let package = Package(
             dependencies: [
                 "SamromCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for scanning the audit log without per-row overhead.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -17,7 +17,13 @@ public struct AuditBatch: Sendable {
 
     public mutating func append(seq: UInt64, leafHash: UnsafeRawBufferPointer, entry: UnsafeRawBufferPointer?) {
         seqs.append(seq)
-        leafHashes.append(contentsOf: leafHash)
+        // A stored hash of the wrong length keeps its 32-byte slot (as zeros),
+        // so the layout holds and verification reports that entry.
+        if leafHash.count == 32 {
+            leafHashes.append(contentsOf: leafHash)
+        } else {
+            leafHashes.append(contentsOf: repeatElement(0, count: 32))
+        }
         if let entry { bytes.append(contentsOf: entry) }
         starts.append(bytes.count)
         present.append(entry != nil)

@@ -32,42 +32,50 @@ public enum AuditVerifier {
         var failures: [Failure] = []
 
         // 1. Every stored leaf, in order: contiguous, its bytes hash to its leaf
-        //    hash, and the bytes say they are at this position. The next batch
-        //    is read while this one is hashed on every core.
+        //    hash, and the bytes say they are at this position. Pipelined: while
+        //    batch N is hashed on every core, batch N-1 (already checked) grows
+        //    the tree and batch N+1 is read from disk.
+        var previous: (batch: AuditBatch, count: Int)?
+        var expected: UInt64 = 0
         var pending = try await store.auditBatch(from: 0, limit: pageSize)
-        scan: while pending.count > 0 {
+        while pending.count > 0 {
             let batch = pending
-            let nextStart = (batch.seqs.last ?? 0) + 1
-            async let following = store.auditBatch(from: nextStart, limit: pageSize)
-            let hashOK = leafHashesMatch(batch)
-            for i in 0..<batch.count {
-                let expected = tree.size
+            async let following = store.auditBatch(from: (batch.seqs.last ?? 0) + 1, limit: pageSize)
+            let hashOK = checkAndGrow(batch, growing: &tree, with: previous)
+            previous = nil
+            var valid = 0
+            check: for i in 0..<batch.count {
                 guard batch.seqs[i] == expected else {
                     failures.append(Failure(seq: expected, reason: "is missing (the next stored entry is \(batch.seqs[i]))"))
-                    break scan
+                    break check
                 }
                 guard batch.starts.count > i + 1, batch.leafHashes.count >= (i + 1) * MerkleTree.hashLength else {
                     failures.append(Failure(seq: expected, reason: "has a malformed leaf hash"))
-                    break scan
+                    break check
                 }
                 if batch.present[i] {
                     guard hashOK[i] else {
                         failures.append(Failure(seq: expected, reason: "its content does not match its leaf hash (altered)"))
-                        break scan
+                        break check
                     }
                     guard endsWithSeq(batch.bytes[batch.starts[i]..<batch.starts[i + 1]], expected) else {
                         failures.append(Failure(seq: expected, reason: "its content names another position (moved or reordered)"))
-                        break scan
+                        break check
                     }
                 } else {
                     report.erased += 1
                 }
-                batch.leafHashes.withUnsafeBytes { all in
-                    tree.append(leafHash: UnsafeRawBufferPointer(rebasing: all[(i * 32)..<(i * 32 + 32)]))
-                }
+                expected += 1
+                valid += 1
+            }
+            previous = (batch, valid)
+            if !failures.isEmpty {
+                _ = try? await following
+                break
             }
             pending = try await following
         }
+        if let previous { append(previous, to: &tree) }
         report.size = tree.size
         report.root = tree.root
 
@@ -125,29 +133,39 @@ public enum AuditVerifier {
         return nil
     }
 
-    /// Whether each present entry's bytes hash to its stored leaf hash,
-    /// computed on every core (SHA-256 dominates verification).
-    static func leafHashesMatch(_ batch: AuditBatch) -> [Bool] {
+    /// Whether each present entry of `batch` hashes to its stored leaf hash,
+    /// computed on every core, while the already checked `previous` batch is
+    /// appended to `tree` alongside (SHA-256 dominates verification).
+    static func checkAndGrow(_ batch: AuditBatch, growing tree: inout MerkleTree, with previous: (batch: AuditBatch, count: Int)?) -> [Bool] {
         let count = batch.count
         guard count > 0, batch.leafHashes.count == count * MerkleTree.hashLength, batch.starts.count == count + 1 else {
+            if let previous { append(previous, to: &tree) }
             return Array(repeating: false, count: count)
         }
         var results = [Bool](repeating: false, count: count)
-        let lanes = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 1024))
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / 1024))
         results.withUnsafeMutableBufferPointer { out in
             batch.bytes.withUnsafeBytes { bytes in
                 batch.leafHashes.withUnsafeBytes { hashes in
-                    // Each lane writes only its own indices; the buffers outlive the call.
-                    nonisolated(unsafe) let out = out
-                    nonisolated(unsafe) let bytes = bytes
-                    nonisolated(unsafe) let hashes = hashes
-                    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                        var computed = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-                        for i in stride(from: lane, to: count, by: lanes) where batch.present[i] {
-                            let entry = UnsafeRawBufferPointer(rebasing: bytes[batch.starts[i]..<batch.starts[i + 1]])
-                            out[i] = withUnsafeMutableBytes(of: &computed) { c in
-                                SHA256.hash(prefix: 0x00, entry, into: c)
-                                return c.elementsEqual(UnsafeRawBufferPointer(rebasing: hashes[(i * 32)..<(i * 32 + 32)]))
+                    withUnsafeMutablePointer(to: &tree) { tree in
+                        // Lane 0 grows the tree; the others hash. Each writes
+                        // only its own indices; the buffers outlive the call.
+                        nonisolated(unsafe) let out = out
+                        nonisolated(unsafe) let bytes = bytes
+                        nonisolated(unsafe) let hashes = hashes
+                        nonisolated(unsafe) let tree = tree
+                        DispatchQueue.concurrentPerform(iterations: lanes + 1) { lane in
+                            if lane == 0 {
+                                if let previous { append(previous, to: &tree.pointee) }
+                                return
+                            }
+                            var computed = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                            for i in stride(from: lane - 1, to: count, by: lanes) where batch.present[i] {
+                                let entry = UnsafeRawBufferPointer(rebasing: bytes[batch.starts[i]..<batch.starts[i + 1]])
+                                out[i] = withUnsafeMutableBytes(of: &computed) { c in
+                                    SHA256.hash(prefix: 0x00, entry, into: c)
+                                    return c.elementsEqual(UnsafeRawBufferPointer(rebasing: hashes[(i * 32)..<(i * 32 + 32)]))
+                                }
                             }
                         }
                     }
@@ -155,6 +173,15 @@ public enum AuditVerifier {
             }
         }
         return results
+    }
+
+    /// Appends the first `count` leaves of a checked batch.
+    static func append(_ checked: (batch: AuditBatch, count: Int), to tree: inout MerkleTree) {
+        checked.batch.leafHashes.withUnsafeBytes { all in
+            for i in 0..<checked.count {
+                tree.append(leafHash: UnsafeRawBufferPointer(rebasing: all[(i * 32)..<(i * 32 + 32)]))
+            }
+        }
     }
 
     /// Canonical entries end with `"seq":N}` (keys are sorted; `seq` is last).
