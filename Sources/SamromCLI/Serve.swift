@@ -31,6 +31,8 @@ struct Serve: AsyncParsableCommand {
     var auditOrigin: String?
     @Option(name: .customLong("audit-retention-days"), help: "Erase the content of audit entries older than this (default 1826, five years).")
     var auditRetentionDays: Int = 1826
+    @Option(name: .customLong("chat-retention-days"), help: "Delete chat envelopes and keys this long after a consultation closed (default 30).")
+    var chatRetentionDays: Int = 30
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -40,6 +42,7 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
         guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
+        guard (0...3650).contains(chatRetentionDays) else { throw ValidationError("--chat-retention-days must be 0 to 3650") }
         if let auditOrigin, auditOrigin.isEmpty || auditOrigin.contains("+") || auditOrigin.contains(where: \.isWhitespace) {
             throw ValidationError("--audit-origin must be a schema-less URL without spaces or '+', e.g. samrom.kommune.no/audit")
         }
@@ -68,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         configuration.developmentCertificateDirectory = URL(fileURLWithPath: certsDirectory)
         configuration.auditOrigin = auditOrigin
         configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
+        configuration.chatRetention = TimeInterval(chatRetentionDays) * 86_400
 
         let app: SamromApp
         do {

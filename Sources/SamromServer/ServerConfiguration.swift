@@ -33,6 +33,10 @@ public struct ServerConfiguration: Sendable {
     /// Five years, as Kjernejournal keeps its usage logs.
     public var auditRetention: TimeInterval = 1826 * 86_400
 
+    /// Chat envelopes and keys are deleted this long after their consultation
+    /// ended or its link expired.
+    public var chatRetention: TimeInterval = 30 * 86_400
+
     public var effectiveAuditOrigin: String {
         if let auditOrigin { return auditOrigin }
         let host = publicOrigin.flatMap { URL(string: $0)?.host } ?? "localhost"

@@ -46,6 +46,28 @@ enum Schema {
                 t.column("consultation", .text).indexed()
                 t.column("outcome", .text)
             }
+            // End-to-end chat: each role's current public key, and the opaque
+            // envelopes (never plaintext), numbered per consultation.
+            try db.create(table: "chatKey") { t in
+                t.column("consultationId", .text).notNull().references("consultation", onDelete: .cascade)
+                t.column("role", .text).notNull()
+                t.column("publicKey", .blob).notNull()
+                t.column("updatedAt", .double).notNull()
+                t.primaryKey(["consultationId", "role"])
+            }
+            try db.create(table: "chatMessage") { t in
+                t.column("consultationId", .text).notNull().references("consultation", onDelete: .cascade)
+                t.column("seq", .integer).notNull()
+                t.column("clientMsgId", .text).notNull()
+                t.column("senderRole", .text).notNull()
+                t.column("senderKeyId", .text).notNull()
+                t.column("recipientKeyId", .text).notNull()
+                t.column("nonce", .text).notNull()
+                t.column("ciphertext", .text).notNull()
+                t.column("storedAt", .double).notNull()
+                t.primaryKey(["consultationId", "seq"])
+                t.uniqueKey(["consultationId", "senderRole", "clientMsgId"])
+            }
             // Signed checkpoints (C2SP signed notes), one per tree size signed.
             try db.create(table: "auditCheckpoint") { t in
                 t.primaryKey("size", .integer)

@@ -41,4 +41,14 @@ public enum Base64URL {
         }
         return bytes
     }
+
+    /// Whether a byte is in the URL-safe alphabet (A–Z, a–z, 0–9, '-', '_').
+    public static func isAlphabet(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
 }

@@ -59,6 +59,9 @@ import Testing
     static let samples: [ServerMessage] = {
         let me = ParticipantID(rawValue: "p-ywOc7hDsQ5Fg")
         let veileder = ServerMessage.Peer(participant: ParticipantID(rawValue: "p-EDMR4Ir_A83D"), role: .veileder)
+        let stored = StoredChat(
+            envelope: ChatEnvelope(clientMsgId: "m", senderKeyId: "s", recipientKeyId: "r", nonce: "n", ciphertext: "c"),
+            seq: 1, senderRole: .deltaker, storedAt: Date())
         let candidate = IceCandidate(candidate: "candidate:1 1 udp 1 192.0.2.10 3478 typ host", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "Ab3d")
         return [
             .welcome(.init(
@@ -70,6 +73,8 @@ import Testing
             .peerJoined(veileder), .peerLeft(veileder),
             .offer(from: me, sdp: "v=0\r\n"), .answer(from: me, sdp: "v=0\r\n"), .ice(from: me, candidate: candidate),
             .ended, .pong, .error(SignalError(.notAdmitted, "wait")),
+            .key(from: me, role: .deltaker, publicKey: "k", keyId: "i", changed: false),
+            .chat(from: me, stored), .chatAck(clientMsgId: "m", seq: 1), .history(messages: [stored], more: false),
         ]
     }()
 

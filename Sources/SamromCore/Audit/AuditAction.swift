@@ -34,6 +34,10 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     /// A deltaker's own "who has seen my consultation" report.
     public static let accessReport = AuditAction(rawValue: "audit.access-report")
 
+    // The end-to-end chat (never its content)
+    public static let chatKey = AuditAction(rawValue: "chat.key")
+    public static let chatHistory = AuditAction(rawValue: "chat.history")
+
     // Retention
     public static let purge = AuditAction(rawValue: "purge")
 }

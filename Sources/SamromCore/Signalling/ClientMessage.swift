@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 
 /// Everything a client may send on `/ws`, validated on arrival.
 public enum ClientMessage: Sendable, Equatable {
@@ -11,6 +12,12 @@ public enum ClientMessage: Sendable, Equatable {
     case leave
     case end
     case ping
+    /// This device's chat public key for the consultation (crypto_kx).
+    case key(KeyExchange.PublicKey)
+    /// An end-to-end encrypted chat envelope.
+    case chat(ChatEnvelope)
+    /// A page of the chat thread after `afterSeq`.
+    case history(afterSeq: UInt64?, limit: Int)
 
     /// How a client says who it is in `hello`.
     public enum Credential: Sendable, Equatable {
@@ -28,8 +35,11 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// The `type` of every message this version understands.
     public static let knownTypes: Set<String> = [
-        "hello", "admit", "deny", "offer", "answer", "ice", "leave", "end", "ping",
+        "hello", "admit", "deny", "offer", "answer", "ice", "leave", "end", "ping", "key", "chat", "history",
     ]
+
+    /// History pages hold at most this many messages.
+    public static let maxHistoryPage = 200
 
     /// Parses one text frame. Never traps; every failure is a `SignalError`.
     public static func decode(_ text: String) throws(SignalError) -> ClientMessage {
@@ -65,6 +75,12 @@ public enum ClientMessage: Sendable, Equatable {
             return .end
         case "ping":
             return .ping
+        case "key":
+            return .key(try ChatKey.publicKey(try fields.string("publicKey", maxBytes: 64)))
+        case "chat":
+            return .chat(try fields.envelope())
+        case "history":
+            return try fields.history()
         default:
             throw SignalError(.unknownType, "unknown message type")
         }
@@ -131,6 +147,32 @@ private struct Fields {
         let text = try string("sdp", maxBytes: ClientMessage.maxSDPBytes)
         guard text.hasPrefix("v=0") else { throw SignalError(.badField, "\"sdp\" is not a session description") }
         return text
+    }
+
+    func envelope() throws(SignalError) -> ChatEnvelope {
+        try ChatEnvelope(
+            clientMsgId: string("clientMsgId", maxBytes: ChatEnvelope.maxClientMsgIdBytes),
+            senderKeyId: string("senderKeyId", maxBytes: 64),
+            recipientKeyId: string("recipientKeyId", maxBytes: 64),
+            nonce: string("nonce", maxBytes: 64),
+            ciphertext: string("ciphertext", maxBytes: (ChatEnvelope.maxCiphertextBytes * 4 + 2) / 3)
+        ).validated()
+    }
+
+    func history() throws(SignalError) -> ClientMessage {
+        var after: UInt64?
+        switch object["afterSeq"] {
+        case nil, .null?: after = nil
+        case .int(let value)? where value >= 0: after = UInt64(value)
+        default: throw SignalError(.badField, "\"afterSeq\" must be a non-negative integer")
+        }
+        var limit = 50
+        switch object["limit"] {
+        case nil, .null?: break
+        case .int(let value)? where (1...Int64(ClientMessage.maxHistoryPage)).contains(value): limit = Int(value)
+        default: throw SignalError(.badField, "\"limit\" must be 1 to \(ClientMessage.maxHistoryPage)")
+        }
+        return .history(afterSeq: after, limit: limit)
     }
 
     func candidate() throws(SignalError) -> IceCandidate {

@@ -82,6 +82,14 @@ public struct Room: Sendable {
         return nil
     }
 
+    /// The connection of the other person in the call, if any: where a
+    /// call participant's chat and key announcements go.
+    public func counterpart(of connection: ConnectionID) -> ConnectionID? {
+        if veileder?.connection == connection { return deltaker?.connection }
+        if deltaker?.connection == connection { return veileder?.connection }
+        return nil
+    }
+
     // MARK: Entering
 
     /// The consultation's owner arrives (authenticated by the caller). A

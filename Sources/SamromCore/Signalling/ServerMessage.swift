@@ -19,6 +19,13 @@ public enum ServerMessage: Sendable, Equatable {
     case ended
     case pong
     case error(SignalError)
+    /// The other person's chat public key; `changed` when it replaced an earlier one.
+    case key(from: ParticipantID, role: ParticipantRole, publicKey: String, keyId: String, changed: Bool)
+    /// A relayed chat envelope as stored.
+    case chat(from: ParticipantID, StoredChat)
+    /// The envelope with this clientMsgId is durably stored as `seq`.
+    case chatAck(clientMsgId: String, seq: UInt64)
+    case history(messages: [StoredChat], more: Bool)
 
     public struct Welcome: Sendable, Equatable {
         public var you: Peer
@@ -74,6 +81,10 @@ public enum ServerMessage: Sendable, Equatable {
         case .ended: "ended"
         case .pong: "pong"
         case .error: "error"
+        case .key: "key"
+        case .chat: "chat"
+        case .chatAck: "chat-ack"
+        case .history: "history"
         }
     }
 
@@ -116,6 +127,21 @@ public enum ServerMessage: Sendable, Equatable {
         case .error(let error):
             object["code"] = .string(error.code.rawValue)
             object["message"] = .string(error.message)
+        case .key(let from, let role, let publicKey, let keyId, let changed):
+            object["from"] = .string(from.rawValue)
+            object["role"] = .string(role.rawValue)
+            object["publicKey"] = .string(publicKey)
+            object["keyId"] = .string(keyId)
+            object["changed"] = .bool(changed)
+        case .chat(let from, let stored):
+            object.merge(stored.json) { _, new in new }
+            object["from"] = .string(from.rawValue)
+        case .chatAck(let clientMsgId, let seq):
+            object["clientMsgId"] = .string(clientMsgId)
+            object["seq"] = .int(Int64(seq))
+        case .history(let messages, let more):
+            object["messages"] = .array(messages.map { .object($0.json) })
+            object["more"] = .bool(more)
         case .lobby, .admitted, .denied, .ended, .pong:
             break
         }
@@ -131,5 +157,17 @@ public enum ServerMessage: Sendable, Equatable {
 extension ServerMessage.Peer {
     var json: JSONValue {
         .object(["participant": .string(participant.rawValue), "role": .string(role.rawValue)])
+    }
+}
+
+extension StoredChat {
+    /// The envelope plus `seq`, `senderRole` and `storedAt`, as relayed and in history.
+    var json: [String: JSONValue] {
+        [
+            "clientMsgId": .string(envelope.clientMsgId), "senderKeyId": .string(envelope.senderKeyId),
+            "recipientKeyId": .string(envelope.recipientKeyId), "nonce": .string(envelope.nonce),
+            "ciphertext": .string(envelope.ciphertext), "seq": .int(Int64(seq)), "senderRole": .string(senderRole.rawValue),
+            "storedAt": .string(ServerMessage.timestamp(storedAt)),
+        ]
     }
 }

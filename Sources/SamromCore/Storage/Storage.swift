@@ -65,4 +65,20 @@ public protocol AuditStore: Sendable {
 
 /// Everything the server persists. SQLite (GRDB) implements it today; a
 /// PostgreSQL backend can implement the same protocol later.
-public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore
+/// The end-to-end chat: public keys and opaque envelopes, never plaintext.
+public protocol ChatStore: Sendable {
+    /// Stores a role's current public key; returns the one it replaced, if different.
+    func storeChatKey(_ publicKey: [UInt8], consultation: ConsultationID, role: ParticipantRole, at: Date) async throws -> [UInt8]?
+    func chatKey(consultation: ConsultationID, role: ParticipantRole) async throws -> [UInt8]?
+    /// Appends durably (synced before it returns). The same sender's same
+    /// clientMsgId returns the message stored first, with `duplicate` set.
+    func appendChat(
+        _ envelope: ChatEnvelope, consultation: ConsultationID, senderRole: ParticipantRole, at: Date
+    ) async throws -> (stored: StoredChat, duplicate: Bool)
+    /// Messages after `afterSeq` (from the start when nil), oldest first, at most `limit`.
+    func chatHistory(consultation: ConsultationID, afterSeq: UInt64?, limit: Int) async throws -> [StoredChat]
+    /// Deletes envelopes and keys of consultations that ended or expired before `date`.
+    func purgeChat(closedBefore date: Date) async throws -> (messages: Int, keys: Int)
+}
+
+public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore & ChatStore

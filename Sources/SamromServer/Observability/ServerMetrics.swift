@@ -10,6 +10,7 @@ public struct ServerMetrics: Sendable {
     let messages: Metrics.Counter
     let rejectedMessages: Metrics.Counter
     let relayed: Metrics.Counter
+    let chatMessages: Metrics.Counter
     let logins: Metrics.Counter
     let failedLogins: Metrics.Counter
     let consultationsCreated: Metrics.Counter
@@ -21,6 +22,7 @@ public struct ServerMetrics: Sendable {
         messages = Metrics.Counter(label: "samrom_ws_messages_total", factory: factory)
         rejectedMessages = Metrics.Counter(label: "samrom_ws_rejected_messages_total", factory: factory)
         relayed = Metrics.Counter(label: "samrom_ws_relayed_total", factory: factory)
+        chatMessages = Metrics.Counter(label: "samrom_chat_messages_total", factory: factory)
         logins = Metrics.Counter(label: "samrom_logins_total", factory: factory)
         failedLogins = Metrics.Counter(label: "samrom_failed_logins_total", factory: factory)
         consultationsCreated = Metrics.Counter(label: "samrom_consultations_created_total", factory: factory)

@@ -24,7 +24,7 @@ public actor SignallingHub {
         var closing = false
     }
 
-    let store: any ConsultationStore
+    let store: any ConsultationStore & ChatStore
     let auditor: Auditor
     let clock: WallClock
     let iceServers: IceServerProvider
@@ -32,8 +32,8 @@ public actor SignallingHub {
     let metrics: ServerMetrics
     let logger: Logger
 
-    private var connections: [ConnectionID: Connection] = [:]
-    private var rooms: [ConsultationID: Room] = [:]
+    var connections: [ConnectionID: Connection] = [:]
+    var rooms: [ConsultationID: Room] = [:]
     private var resumeIndex: [TokenHash: ConsultationID] = [:]
     /// The account behind each veileder participant, for the audit log.
     private var veilederAccounts: [ParticipantID: Account] = [:]
@@ -46,7 +46,7 @@ public actor SignallingHub {
     static let outboxCapacity = 1024
 
     public init(
-        store: any ConsultationStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
+        store: any ConsultationStore & ChatStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
         roomConfiguration: Room.Configuration, metrics: ServerMetrics, logger: Logger
     ) {
         self.store = store
@@ -131,6 +131,12 @@ public actor SignallingHub {
             case .end:
                 _ = try room.end(by: id)
                 return await end(consultation, by: connection, clientIP: connection.clientIP)
+            case .key(let publicKey):
+                return await announceKey(publicKey, from: id, in: consultation)
+            case .chat(let envelope):
+                return await chat(envelope, from: id, in: consultation)
+            case .history(let afterSeq, let limit):
+                return await history(afterSeq: afterSeq, limit: limit, for: id, in: consultation)
             case .hello, .ping:
                 return
             }
@@ -293,6 +299,10 @@ public actor SignallingHub {
         guard await perform(audits, in: consultation.id) else { return }
         send(.welcome(welcome), to: id)
         await perform(rest, in: consultation.id)
+        // Someone in the call also gets the chat keys of those already there.
+        if rooms[consultation.id]?.member(id)?.inCall == true {
+            for peer in entry.peers { await deliverStoredKey(of: peer, to: id, in: consultation.id) }
+        }
     }
 
     private func end(_ consultation: ConsultationID, by connection: Connection, clientIP: String?) async {
@@ -318,6 +328,7 @@ public actor SignallingHub {
             switch action {
             case .send(let id, let message):
                 send(message, to: id)
+                if case .peerJoined(let peer) = message { await deliverStoredKey(of: peer, to: id, in: consultation) }
             case .close(let id, let code, let reason):
                 connections[id]?.consultation = nil
                 close(id, code: code, reason: reason)
@@ -341,7 +352,7 @@ public actor SignallingHub {
         return true
     }
 
-    private func audit(
+    func audit(
         _ action: AuditAction, _ actor: AuditActor, _ consultation: ConsultationID?, _ outcome: AuditOutcome,
         _ reason: String, _ connection: Connection
     ) async throws {
@@ -349,7 +360,9 @@ public actor SignallingHub {
             action, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: connection.clientIP)
     }
 
-    private func send(_ message: ServerMessage, to id: ConnectionID) {
+    func veilederAccount(of participant: ParticipantID) -> Account? { veilederAccounts[participant] }
+
+    func send(_ message: ServerMessage, to id: ConnectionID) {
         guard let connection = connections[id], !connection.closing else { return }
         if case .dropped = connection.outbox.yield(.text(message.encoded())) {
             // The client does not read: it cannot be helped by more messages.
@@ -360,7 +373,7 @@ public actor SignallingHub {
 
     /// Answers with an `error`; errors that end a session also close the
     /// connection unless `mayClose` is false.
-    private func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true) {
+    func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true) {
         let signalError: SignalError
         if let error = error as? SignalError {
             signalError = error
