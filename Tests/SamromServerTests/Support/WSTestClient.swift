@@ -33,10 +33,15 @@ final class WSTestClient: Sendable {
 
     /// Connects to `/ws` and waits for the upgrade; throws if it is refused.
     static func connect(_ server: LiveServer, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
+        try await connect(port: server.port, tls: server.tlsConfiguration, cookie: cookie, origin: origin)
+    }
+
+    /// To any Samrom on loopback, e.g. a `samrom serve` process.
+    static func connect(port: Int, tls: TLSConfiguration, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
         var headers = HTTPFields()
         if let cookie { headers[.cookie] = cookie }
         if let origin { headers[.origin] = origin }
-        let client = WSTestClient(url: "wss://localhost:\(server.port)/ws", headers: headers, tls: server.tlsConfiguration)
+        let client = WSTestClient(url: "wss://localhost:\(port)/ws", headers: headers, tls: tls)
         try await client.waitUntilOpen()
         return client
     }
