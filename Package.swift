@@ -102,6 +102,19 @@ let package = Package(
             path: "Tests/ReferenceMerkle",
             swiftSettings: strict
         ),
+        // What the server and CLI tests share: a protocol-speaking WebSocket
+        // client and a way to run the built `samrom` binary.
+        .target(
+            name: "SamromTestSupport",
+            dependencies: [
+                "SamromCore",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Tests/SamromTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SamromCoreTests",
             dependencies: [
@@ -118,6 +131,8 @@ let package = Package(
                 "SamromCore",
                 "SamromStore",
                 "ReferenceMerkle",
+                "SamromTestSupport",
+                "Sodium",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,6 +148,7 @@ let package = Package(
             name: "SamromCLITests",
             dependencies: [
                 "SamromCLI",
+                "SamromTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

@@ -4,18 +4,17 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Synchronization
+import SamromTestSupport
 import Testing
 
 /// `samrom audit verify` catches every way of changing the stored log, as an
 /// attacker with the database file would: edits are made with the sqlite3
 /// command-line tool and Python, never through Samrom's code.
 @Suite struct AuditVerifyTests {
-    typealias CLI = CLITests
-
     /// A data directory whose log has `users` account entries and a signed checkpoint after each.
     static func log(_ data: String, users: Int, from first: Int = 0) throws {
         for i in first..<(first + users) {
-            let run = try CLI.samrom(["user", "add", "--username", "user\(i)", "--role", "veileder", "--data-dir", data], input: "password number \(i)\n")
+            let run = try SamromProcess.run(["user", "add", "--username", "user\(i)", "--role", "veileder", "--data-dir", data], input: "password number \(i)\n")
             #expect(run.status == 0, "\(run.error)")
         }
     }
@@ -55,29 +54,29 @@ import Testing
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw TestError("\(executable) failed: \(String(decoding: message, as: UTF8.self))")
+            throw TestFailure("\(executable) failed: \(String(decoding: message, as: UTF8.self))")
         }
     }
 
-    static func verify(_ data: String, checkpoint: String? = nil) throws -> CLI.Run {
+    static func verify(_ data: String, checkpoint: String? = nil) throws -> SamromProcess.Run {
         var arguments = ["audit", "verify", "--data-dir", data]
         if let checkpoint { arguments += ["--checkpoint", checkpoint] }
-        return try CLI.samrom(arguments)
+        return try SamromProcess.run(arguments)
     }
 
     @Test func anUntouchedLogVerifies() async throws {
-        try await CLI.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             try Self.log(data, users: 6)
             let run = try Self.verify(data)
             #expect(run.status == 0, "\(run.error)")
             #expect(run.output.contains("Audit log intact: 6 entries"))
             #expect(run.output.contains("Verified 6 signed checkpoints"))
-            let key = try CLI.samrom(["audit", "public-key", "--data-dir", data]).output.trimmingCharacters(in: .newlines)
+            let key = try SamromProcess.run(["audit", "public-key", "--data-dir", data]).output.trimmingCharacters(in: .newlines)
             #expect(key.hasPrefix("localhost/samrom-audit+"))
-            let withKey = try CLI.samrom(["audit", "verify", "--data-dir", data, "--verifier-key", key])
+            let withKey = try SamromProcess.run(["audit", "verify", "--data-dir", data, "--verifier-key", key])
             #expect(withKey.status == 0)
             // Another log's key does not verify this one.
-            let other = try CLI.samrom([
+            let other = try SamromProcess.run([
                 "audit", "verify", "--data-dir", data, "--verifier-key",
                 "localhost/samrom-audit+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
             ])
@@ -98,7 +97,7 @@ import Testing
         ("truncated", "DELETE FROM auditEntry WHERE seq >= 4", "entry 4: is missing"),
     ])
     func aChangedEntryIsNamed(_ change: (String, String, String)) async throws {
-        try await CLI.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             try Self.log(data, users: 6)
             try Self.sql(data, change.1)
             let run = try Self.verify(data)
@@ -108,7 +107,7 @@ import Testing
     }
 
     @Test func aRewriteWithRecomputedHashesIsCaughtByTheSignedCheckpoints() async throws {
-        try await CLI.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             try Self.log(data, users: 6)
             // Inserted: a forged entry at position 2, everything after renumbered and rehashed.
             try Self.python(data, """
@@ -119,7 +118,7 @@ import Testing
             #expect(inserted.status == 1)
             #expect(inserted.error.contains("entry 2: or a later one"), "\(inserted.error)")
         }
-        try await CLI.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             try Self.log(data, users: 6)
             // Altered in place, with its leaf hash recomputed.
             try Self.python(data, """
@@ -133,7 +132,7 @@ import Testing
     }
 
     @Test func aRollbackIsCaughtAgainstASavedCheckpoint() async throws {
-        try await CLI.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             try Self.log(data, users: 3)
             // The operator keeps a backup; the personvernombud later saves a checkpoint.
             let backup = data + "-backup"
@@ -141,7 +140,7 @@ import Testing
             defer { try? FileManager.default.removeItem(atPath: backup) }
             try Self.log(data, users: 3, from: 3)
             let saved = data + "-checkpoint.txt"
-            let note = try CLI.samrom(["audit", "checkpoint", "--data-dir", data]).output
+            let note = try SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
             #expect(note.hasPrefix("localhost/samrom-audit\n6\n"))
             try Data(note.utf8).write(to: URL(fileURLWithPath: saved))
             defer { try? FileManager.default.removeItem(atPath: saved) }
@@ -170,10 +169,10 @@ import Testing
     }
 
     @Test func aServerKilledMidBurstLeavesAVerifiableLogThatGoesOn() async throws {
-        try await CLI.withDataDirectory { data in
-            let run = try CLI.samrom(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
+        try await SamromProcess.withDataDirectory { data in
+            let run = try SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
             #expect(run.status == 0)
-            let server = try CLI.startServer(data)
+            let server = try SamromProcess.start(data)
             defer { if server.process.isRunning { server.process.terminate() } }
 
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
@@ -192,6 +191,7 @@ import Testing
 
             // A burst of audited requests, 8 at a time; SIGKILL lands in the middle.
             let answered = Counter()
+            let pid = server.process.processIdentifier
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -205,7 +205,7 @@ import Testing
                 }
                 group.addTask {
                     while answered.value < 150 { try? await Task.sleep(for: .milliseconds(5)) }
-                    kill(server.process.processIdentifier, SIGKILL)
+                    kill(pid, SIGKILL)
                 }
             }
             server.process.waitUntilExit()
@@ -215,21 +215,16 @@ import Testing
             // Every answered request's entry is there, and the log verifies.
             let verify = try AuditVerifyTests.verify(data)
             #expect(verify.status == 0, "\(verify.error)")
-            let export = try CLI.samrom(["audit", "export", "--data-dir", data]).output
+            let export = try SamromProcess.run(["audit", "export", "--data-dir", data]).output
             let lists = export.split(separator: "\n").filter { $0.contains(#""action":"consultation.list""#) }.count
             #expect(lists >= answered.value, "\(lists) entries for \(answered.value) answered requests")
 
             // After a restart the log goes on and still verifies.
-            #expect(try CLI.samrom(["user", "add", "--username", "after", "--role", "veileder", "--data-dir", data], input: "another password\n").status == 0)
+            #expect(try SamromProcess.run(["user", "add", "--username", "after", "--role", "veileder", "--data-dir", data], input: "another password\n").status == 0)
             let again = try AuditVerifyTests.verify(data)
             #expect(again.status == 0, "\(again.error)")
         }
     }
-}
-
-struct TestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// A counter shared by concurrent tasks.

@@ -3,85 +3,42 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SamromTestSupport
 import Testing
 
 /// The `samrom` binary, run as an administrator would run it.
 @Suite struct CLITests {
-    /// `samrom`, built next to this test bundle.
-    static let binary: URL = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("samrom")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        fatalError("the samrom binary was not built next to the tests")
-    }()
-
-    struct Run {
-        let status: Int32
-        let output: String
-        let error: String
-    }
-
-    static func samrom(_ arguments: [String], input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let error = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-            error: String(decoding: error, as: UTF8.self))
-    }
-
-    static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cli-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        return try await body(directory.path)
-    }
-
     @Test func addListAndDisableUsers() async throws {
-        try await Self.withDataDirectory { data in
-            let added = try Self.samrom(
+        try await SamromProcess.withDataDirectory { data in
+            let added = try SamromProcess.run(
                 ["user", "add", "--username", "Kari.Nordmann", "--role", "veileder", "--data-dir", data],
                 input: "a long secret passphrase\n")
             #expect(added.status == 0, "\(added.error)")
             #expect(added.output.contains("kari.nordmann"))
             #expect(!added.output.contains("passphrase") && !added.error.contains("passphrase"))
 
-            let pvo = try Self.samrom(
+            let pvo = try SamromProcess.run(
                 ["user", "add", "--username", "pvo", "--role", "privacy-officer", "--data-dir", data], input: "another secret\r\n")
             #expect(pvo.status == 0, "\(pvo.error)")
 
-            let duplicate = try Self.samrom(
+            let duplicate = try SamromProcess.run(
                 ["user", "add", "--username", "kari.nordmann", "--role", "veileder", "--data-dir", data], input: "x\n")
             #expect(duplicate.status != 0)
 
-            let list = try Self.samrom(["user", "list", "--data-dir", data])
+            let list = try SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(list.status == 0)
             let lines = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
             #expect(lines.contains(["kari.nordmann", "veileder", "active"]))
             #expect(lines.contains(["pvo", "privacy-officer", "active"]))
 
-            #expect(try Self.samrom(["user", "disable", "kari.nordmann", "--data-dir", data]).status == 0)
-            #expect(try Self.samrom(["user", "list", "--data-dir", data]).output.contains("kari.nordmann\tveileder\tdisabled"))
-            let unknown = try Self.samrom(["user", "disable", "nobody", "--data-dir", data])
+            #expect(try SamromProcess.run(["user", "disable", "kari.nordmann", "--data-dir", data]).status == 0)
+            #expect(try SamromProcess.run(["user", "list", "--data-dir", data]).output.contains("kari.nordmann\tveileder\tdisabled"))
+            let unknown = try SamromProcess.run(["user", "disable", "nobody", "--data-dir", data])
             #expect(unknown.status != 0)
             #expect(unknown.error.contains("no account named nobody"))
 
             // The trail has the account changes, and never a password.
-            let export = try Self.samrom(["audit", "export", "--data-dir", data])
+            let export = try SamromProcess.run(["audit", "export", "--data-dir", data])
             #expect(export.status == 0)
             let entries = export.output.split(separator: "\n")
             #expect(entries.count >= 3)
@@ -92,7 +49,7 @@ import Testing
     }
 
     @Test func badInputIsAnsweredWithAClearErrorAndNoChange() async throws {
-        try await Self.withDataDirectory { data in
+        try await SamromProcess.withDataDirectory { data in
             let cases: [([String], String?)] = [
                 (["user", "add", "--username", "kari", "--role", "superuser", "--data-dir", data], "x\n"),
                 (["user", "add", "--username", "Kari Nordmann!", "--role", "veileder", "--data-dir", data], "x\n"),
@@ -107,64 +64,27 @@ import Testing
                 (["audit", "export", "--format", "xml", "--data-dir", data], nil),
             ]
             for (arguments, input) in cases {
-                let run = try Self.samrom(arguments, input: input)
+                let run = try SamromProcess.run(arguments, input: input)
                 #expect(run.status != 0, "\(arguments) should fail")
                 #expect(!run.error.isEmpty, "\(arguments) should say why")
                 #expect(!run.error.contains("Fatal error"), "\(arguments) crashed: \(run.error)")
             }
-            let list = try Self.samrom(["user", "list", "--data-dir", data])
+            let list = try SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(list.output.contains("No accounts."))
 
             // A data directory that cannot be a directory.
             let file = data + "-file"
             _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let blocked = try Self.samrom(["user", "list", "--data-dir", file])
+            let blocked = try SamromProcess.run(["user", "list", "--data-dir", file])
             #expect(blocked.status != 0)
             #expect(blocked.error.contains("cannot open the data directory"))
         }
     }
 
-    struct Server {
-        let process: Process
-        let port: Int
-        /// Trusts exactly the self-signed certificate the server made.
-        let tls: TLSConfiguration
-        /// What it printed up to "running at".
-        let output: String
-    }
-
-    /// `samrom serve` on a free port with the self-signed certificate it makes.
-    static func startServer(_ data: String, demo: Bool = false) throws -> Server {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "critical"]
-            + (demo ? ["--demo"] : [])
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !text.contains("Samrom is running at"), Date() < deadline {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let running = text.split(separator: "\n").first(where: { $0.contains("Samrom is running at") }),
-            let port = running.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) })
-        else {
-            process.terminate()
-            throw TestError("the server did not start: \(text)")
-        }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(data + "/tls/self-signed.crt")
-        return Server(process: process, port: port, tls: tls, output: text)
-    }
-
     @Test func serveDemoPrintsAccountsThatCanLogInAndStopsOnSIGTERM() async throws {
-        try await Self.withDataDirectory { data in
-            let server = try Self.startServer(data, demo: true)
+        try await SamromProcess.withDataDirectory { data in
+            let server = try SamromProcess.start(data, demo: true)
             let process = server.process
             defer { if process.isRunning { process.terminate() } }
             let lines = server.output.split(separator: "\n").map(String.init)
@@ -194,12 +114,12 @@ import Testing
             process.waitUntilExit()
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
-            let checkpoint = try Self.samrom(["audit", "checkpoint", "--data-dir", data]).output
-            let entries = try Self.samrom(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+            let checkpoint = try SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
+            let entries = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
             #expect(checkpoint.hasPrefix("localhost/samrom-audit\n\(entries)\n"), "\(checkpoint)")
 
             // A second --demo on the same data creates nothing new.
-            let again = try Self.samrom(["user", "list", "--data-dir", data])
+            let again = try SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(again.output.split(separator: "\n").count == 2)
         }
     }

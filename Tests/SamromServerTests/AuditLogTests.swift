@@ -5,6 +5,7 @@ import ReferenceMerkle
 import SamromCore
 import SamromServer
 import SamromStore
+import SamromTestSupport
 import Testing
 
 /// The audit log over HTTP, as a personvernombud and an outside verifier use

@@ -4,6 +4,7 @@ import SamromCore
 import SamromServer
 import SamromStore
 import Sodium
+import SamromTestSupport
 import Testing
 
 /// The end-to-end chat relay over real TLS WebSockets, with messages sealed

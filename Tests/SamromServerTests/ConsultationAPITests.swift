@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOWebSocket
 import SamromCore
 import SamromServer
+import SamromTestSupport
 import Testing
 
 /// Create, list, new link and end, with every refusal.

@@ -7,6 +7,7 @@ import NIOSSL
 import SamromCore
 import SamromServer
 import SamromStore
+import SamromTestSupport
 import Testing
 
 /// Restart, TURN credentials, health and metrics, and the TLS fallback.

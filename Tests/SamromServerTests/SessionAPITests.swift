@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOWebSocket
 import SamromCore
 import SamromServer
+import SamromTestSupport
 import Testing
 
 /// Log in, log out, `/api/me`, the throttle and the headers on every answer.

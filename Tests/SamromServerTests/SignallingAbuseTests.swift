@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOWebSocket
 import SamromCore
 import SamromServer
+import SamromTestSupport
 import Testing
 
 /// Every unhappy path on `/ws`, against a live server over real TLS: each bad

@@ -2,6 +2,7 @@ import Foundation
 import NIOWebSocket
 import SamromCore
 import SamromServer
+import SamromTestSupport
 import Testing
 
 /// The whole happy path over real TLS WebSockets, and resume.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SamromCore
+import SamromTestSupport
 
 /// An HTTPS client for one test user: keeps the session cookie like a browser.
 final class HTTPTestClient: @unchecked Sendable {

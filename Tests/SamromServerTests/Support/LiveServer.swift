@@ -5,6 +5,7 @@ import NIOSSL
 import SamromCore
 import SamromServer
 import SamromStore
+import SamromTestSupport
 import ServiceLifecycle
 import Sodium
 
@@ -91,11 +92,6 @@ final class LiveServer: Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Runs `body` with a fresh server, always stopping it and removing its data.
 func withServer<T>(
     clock: TestClock = TestClock(), _ configure: (inout ServerConfiguration) -> Void = { _ in },
@@ -136,5 +132,12 @@ enum TestCertificates {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(directory.appendingPathComponent("ca.crt").path)
         return tls
+    }
+}
+
+extension WSTestClient {
+    /// Connects to `/ws` of a test server and waits for the upgrade; throws if it is refused.
+    static func connect(_ server: LiveServer, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
+        try await connect(port: server.port, tls: server.tlsConfiguration, cookie: cookie, origin: origin)
     }
 }

@@ -9,8 +9,8 @@ import Synchronization
 
 /// A real WebSocket client over TLS that speaks Samrom's protocol as a test
 /// DSL: `send`, `expect(type)`, `expectSilence`, `closeCode`.
-final class WSTestClient: Sendable {
-    typealias Message = [String: JSONValue]
+public final class WSTestClient: Sendable {
+    public typealias Message = [String: JSONValue]
 
     private enum Outgoing: Sendable { case text(String), close }
 
@@ -32,12 +32,8 @@ final class WSTestClient: Sendable {
     private let task: Task<Void, Never>
 
     /// Connects to `/ws` and waits for the upgrade; throws if it is refused.
-    static func connect(_ server: LiveServer, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
-        try await connect(port: server.port, tls: server.tlsConfiguration, cookie: cookie, origin: origin)
-    }
-
     /// To any Samrom on loopback, e.g. a `samrom serve` process.
-    static func connect(port: Int, tls: TLSConfiguration, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
+    public static func connect(port: Int, tls: TLSConfiguration, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
         var headers = HTTPFields()
         if let cookie { headers[.cookie] = cookie }
         if let origin { headers[.origin] = origin }
@@ -99,18 +95,18 @@ final class WSTestClient: Sendable {
         throw TestFailure("WebSocket did not open")
     }
 
-    func send(_ text: String) { outgoing.yield(.text(text)) }
+    public func send(_ text: String) { outgoing.yield(.text(text)) }
 
-    func send(_ object: Message) {
+    public func send(_ object: Message) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         send(String(decoding: try! encoder.encode(JSONValue.object(object)), as: UTF8.self))
     }
 
-    func close() { outgoing.yield(.close) }
+    public func close() { outgoing.yield(.close) }
 
     /// The next message, whatever it is.
-    func next(timeout: Duration = .seconds(10)) async throws -> Message {
+    public func next(timeout: Duration = .seconds(10)) async throws -> Message {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let text: String? = state.withLock { $0.received.isEmpty ? nil : $0.received.removeFirst() }
@@ -128,7 +124,7 @@ final class WSTestClient: Sendable {
 
     /// The next message, which must have this type.
     @discardableResult
-    func expect(_ type: String, timeout: Duration = .seconds(10)) async throws -> Message {
+    public func expect(_ type: String, timeout: Duration = .seconds(10)) async throws -> Message {
         let message = try await next(timeout: timeout)
         guard case .string(let actual)? = message["type"], actual == type else {
             throw TestFailure("expected \(type), got \(message)")
@@ -137,7 +133,7 @@ final class WSTestClient: Sendable {
     }
 
     /// The next message must be an error with this code.
-    func expectError(_ code: String) async throws {
+    public func expectError(_ code: String) async throws {
         let message = try await expect("error")
         guard case .string(let actual)? = message["code"], actual == code else {
             throw TestFailure("expected error \(code), got \(message)")
@@ -145,14 +141,14 @@ final class WSTestClient: Sendable {
     }
 
     /// Nothing arrives for a while.
-    func expectSilence(for duration: Duration = .milliseconds(300)) async throws {
+    public func expectSilence(for duration: Duration = .milliseconds(300)) async throws {
         try await Task.sleep(for: duration)
         let pending = state.withLock { $0.received }
         if !pending.isEmpty { throw TestFailure("unexpected messages: \(pending)") }
     }
 
     /// Waits for the connection to end and returns the server's close code.
-    func closeCode(timeout: Duration = .seconds(20)) async throws -> WebSocketErrorCode? {
+    public func closeCode(timeout: Duration = .seconds(20)) async throws -> WebSocketErrorCode? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (finished, code) = state.withLock { ($0.finished, $0.closeCode) }
@@ -162,21 +158,21 @@ final class WSTestClient: Sendable {
         throw TestFailure("connection still open after \(timeout)")
     }
 
-    var isFinished: Bool { state.withLock { $0.finished } }
+    public var isFinished: Bool { state.withLock { $0.finished } }
 }
 
 extension [String: JSONValue] {
-    func string(_ key: String) -> String? {
+    public func string(_ key: String) -> String? {
         if case .string(let value)? = self[key] { return value }
         return nil
     }
 
-    func object(_ key: String) -> [String: JSONValue]? {
+    public func object(_ key: String) -> [String: JSONValue]? {
         if case .object(let value)? = self[key] { return value }
         return nil
     }
 
-    func array(_ key: String) -> [JSONValue]? {
+    public func array(_ key: String) -> [JSONValue]? {
         if case .array(let value)? = self[key] { return value }
         return nil
     }
