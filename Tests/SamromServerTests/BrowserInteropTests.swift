@@ -1,0 +1,122 @@
+import Foundation
+import SamromCore
+import SamromTestSupport
+import Sodium
+import Testing
+
+/// The chat construction in real headless Chromium (libsodium built to
+/// WebAssembly, Web/lib/e2e.js) against the Swift one, byte for byte: the
+/// documented test vector sealed in the browser, a browser message opened in
+/// Swift, a Swift message opened in the browser, tampering refused there.
+/// `make test` provides Chromium, the Selenium venv and the wasm module, and
+/// runs the suite inside a loopback-only network namespace.
+@Suite struct BrowserInteropTests {
+    static let python = LiveServer.repositoryRoot.appendingPathComponent(".build/browser-venv/bin/python").path
+    static let wasm = LiveServer.repositoryRoot.appendingPathComponent("Web/lib/sodium.wasm").path
+    static var available: Bool {
+        ["/usr/bin/chromium", "/usr/bin/chromedriver", python, wasm].allSatisfy(FileManager.default.fileExists(atPath:))
+    }
+
+    @Test(.enabled(if: available, "needs Chromium, .build/browser-venv and Web/lib/sodium.wasm: run `make test`"))
+    func chatInteroperatesWithHeadlessChromium() async throws {
+        try await withServer { server in
+            let consultation = ConsultationID.random()
+            let veileder = KeyExchange.KeyPair.generate()
+            let fixedVeileder = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 1, count: 32)))
+            let fixedDeltaker = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 2, count: 32)))
+            let vector: [String: String] = [
+                "consultation": "7f14QGE6RccA1oCVrjP05g", "clientMsgId": "m-0001",
+                "text": "Hei! Jeg er litt sein i dag.", "sentAt": "2026-11-24T09:30:00.000Z",
+                "deltakerPublicKey": Base64URL.encode(fixedDeltaker.publicKey.bytes),
+                "deltakerSecretKey": Base64URL.encode(fixedDeltaker.secretKey.copyBytes()),
+                "veilederPublicKey": Base64URL.encode(fixedVeileder.publicKey.bytes),
+            ]
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.python)
+            process.arguments = [
+                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/chat_interop.py").path,
+                "https://localhost:\(server.port)", consultation.rawValue, Base64URL.encode(veileder.publicKey.bytes),
+                String(decoding: try JSONSerialization.data(withJSONObject: vector), as: UTF8.self),
+            ]
+            let input = Pipe()
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            let lines = LineReader(output.fileHandleForReading)
+
+            // Step 1: the browser's vector, key and first message.
+            let first = try lines.json(or: errors)
+            #expect(first["vectorCiphertext"] as? String == ChatCipherVector.ciphertext)
+            #expect(first["vectorKeyId"] as? String == "KLqljBKXTshj1Sut3V6mog")
+            #expect(first["vectorSafetyCode"] as? String == "9445 1859 5616")
+            let browserKey = try KeyExchange.PublicKey(try Base64URL.decode(try #require(first["publicKey"] as? String)))
+            #expect(first["keyId"] as? String == ChatKey.keyID(browserKey))
+            let cipher = try ChatCipher(consultation: consultation, role: .veileder, own: veileder, peer: browserKey)
+            #expect(first["safetyCode"] as? String == cipher.safetyCode)
+            let raw = try #require(first["envelope"] as? [String: String])
+            let envelope = ChatEnvelope(
+                clientMsgId: raw["clientMsgId"] ?? "", senderKeyId: raw["senderKeyId"] ?? "", recipientKeyId: raw["recipientKeyId"] ?? "",
+                nonce: raw["nonce"] ?? "", ciphertext: raw["ciphertext"] ?? "")
+            #expect(try envelope.validated() == envelope)
+            #expect(try cipher.open(envelope, senderRole: .deltaker).text == "Hilsen fra nettleseren ✓ æøå")
+
+            // Step 2: a Swift message, opened in the browser; tampered copies refused there.
+            let reply = try cipher.seal(.init(text: "Svar fra Swift 👋 — ÆØÅ", sentAt: "2026-11-24T09:31:00.000Z"), clientMsgId: "swift-1")
+            let replyJSON: [String: String] = [
+                "clientMsgId": reply.clientMsgId, "senderKeyId": reply.senderKeyId, "recipientKeyId": reply.recipientKeyId,
+                "nonce": reply.nonce, "ciphertext": reply.ciphertext,
+            ]
+            input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: replyJSON) + Data("\n".utf8))
+            let second = try lines.json(or: errors)
+            #expect(second["text"] as? String == "Svar fra Swift 👋 — ÆØÅ")
+            let attempts = try #require(second["attempts"] as? [String: String])
+            #expect(attempts.count == 6)
+            #expect(attempts.values.allSatisfy { $0 == "refused" }, "\(attempts)")
+
+            // The page loaded nothing from anywhere but our own server.
+            let third = try lines.json(or: errors)
+            #expect(third["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+}
+
+/// docs/protocol.md's test vector ciphertext.
+enum ChatCipherVector {
+    static var ciphertext: String {
+        let document = try! String(
+            contentsOf: LiveServer.repositoryRoot.appendingPathComponent("docs/protocol.md"), encoding: .utf8)
+        let start = document.range(of: "```chat-vector-ciphertext\n")!
+        let end = document.range(of: "\n```", range: start.upperBound..<document.endIndex)!
+        return String(document[start.upperBound..<end.lowerBound])
+    }
+}
+
+/// Reads JSON lines from a child process, failing with its stderr.
+final class LineReader {
+    let handle: FileHandle
+    var buffer = Data()
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    func json(or errors: Pipe) throws -> [String: Any] {
+        while !buffer.contains(0x0A) {
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                throw TestFailure("the browser script ended early: \(message.suffix(3000))")
+            }
+            buffer.append(chunk)
+        }
+        let index = buffer.firstIndex(of: 0x0A)!
+        let line = buffer[..<index]
+        buffer = Data(buffer[(index + 1)...])
+        let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
+        if let error = object["error"] as? String { throw TestFailure("in the browser: \(error)") }
+        return object
+    }
+}
