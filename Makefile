@@ -6,7 +6,7 @@ SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build clean
+.PHONY: run test deps certs build sodium-wasm clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -17,12 +17,18 @@ certs: deps
 build: deps
 	$(SWIFT) build --product samrom
 
-run: certs build
+# The browser's libsodium (Web/lib/sodium.wasm), built from Debian's
+# libsodium source; cached, so a no-op when it is up to date.
+sodium-wasm: deps
+	@sh scripts/build-sodium-wasm.sh
+
+run: certs build sodium-wasm
 	$(SWIFT) run samrom serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-test: deps
+test: deps sodium-wasm
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	sh scripts/test-sodium-wasm.sh
 
 clean:
 	rm -rf .build
