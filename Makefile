@@ -6,7 +6,7 @@ SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm clean
+.PHONY: run test deps certs build sodium-wasm browser-venv clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -22,12 +22,19 @@ build: deps
 sodium-wasm: deps
 	@sh scripts/build-sodium-wasm.sh
 
+# Selenium for the browser tests, in .build/browser-venv (from PyPI).
+browser-venv: deps
+	@sh scripts/browser-venv.sh
+
 run: certs build sodium-wasm
 	$(SWIFT) run samrom serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-test: deps sodium-wasm
+# Every server in the tests binds 127.0.0.1 only; the tests that start a
+# browser run in a loopback-only network namespace, so nothing can leave.
+test: deps sodium-wasm browser-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip BrowserInteropTests
+	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests
 	sh scripts/test-sodium-wasm.sh
 
 clean:

@@ -7,7 +7,7 @@ set -eu
 # wasi-libc … binaryen: scripts/build-sodium-wasm.sh (the browser's libsodium,
 # built from Debian's source with the Swift toolchain's clang; binaryen's
 # wasm-opt shrinks it, dpkg-dev unpacks the source).
-PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen"
+PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver iproute2 python3-venv"
 
 missing=""
 for package in $PACKAGES; do

@@ -39,7 +39,7 @@ final class LiveServer: Sendable {
         configuration.tlsKeyPath = TestCertificates.directory.appendingPathComponent("server.key").path
         configuration.developmentCertificateDirectory = dataDirectory.appendingPathComponent("no-dev-certs")
         configuration.webRoot = repositoryRoot.appendingPathComponent("Web")
-        configuration.helloTimeout = .seconds(3)
+        configuration.helloTimeout = .seconds(10)
         configure(&configuration)
         var logger = Logger(label: "samrom-test")
         logger.logLevel = ProcessInfo.processInfo.environment["SAMROM_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
