@@ -9,22 +9,9 @@ imports them.
     chat_interop.py BASE_URL CONSULTATION VEILEDER_PUBLIC_KEY VECTOR_JSON
 """
 import json
-import os
 import sys
 
-os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager reach the internet
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    options.accept_insecure_certs = True  # the test CA is not in Chromium's store
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+from samrom_browser import browser, resource_hosts
 
 
 STEP1 = """
@@ -81,7 +68,6 @@ def main():
     base, consultation, veileder_key, vector = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     driver = browser()
     try:
-        driver.set_script_timeout(30)
         driver.get(base + "/")
         first = driver.execute_async_script(STEP1, base, consultation, veileder_key, vector)
         print(json.dumps(first), flush=True)
@@ -91,9 +77,7 @@ def main():
         second = driver.execute_async_script(STEP2, reply)
         print(json.dumps(second), flush=True)
         # Nothing the page did may have reached anywhere but our server.
-        hosts = driver.execute_script(
-            "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
-        print(json.dumps({"resourceHosts": sorted(set(hosts))}), flush=True)
+        print(json.dumps({"resourceHosts": resource_hosts(driver)}), flush=True)
         return 0 if "error" not in second else 1
     finally:
         driver.quit()

@@ -10,7 +10,7 @@ import Testing
 /// Swift, a Swift message opened in the browser, tampering refused there.
 /// `make test` provides Chromium, the Selenium venv and the wasm module, and
 /// runs the suite inside a loopback-only network namespace.
-@Suite struct BrowserInteropTests {
+@Suite(.serialized) struct BrowserInteropTests {
     static let python = LiveServer.repositoryRoot.appendingPathComponent(".build/browser-venv/bin/python").path
     static let wasm = LiveServer.repositoryRoot.appendingPathComponent("Web/lib/sodium.wasm").path
     /// Only inside the loopback-only namespace `make test` makes, with its tools there.
@@ -84,6 +84,51 @@ import Testing
             #expect(third["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
+        }
+    }
+}
+
+extension BrowserInteropTests {
+    /// Two Chromiums with fake cameras: the veileder logs in and creates the
+    /// consultation from the page, the deltaker opens the link, is admitted,
+    /// and video flows peer to peer, negotiated by protocol.js and rtc.js
+    /// through Samrom's signalling.
+    @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
+    func twoBrowsersHoldAVideoCall() async throws {
+        try await withServer { server in
+            try await server.addUser("kari", role: .veileder, password: "a good long password")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.python)
+            process.arguments = [
+                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/call_flow.py").path,
+                "https://localhost:\(server.port)", "kari", "a good long password",
+            ]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            for side in ["veileder", "deltaker"] {
+                let state = try #require(result[side] as? [String: Any], "no \(side)")
+                #expect(state["connection"] as? String == "connected", "\(side): \(state)")
+                #expect(state["remote"] as? Bool == true, "\(side) got no remote stream")
+                let video = try #require(state["video"] as? [String: Any], "\(side): no stats")
+                #expect((video["bytesReceived"] as? Int ?? 0) > 0, "\(side): \(video)")
+                #expect((video["framesDecoded"] as? Int ?? 0) > 0, "\(side): \(video)")
+            }
+            let deltakerEvents = (result["deltaker"] as? [String: Any])?["events"] as? [String] ?? []
+            #expect(Array(deltakerEvents.prefix(3)) == ["lobby", "admitted", "peer-joined"], "\(deltakerEvents)")
+            #expect(result["veilederSawPeerLeft"] as? Bool == true)
+            #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            // The whole call is in the audit log; no SDP is.
+            let actions = try await server.auditEntries().map(\.event.action)
+            for action: AuditAction in [.login, .consultationCreate, .join, .knock, .admit, .leave] {
+                #expect(actions.contains(action), "missing \(action.rawValue)")
+            }
         }
     }
 }
