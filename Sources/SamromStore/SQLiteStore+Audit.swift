@@ -5,7 +5,7 @@ import SamromCore
 
 extension SQLiteStore: AuditStore {
     public func appendAudit(_ event: AuditEvent) async throws -> AuditRecord {
-        try await write { db in
+        try await groupedWrite { db in
             let next = try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry") ?? 0
             let entry = AuditEntry(seq: next, event: event)
             let bytes = entry.canonicalBytes()

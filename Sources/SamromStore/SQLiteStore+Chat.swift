@@ -31,7 +31,7 @@ extension SQLiteStore: ChatStore {
     public func appendChat(
         _ envelope: ChatEnvelope, consultation: ConsultationID, senderRole: ParticipantRole, at: Date
     ) async throws -> (stored: StoredChat, duplicate: Bool) {
-        try await write { db in
+        try await groupedWrite { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT * FROM chatMessage WHERE consultationId = ? AND senderRole = ? AND clientMsgId = ?",
                 arguments: [consultation.rawValue, senderRole.rawValue, envelope.clientMsgId])

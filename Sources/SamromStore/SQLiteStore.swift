@@ -6,6 +6,7 @@ import SamromCore
 /// so a committed write survives power loss and SIGKILL alike.
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
+    let groupCommit: GroupCommit
     public let path: String
 
     /// Opens (creating if needed) `samrom.sqlite` in `directory` and migrates it.
@@ -20,6 +21,7 @@ public final class SQLiteStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            groupCommit = GroupCommit(pool: pool)
             self.path = path
             try Schema.migrator.migrate(pool)
         } catch let error as StorageError {
@@ -38,6 +40,20 @@ public final class SQLiteStore: Sendable {
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
+        } catch let error as StorageError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StorageError(.conflict, "already exists")
+        } catch {
+            throw StorageError(.unavailable, "write failed: \(error)")
+        }
+    }
+
+    /// A write that may share its transaction (and fsync) with concurrent
+    /// ones: for the high-rate appends (audit entries, chat messages).
+    func groupedWrite<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await groupCommit.submit(body)
         } catch let error as StorageError {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
