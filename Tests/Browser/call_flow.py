@@ -1,9 +1,10 @@
 """Two real Chromiums in a Samrom call, for BrowserCallTests.swift.
 
 The veileder logs in and creates a consultation from the page, opens it over
-/ws and admits the deltaker, who joined from the link; both send fake camera
-video over a real peer-to-peer WebRTC connection negotiated through Samrom's
-signalling. Prints one JSON line with what each side saw.
+/ws (protocol.js, rtc.js) and admits the deltaker, who joins through the real
+join page (/j/#TOKEN) by clicking through it as a person would; both send fake
+camera video over a real peer-to-peer WebRTC connection negotiated through
+Samrom's signalling. Prints one JSON line with what each side saw.
 
     call_flow.py BASE_URL USERNAME PASSWORD
 """
@@ -11,7 +12,24 @@ import json
 import sys
 import time
 
+from selenium.webdriver.common.by import By
+
 from samrom_browser import browser, resource_hosts
+
+DELTAKER_PAGE = """
+const remote = document.querySelector('#remote');
+return { state: document.body.dataset.state, remoteVideoWidth: remote ? remote.videoWidth : 0,
+         status: document.querySelector('#status').textContent };
+"""
+
+
+def wait_for(driver, condition, seconds=15):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if driver.execute_script(condition):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("timed out waiting for: " + condition)
 
 SETUP = """
 const [role, credential, done] = arguments;
@@ -76,9 +94,14 @@ def main():
         created = run(veileder, LOGIN_AND_CREATE, username, password)
         run(veileder, SETUP, "veileder", {"consultation": created["id"]})
 
+        # The deltaker clicks through the join page: check devices, go to the lobby.
         deltaker.get(created["joinUrl"])
-        token = deltaker.execute_script("return location.hash.slice(1)")
-        run(deltaker, SETUP, "deltaker", {"token": token})
+        wait_for(deltaker, "return document.body.dataset.state === 'welcome' && !!document.querySelector('#check-devices')")
+        deltaker.find_element(By.ID, "check-devices").click()
+        wait_for(deltaker, "return document.querySelector('#preview').videoWidth > 0")
+        deltaker.find_element(By.ID, "join").click()
+        wait_for(deltaker, "return document.body.dataset.state === 'lobby'")
+        lobby_text = deltaker.find_element(By.CSS_SELECTOR, "[data-view=lobby]").text
 
         # The veileder sees the knock and lets the deltaker in.
         deadline = time.time() + 15
@@ -91,19 +114,22 @@ def main():
             raise RuntimeError("no knock reached the veileder")
         veileder.execute_script("window.samrom.client.admit(arguments[0])", knock["participant"])
 
-        # Wait until video flows both ways.
+        # Wait until video flows both ways: stats on the veileder's side, the
+        # playing remote video on the deltaker's page.
         started = time.time()
         sides = {}
         while time.time() - started < 30:
-            sides = {"veileder": run(veileder, STATUS), "deltaker": run(deltaker, STATUS)}
-            if all(s["connection"] == "connected" and s["video"] and s["video"]["framesDecoded"] > 0
-                   for s in sides.values()):
+            sides = {"veileder": run(veileder, STATUS), "deltaker": deltaker.execute_script(DELTAKER_PAGE)}
+            if (sides["veileder"]["connection"] == "connected" and sides["veileder"]["video"]
+                    and sides["veileder"]["video"]["framesDecoded"] > 0 and sides["deltaker"]["remoteVideoWidth"] > 0):
                 break
             time.sleep(0.2)
         sides["secondsToMedia"] = round(time.time() - started, 2)
+        sides["deltaker"]["lobbyText"] = lobby_text
 
-        # The deltaker leaves; the veileder is told.
-        deltaker.execute_script("window.samrom.client.leave()")
+        # The deltaker leaves with the button; the veileder is told, the page says goodbye.
+        deltaker.find_element(By.ID, "leave").click()
+        sides["deltaker"]["afterLeave"] = deltaker.execute_script("return document.body.dataset.state")
         deadline = time.time() + 10
         left = False
         while time.time() < deadline and not left:

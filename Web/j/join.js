@@ -1,0 +1,99 @@
+// @ts-check
+/**
+ * The deltaker's page: welcome, device check, lobby, call, done. The link's
+ * token is in the URL fragment, which the browser never sends to a server or
+ * puts in a Referer; it stays there so that reloading the page still works.
+ */
+import { SignallingClient, SignallingError } from '/lib/protocol.js';
+import { Call } from '/lib/rtc.js';
+import { $, show, announce, attach } from '/lib/ui.js';
+
+const token = location.hash.slice(1);
+
+const messages = {
+  'invalid-token': 'Lenken virker ikke. Spør veilederen din om en ny lenke.',
+  expired: 'Lenken er for gammel. Spør veilederen din om en ny lenke.',
+  ended: 'Denne samtalen er avsluttet.',
+  'room-full': 'Det er for mange i venterommet akkurat nå. Prøv igjen om litt.',
+  closed: 'Forbindelsen ble brutt. Last inn siden på nytt for å prøve igjen.',
+};
+
+/** @type {MediaStream | null} */
+let stream = null;
+/** @type {Call | null} */
+let call = null;
+const client = new SignallingClient();
+
+/** @param {string} code */
+function fail(code) {
+  $('#problem-text').textContent = messages[/** @type {keyof typeof messages} */ (code)] ?? 'Noe gikk galt. Prøv igjen om litt.';
+  show('problem');
+}
+
+/** @param {{video: boolean}} wanted */
+async function openDevices(wanted) {
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: wanted.video });
+    attach(/** @type {HTMLVideoElement} */ ($('#preview')), stream);
+  } catch {
+    const problem = $('#device-problem');
+    problem.hidden = false;
+    problem.textContent = 'Vi fikk ikke tilgang til kamera eller mikrofon. Du kan likevel gå videre; veilederen kan snakke med deg i chatten.';
+  }
+}
+
+async function join() {
+  show('lobby');
+  announce('Du er i venterommet.');
+  client.addEventListener('admitted', () => announce('Veilederen har sluppet deg inn.'));
+  client.addEventListener('denied', () => fail('ended'));
+  client.addEventListener('ended', () => { call?.close(); show('done'); });
+  client.addEventListener('peer-joined', () => {
+    if (call) return;
+    call = new Call(client, { polite: true, iceServers: client.welcome?.iceServers ?? [], stream: stream ?? undefined });
+    call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
+    attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
+    show('call');
+  });
+  client.addEventListener('peer-left', () => announce('Veilederen har forlatt samtalen. Vent litt, så kommer hen kanskje tilbake.'));
+  try {
+    await client.connect({ token });
+  } catch (error) {
+    fail(error instanceof SignallingError ? error.code : 'closed');
+  }
+}
+
+$('#check-devices').addEventListener('click', async () => {
+  show('devices');
+  await openDevices({ video: true });
+});
+$('#join-audio-only').addEventListener('click', async () => {
+  await openDevices({ video: false });
+  await join();
+});
+$('#join').addEventListener('click', () => join());
+$('#mute').addEventListener('click', (event) => toggle(event, 'audio', 'Slå på mikrofonen', 'Slå av mikrofonen'));
+$('#camera').addEventListener('click', (event) => toggle(event, 'video', 'Slå på kameraet', 'Slå av kameraet'));
+$('#leave').addEventListener('click', () => {
+  client.leave();
+  call?.close();
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  show('done');
+});
+
+/**
+ * @param {Event} event
+ * @param {'audio' | 'video'} kind
+ * @param {string} offLabel
+ * @param {string} onLabel
+ */
+function toggle(event, kind, offLabel, onLabel) {
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+  const tracks = kind === 'audio' ? stream?.getAudioTracks() : stream?.getVideoTracks();
+  const off = button.getAttribute('aria-pressed') !== 'true';
+  for (const track of tracks ?? []) track.enabled = !off;
+  button.setAttribute('aria-pressed', String(off));
+  button.textContent = off ? offLabel : onLabel;
+}
+
+if (!token) fail('invalid-token');
