@@ -3,7 +3,10 @@
  * One peer-to-peer WebRTC call over Samrom's signalling, without DOM.
  * Uses the "perfect negotiation" pattern: the deltaker is the polite peer
  * (it yields when both offer at once), the veileder the impolite one, so
- * either side can renegotiate (camera off, screen sharing) at any time.
+ * either side can renegotiate (camera off, screen sharing) at any time. The
+ * first offer always comes from the veileder: the polite side waits for it
+ * (its tracks join the offered transceivers), because a glare at the very
+ * start can strand the ICE candidates of a rolled-back offer.
  *
  *     const call = new Call(client, { polite: role === 'deltaker', iceServers: welcome.iceServers, stream });
  *     call.addEventListener('remote-stream', (e) => video.srcObject = e.detail);
@@ -31,6 +34,8 @@ export class Call extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.closed = false;
+    /** The polite side offers only once the first offer has been answered. */
+    this.mayOffer = !polite;
 
     this.pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate) signalling.ice(candidate.toJSON());
@@ -56,7 +61,7 @@ export class Call extends EventTarget {
   }
 
   async negotiate() {
-    if (this.closed) return;
+    if (this.closed || !this.mayOffer) return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
@@ -79,6 +84,7 @@ export class Call extends EventTarget {
     await this.pc.setLocalDescription();
     const answer = this.pc.localDescription?.sdp;
     if (answer) this.signalling.answer(answer);
+    this.mayOffer = true;
   }
 
   /** @param {string} sdp */
