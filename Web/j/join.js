@@ -6,7 +6,7 @@
  */
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks } from '/lib/ui.js';
 
 const token = location.hash.slice(1);
 
@@ -72,8 +72,8 @@ $('#join-audio-only').addEventListener('click', async () => {
   await join();
 });
 $('#join').addEventListener('click', () => join());
-$('#mute').addEventListener('click', (event) => toggle(event, 'audio', 'Slå på mikrofonen', 'Slå av mikrofonen'));
-$('#camera').addEventListener('click', (event) => toggle(event, 'video', 'Slå på kameraet', 'Slå av kameraet'));
+$('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'Slå på mikrofonen', 'Slå av mikrofonen'));
+$('#camera').addEventListener('click', (event) => toggleTracks(event, stream?.getVideoTracks(), 'Slå på kameraet', 'Slå av kameraet'));
 $('#leave').addEventListener('click', () => {
   client.leave();
   call?.close();
@@ -81,19 +81,5 @@ $('#leave').addEventListener('click', () => {
   show('done');
 });
 
-/**
- * @param {Event} event
- * @param {'audio' | 'video'} kind
- * @param {string} offLabel
- * @param {string} onLabel
- */
-function toggle(event, kind, offLabel, onLabel) {
-  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
-  const tracks = kind === 'audio' ? stream?.getAudioTracks() : stream?.getVideoTracks();
-  const off = button.getAttribute('aria-pressed') !== 'true';
-  for (const track of tracks ?? []) track.enabled = !off;
-  button.setAttribute('aria-pressed', String(off));
-  button.textContent = off ? offLabel : onLabel;
-}
 
 if (!token) fail('invalid-token');

@@ -48,3 +48,19 @@ export function attach(video, stream) {
   video.srcObject = stream;
   if (stream) video.play().catch(() => {});
 }
+
+/**
+ * A press-to-toggle button for the microphone or camera: flips the tracks,
+ * `aria-pressed` and the label.
+ * @param {Event} event
+ * @param {MediaStreamTrack[] | undefined} tracks
+ * @param {string} offLabel  shown while the tracks are off
+ * @param {string} onLabel   shown while they are on
+ */
+export function toggleTracks(event, tracks, offLabel, onLabel) {
+  const target = /** @type {HTMLButtonElement} */ (event.currentTarget);
+  const off = target.getAttribute('aria-pressed') !== 'true';
+  for (const track of tracks ?? []) track.enabled = !off;
+  target.setAttribute('aria-pressed', String(off));
+  target.textContent = off ? offLabel : onLabel;
+}
