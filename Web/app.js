@@ -6,7 +6,8 @@
  */
 import { SignallingClient } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat } from '/lib/ui.js';
+import { ChatSession } from '/lib/chat.js';
 
 /**
  * @typedef {object} Summary
@@ -154,8 +155,15 @@ async function enterRoom(c) {
     announce('Deltakeren har forlatt samtalen.');
   });
   client.addEventListener('ended', () => leaveRoom());
+  $('#messages').replaceChildren();
+  $('#safety-code').textContent = 'venter på den andre';
+  $('#key-warning').hidden = true;
+  // Listening before hello: the deltaker's stored key comes right after welcome.
+  const chat = new ChatSession(client, 'veileder');
+  bindChat(chat, 'Deltakeren');
   try {
     await client.connect({ consultation: c.id });
+    await chat.start();
   } catch (error) {
     announce(`Kunne ikke åpne samtalen: ${/** @type {Error} */ (error).message}`);
   }

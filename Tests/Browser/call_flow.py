@@ -8,7 +8,7 @@ fake camera video over a real peer-to-peer WebRTC connection negotiated
 through Samrom's signalling (protocol.js, rtc.js). Prints one JSON line with
 what each side saw.
 
-    call_flow.py BASE_URL USERNAME PASSWORD
+    call_flow.py BASE_URL USERNAME PASSWORD [CHAT_MARKER]
 """
 import json
 import sys
@@ -84,6 +84,20 @@ def main():
                 break
             time.sleep(0.2)
         result["secondsToMedia"] = round(time.time() - started, 2)
+
+        # The end-to-end chat: both see the same safety code; a message each way.
+        wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
+        wait_for(deltaker, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
+        result["safetyCodes"] = [veileder.find_element(By.ID, "safety-code").text, deltaker.find_element(By.ID, "safety-code").text]
+        marker = sys.argv[4] if len(sys.argv) > 4 else "hei"
+        deltaker.find_element(By.ID, "chat-input").send_keys(marker)
+        deltaker.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
+        wait_for(veileder, "return document.querySelector('#messages').textContent.includes(arguments[0])".replace("arguments[0]", json.dumps(marker)))
+        veileder.find_element(By.ID, "chat-input").send_keys("Takk, det hører jeg!")
+        veileder.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
+        wait_for(deltaker, "return document.querySelector('#messages').textContent.includes('Takk, det hører jeg!')")
+        result["veilederMessages"] = veileder.find_element(By.ID, "messages").text
+        result["deltakerMessages"] = deltaker.find_element(By.ID, "messages").text
 
         # The deltaker leaves with the button; the veileder is told.
         deltaker.find_element(By.ID, "leave").click()

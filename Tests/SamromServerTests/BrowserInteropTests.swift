@@ -99,11 +99,12 @@ extension BrowserInteropTests {
     func twoBrowsersHoldAVideoCall() async throws {
         try await withServer { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
+            let marker = "Jeg gikk en lang tur i dag \(UUID().uuidString.prefix(8))"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.python)
             process.arguments = [
                 LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/call_flow.py").path,
-                "https://localhost:\(server.port)", "kari", "a good long password",
+                "https://localhost:\(server.port)", "kari", "a good long password", marker,
             ]
             let output = Pipe()
             let errors = Pipe()
@@ -121,6 +122,13 @@ extension BrowserInteropTests {
                 #expect(page["state"] as? String == (side == "veileder" ? "room" : "call"))
                 #expect((page["remoteVideoWidth"] as? Int ?? 0) > 0, "\(side) shows no video: \(page)")
             }
+            // The chat, end to end in both pages: the same safety code, a message each way,
+            // and the plaintext never on the server's disk.
+            let codes = try #require(result["safetyCodes"] as? [String])
+            #expect(codes.count == 2 && codes[0] == codes[1], "\(codes)")
+            #expect((result["veilederMessages"] as? String)?.contains(marker) == true)
+            #expect((result["deltakerMessages"] as? String)?.contains("Takk, det hører jeg!") == true)
+            #expect(!(try dataDirectoryContains(server, marker)))
             #expect(result["deltakerAfterLeave"] as? String == "done")
             #expect(result["veilederAfterLeave"] as? String == "Deltakeren har forlatt samtalen.")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])

@@ -6,7 +6,8 @@
  */
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat } from '/lib/ui.js';
+import { ChatSession } from '/lib/chat.js';
 
 const token = location.hash.slice(1);
 
@@ -54,6 +55,9 @@ async function join() {
     call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
     attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
     show('call');
+    const chat = new ChatSession(client, 'deltaker');
+    bindChat(chat, 'Veilederen');
+    chat.start().catch(() => announce('Chatten kunne ikke starte i denne nettleseren.'));
   });
   client.addEventListener('peer-left', () => announce('Veilederen har forlatt samtalen. Vent litt, så kommer hen kanskje tilbake.'));
   try {

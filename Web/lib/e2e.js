@@ -161,6 +161,21 @@ export class ChatCipher {
     return { text: parsed.text, sentAt: parsed.sentAt };
   }
 
+  /**
+   * Opens an envelope this device sent earlier (from the history), with the
+   * key it was sealed with.
+   * @param {Envelope} envelope
+   * @returns {ChatMessage}
+   */
+  openOwn(envelope) {
+    const ad = associatedData(this.consultation, this.role, envelope.clientMsgId, envelope.senderKeyId, envelope.recipientKeyId);
+    const padded = this.sodium.aeadDecrypt(fromBase64Url(envelope.ciphertext), ad, fromBase64Url(envelope.nonce), this.tx);
+    const json = this.sodium.unpad(padded, PADDING_BLOCK);
+    padded.fill(0);
+    const parsed = JSON.parse(decoder.decode(json));
+    return { text: String(parsed.text), sentAt: String(parsed.sentAt) };
+  }
+
   /** Forgets the session keys. */
   wipe() {
     this.rx.fill(0);

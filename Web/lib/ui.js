@@ -64,3 +64,45 @@ export function toggleTracks(event, tracks, offLabel, onLabel) {
   target.setAttribute('aria-pressed', String(off));
   target.textContent = off ? offLabel : onLabel;
 }
+
+/**
+ * Shows a chat session in the page's chat panel (#messages, #chat-form,
+ * #safety-code, #key-warning).
+ * @param {import('./chat.js').ChatSession} session
+ * @param {string} peerName  how the other side is named, e.g. "Veilederen"
+ */
+export function bindChat(session, peerName) {
+  const list = $('#messages');
+  session.addEventListener('message', (event) => {
+    const { text, sentAt, mine } = /** @type {CustomEvent} */ (event).detail;
+    const item = document.createElement('li');
+    item.className = mine ? 'mine' : 'theirs';
+    const who = document.createElement('span');
+    who.className = 'who';
+    const time = new Date(sentAt);
+    who.textContent = `${mine ? 'Du' : peerName}, ${Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString('nb-NO', { hour: '2-digit', minute: '2-digit' })}: `;
+    const body = document.createElement('span');
+    body.textContent = text;
+    item.append(who, body);
+    list.append(item);
+  });
+  session.addEventListener('ready', (event) => { $('#safety-code').textContent = /** @type {CustomEvent} */ (event).detail; });
+  session.addEventListener('key-changed', () => {
+    $('#key-warning').hidden = false;
+    announce('Den andres nøkkel er byttet. Les sikkerhetskoden høyt på nytt.');
+  });
+  session.addEventListener('failure', (event) => announce(/** @type {CustomEvent} */ (event).detail));
+  // Assigned, not added: a page that opens several rooms binds only the current session.
+  /** @type {HTMLFormElement} */ ($('#chat-form')).onsubmit = (event) => {
+    event.preventDefault();
+    const input = /** @type {HTMLInputElement} */ ($('#chat-input'));
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      session.send(text);
+      input.value = '';
+    } catch {
+      announce('Chatten er klar når den andre er med i samtalen.');
+    }
+  };
+}
