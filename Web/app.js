@@ -6,7 +6,8 @@
  */
 import { SignallingClient } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindLogin } from '/lib/ui.js';
+import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 
 /**
@@ -25,21 +26,6 @@ const statusText = { active: 'Aktiv', ended: 'Avsluttet', expired: 'Lenken er ut
 let room = null;
 /** @type {number | undefined} */
 let refresher;
-
-/**
- * @param {string} path
- * @param {RequestInit} [init]
- */
-async function api(path, init = {}) {
-  const response = await fetch(path, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = new Error(body?.error?.message ?? `HTTP ${response.status}`);
-    /** @type {any} */ (error).code = body?.error?.code;
-    throw error;
-  }
-  return body;
-}
 
 async function start() {
   try {
@@ -198,25 +184,10 @@ async function leaveRoom() {
   await enterList(me);
 }
 
-$('#login-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const username = /** @type {HTMLInputElement} */ ($('#username')).value;
-  const password = /** @type {HTMLInputElement} */ ($('#password')).value;
-  const problem = $('#login-problem');
-  try {
-    await api('/api/session', { method: 'POST', body: JSON.stringify({ username, password }) });
-    problem.hidden = true;
-    enterList(await api('/api/me'));
-  } catch (error) {
-    problem.hidden = false;
-    problem.textContent = /** @type {any} */ (error).code === 'too-many-attempts'
-      ? 'For mange forsøk. Vent litt og prøv igjen.'
-      : 'Feil brukernavn eller passord.';
-  }
-});
+bindLogin((me) => enterList(me));
 $('#logout').addEventListener('click', async () => {
   clearInterval(refresher);
-  await api('/api/session', { method: 'DELETE' });
+  await logout();
   show('login');
 });
 $('#create-form').addEventListener('submit', async (event) => {

@@ -143,6 +143,42 @@ extension BrowserInteropTests {
     }
 }
 
+extension BrowserInteropTests {
+    /// The personvernombud's page: a purpose is required, denied entries are
+    /// found, the purpose itself is logged, and the log verifies.
+    @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
+    func thePersonvernombudReadsAndVerifiesTheLog() async throws {
+        try await withServer { server in
+            try await server.addUser("pvo", role: .privacyOfficer, password: "the officer's password")
+            try await server.addUser("kari", role: .veileder)
+            #expect(try await HTTPTestClient(server).login("kari", "not kari's password").status == 401)
+            let purpose = "Deltaker ba om innsyn, sak 2026/17"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.python)
+            process.arguments = [
+                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/audit_flow.py").path,
+                "https://localhost:\(server.port)", "pvo", "the officer's password", purpose,
+            ]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            #expect(result["withoutPurpose"] as? String == "Skriv hvorfor du trenger å lese loggen.")
+            let rows = try #require(result["rows"] as? [String])
+            #expect(rows.count == 1, "\(rows)")
+            #expect(rows.first?.contains("login") == true && rows.first?.contains("Avvist") == true, "\(rows)")
+            #expect((result["verdict"] as? String)?.hasPrefix("Loggen er uendret") == true, "\(result)")
+            #expect((result["checkpoint"] as? String)?.hasPrefix("localhost/samrom-audit\n") == true)
+            #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
+            process.waitUntilExit()
+            #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
+        }
+    }
+}
+
 /// docs/protocol.md's test vector ciphertext.
 enum ChatCipherVector {
     static var ciphertext: String {

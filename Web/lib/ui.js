@@ -1,4 +1,6 @@
 // @ts-check
+import { login } from './api.js';
+
 /**
  * The few DOM helpers the pages share. Views are <section data-view="…">
  * elements; exactly one is shown. Announcements go to the page's polite
@@ -105,4 +107,27 @@ export function bindChat(session, peerName) {
       announce('Chatten er klar når den andre er med i samtalen.');
     }
   };
+}
+
+/**
+ * The login form (#login-form, #username, #password, #login-problem) of a page.
+ * @param {(me: {id: number, username: string, role: string}) => void} onLoggedIn
+ */
+export function bindLogin(onLoggedIn) {
+  $('#login-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const username = /** @type {HTMLInputElement} */ ($('#username')).value;
+    const password = /** @type {HTMLInputElement} */ ($('#password')).value;
+    const problem = $('#login-problem');
+    try {
+      const me = await login(username, password);
+      problem.hidden = true;
+      onLoggedIn(me);
+    } catch (error) {
+      problem.hidden = false;
+      problem.textContent = /** @type {any} */ (error).code === 'too-many-attempts'
+        ? 'For mange forsøk. Vent litt og prøv igjen.'
+        : 'Feil brukernavn eller passord.';
+    }
+  });
 }
