@@ -104,6 +104,10 @@ def main():
         result["deltakerAfterLeave"] = deltaker.execute_script("return document.body.dataset.state")
         wait_for(veileder, "return document.querySelector('#status').textContent.includes('forlatt')", seconds=10)
         result["veilederAfterLeave"] = veileder.find_element(By.ID, "status").text
+        # After the call the deltaker can see who accessed the consultation (§ 18).
+        deltaker.find_element(By.CSS_SELECTOR, "[data-view=done] .show-access").click()
+        wait_for(deltaker, "return document.body.dataset.state === 'access'")
+        result["accessReport"] = [row.text for row in deltaker.find_elements(By.CSS_SELECTOR, "#access tbody tr")]
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         print(json.dumps(result), flush=True)
         return 0

@@ -130,6 +130,11 @@ extension BrowserInteropTests {
             #expect((result["deltakerMessages"] as? String)?.contains("Takk, det hører jeg!") == true)
             #expect(!(try dataDirectoryContains(server, marker)))
             #expect(result["deltakerAfterLeave"] as? String == "done")
+            // Who has seen my consultation: the veileder by name, and nothing of other people's data.
+            let report = try #require(result["accessReport"] as? [String])
+            #expect(report.contains { $0.contains("Veileder kari") && $0.contains("laget samtalen") }, "\(report)")
+            #expect(report.contains { $0.contains("slapp inn") }, "\(report)")
+            #expect(!report.joined().contains("127.0.0.1"))
             #expect(result["veilederAfterLeave"] as? String == "Deltakeren har forlatt samtalen.")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
             process.waitUntilExit()

@@ -8,6 +8,7 @@ import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
 import { $, show, announce, attach, toggleTracks, bindChat } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
+import { api } from '/lib/api.js';
 
 const token = location.hash.slice(1);
 
@@ -85,5 +86,42 @@ $('#leave').addEventListener('click', () => {
   show('done');
 });
 
+
+const actionText = {
+  'consultation.create': 'laget samtalen', 'consultation.link': 'laget ny lenke', 'consultation.end': 'avsluttet samtalen',
+  'room.join': 'åpnet samtalen', 'room.knock': 'ventet i venterommet', 'room.admit': 'slapp inn', 'room.deny': 'avviste',
+  'room.leave': 'gikk ut', 'room.resume': 'kom tilbake', 'chat.key': 'koblet til chatten', 'chat.history': 'leste chatten (kryptert)',
+  'audit.search': 'leste tilgangsloggen', 'audit.access-report': 'så denne oversikten',
+};
+const roleText = { veileder: 'Veileder', deltaker: 'Deltaker', 'privacy-officer': 'Personvernombud', admin: 'Administrator', system: 'Systemet', anonymous: 'Ukjent' };
+
+/** @type {string} */
+let before = 'welcome';
+for (const button of document.querySelectorAll('.show-access')) {
+  button.addEventListener('click', async () => {
+    before = document.body.dataset.state ?? 'welcome';
+    try {
+      const report = await api('/api/access-report', { method: 'POST', body: JSON.stringify({ token }) });
+      const body = /** @type {HTMLTableElement} */ ($('#access')).tBodies[0];
+      body.replaceChildren();
+      for (const access of report.accesses) {
+        const tr = document.createElement('tr');
+        const who = roleText[/** @type {keyof typeof roleText} */ (access.role)] ?? access.role;
+        const cells = [new Date(access.at).toLocaleString('nb-NO'), access.name ? `${who} ${access.name}` : who,
+          actionText[/** @type {keyof typeof actionText} */ (access.action)] ?? access.action, access.outcome === 'allowed' ? 'Ja' : 'Avvist'];
+        for (const text of cells) {
+          const td = document.createElement('td');
+          td.textContent = text;
+          tr.append(td);
+        }
+        body.append(tr);
+      }
+      show('access');
+    } catch {
+      fail('invalid-token');
+    }
+  });
+}
+$('#access-back').addEventListener('click', () => show(before));
 
 if (!token) fail('invalid-token');
