@@ -11,16 +11,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from call_flow import wait_for
-from samrom_browser import browser, resource_hosts
+from samrom_browser import axe, browser, resource_hosts
 
 
 def main():
     base, username, password, purpose = sys.argv[1:5]
     driver = browser()
-    result = {}
+    result = {"axe": []}
     try:
         driver.get(base + "/audit/")
         wait_for(driver, "return document.body.dataset.state === 'login' && !document.querySelector('[data-view=login]').hidden")
+        result["axe"] += axe(driver, "personvernombud: login")
         driver.find_element(By.ID, "username").send_keys(username)
         driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
@@ -28,6 +29,7 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
         wait_for(driver, "return !document.querySelector('#search-problem').hidden")
         result["withoutPurpose"] = driver.find_element(By.ID, "search-problem").text
+        result["axe"] += axe(driver, "personvernombud: no purpose given")
         driver.find_element(By.ID, "purpose").send_keys(purpose)
         Select(driver.find_element(By.ID, "outcome")).select_by_value("denied")
         driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
@@ -37,6 +39,7 @@ def main():
         wait_for(driver, "return document.querySelector('#verify-result').textContent.startsWith('Loggen')")
         result["verdict"] = driver.find_element(By.ID, "verify-result").text
         result["checkpoint"] = driver.execute_script("return document.querySelector('#checkpoint').textContent")
+        result["axe"] += axe(driver, "personvernombud: results and verification")
         result["resourceHosts"] = resource_hosts(driver)
         print(json.dumps(result), flush=True)
         return 0

@@ -16,7 +16,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from samrom_browser import browser, resource_hosts
+from samrom_browser import axe, browser, resource_hosts
 
 PAGE = """
 const remote = document.querySelector('#remote');
@@ -38,16 +38,18 @@ def main():
     base, username, password = sys.argv[1:4]
     veileder = browser(media=True)
     deltaker = browser(media=True)
-    result = {}
+    result = {"axe": []}
     try:
         # The veileder logs in and makes a consultation.
         veileder.get(base + "/")
         wait_for(veileder, "return document.body.dataset.state === 'login' && !document.querySelector('[data-view=login]').hidden")
+        result["axe"] += axe(veileder, "veileder: login")
         veileder.find_element(By.ID, "username").send_keys(username)
         veileder.find_element(By.ID, "password").send_keys("wrong password")
         veileder.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
         wait_for(veileder, "return !document.querySelector('#login-problem').hidden")
         result["wrongPassword"] = veileder.find_element(By.ID, "login-problem").text
+        result["axe"] += axe(veileder, "veileder: wrong password")
         veileder.find_element(By.ID, "password").clear()
         veileder.find_element(By.ID, "password").send_keys(password)
         veileder.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
@@ -58,21 +60,27 @@ def main():
         join_url = veileder.find_element(By.ID, "join-url").get_attribute("value")
         wait_for(veileder, "return document.querySelectorAll('#consultations li').length === 1")
         result["listed"] = veileder.find_element(By.CSS_SELECTOR, "#consultations li").text
+        result["axe"] += axe(veileder, "veileder: overview with a new link")
 
         # The deltaker clicks through the join page and waits.
         deltaker.get(join_url)
         wait_for(deltaker, "return document.body.dataset.state === 'welcome' && !!document.querySelector('#check-devices')")
+        result["axe"] += axe(deltaker, "deltaker: welcome")
         deltaker.find_element(By.ID, "check-devices").click()
         wait_for(deltaker, "return document.querySelector('#preview').videoWidth > 0")
+        result["axe"] += axe(deltaker, "deltaker: device check")
         deltaker.find_element(By.ID, "join").click()
         wait_for(deltaker, "return document.body.dataset.state === 'lobby'")
         result["lobbyText"] = deltaker.find_element(By.CSS_SELECTOR, "[data-view=lobby]").text
+        result["axe"] += axe(deltaker, "deltaker: lobby")
 
         # The overview shows someone waiting; the veileder opens the room and lets them in.
         wait_for(veileder, "return document.querySelector('#consultations li.waiting') !== null", seconds=10)
         result["waitingShown"] = veileder.find_element(By.CSS_SELECTOR, "#consultations li.waiting").text
+        result["axe"] += axe(veileder, "veileder: overview, someone waiting")
         veileder.find_element(By.XPATH, "//li[contains(@class,'waiting')]//button[text()='Åpne']").click()
         wait_for(veileder, "return document.querySelector('#lobby li') !== null")
+        result["axe"] += axe(veileder, "veileder: room with a knock")
         veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Slipp inn']").click()
 
         # Video both ways: each page plays the other's camera.
@@ -97,17 +105,24 @@ def main():
         veileder.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
         wait_for(deltaker, "return document.querySelector('#messages').textContent.includes('Takk, det hører jeg!')")
         result["veilederMessages"] = veileder.find_element(By.ID, "messages").text
+        result["axe"] += axe(veileder, "veileder: call with chat")
+        result["axe"] += axe(deltaker, "deltaker: call with chat")
         result["deltakerMessages"] = deltaker.find_element(By.ID, "messages").text
 
         # The deltaker leaves with the button; the veileder is told.
         deltaker.find_element(By.ID, "leave").click()
         result["deltakerAfterLeave"] = deltaker.execute_script("return document.body.dataset.state")
+        result["axe"] += axe(deltaker, "deltaker: after the call")
         wait_for(veileder, "return document.querySelector('#status').textContent.includes('forlatt')", seconds=10)
         result["veilederAfterLeave"] = veileder.find_element(By.ID, "status").text
         # After the call the deltaker can see who accessed the consultation (§ 18).
         deltaker.find_element(By.CSS_SELECTOR, "[data-view=done] .show-access").click()
         wait_for(deltaker, "return document.body.dataset.state === 'access'")
         result["accessReport"] = [row.text for row in deltaker.find_elements(By.CSS_SELECTOR, "#access tbody tr")]
+        result["axe"] += axe(deltaker, "deltaker: who has seen my consultation")
+        # The checker itself: a nameless button must be reported.
+        deltaker.execute_script("document.querySelector('main').append(document.createElement('button'))")
+        result["axeSelfCheck"] = axe(deltaker, "self-check")
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         print(json.dumps(result), flush=True)
         return 0

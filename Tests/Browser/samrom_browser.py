@@ -5,6 +5,7 @@ so nothing the browser does can leave the machine; Selenium Manager is kept
 offline and the Debian chromedriver that matches the browser is used.
 """
 import os
+import pathlib
 
 os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager reach the internet
 from selenium import webdriver  # noqa: E402
@@ -36,3 +37,24 @@ def resource_hosts(driver):
     """Every host the page loaded anything from."""
     return sorted(set(driver.execute_script(
         "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")))
+
+
+AXE_SOURCE = None
+
+
+def axe(driver, where):
+    """Runs axe-core (WCAG 2.1 A and AA rules) on the page as it is now and
+    returns its serious and critical violations as short strings."""
+    global AXE_SOURCE
+    if AXE_SOURCE is None:
+        import axe_playwright_python
+        AXE_SOURCE = (pathlib.Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    driver.execute_script(AXE_SOURCE)
+    result = driver.execute_async_script("""
+const done = arguments[0];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+  .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '))))
+  .catch((e) => done(['axe failed: ' + e]));
+""")
+    return [where + " → " + line for line in result]

@@ -113,6 +113,9 @@ extension BrowserInteropTests {
             try process.run()
             defer { if process.isRunning { process.terminate() } }
             let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            // WCAG 2.1 A/AA by axe-core, on every screen the flow passed through.
+            #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
+            #expect((result["axeSelfCheck"] as? [String])?.contains { $0.contains("button-name") } == true, "axe did not run")
             #expect(result["wrongPassword"] as? String == "Feil brukernavn eller passord.")
             #expect((result["listed"] as? String)?.contains("Oppfølging uke 3") == true)
             #expect((result["lobbyText"] as? String)?.contains("Veilederen slipper deg inn snart") == true)
@@ -171,6 +174,7 @@ extension BrowserInteropTests {
             try process.run()
             defer { if process.isRunning { process.terminate() } }
             let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect(result["withoutPurpose"] as? String == "Skriv hvorfor du trenger å lese loggen.")
             let rows = try #require(result["rows"] as? [String])
             #expect(rows.count == 1, "\(rows)")
