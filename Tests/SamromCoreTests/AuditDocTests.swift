@@ -1,5 +1,6 @@
 import Foundation
 import SamromCore
+import Sodium
 import Testing
 
 /// docs/audit.md's worked example (computed independently with Python) is
@@ -49,7 +50,8 @@ import Testing
         #expect(try tree.inclusionProof(index: 1, size: 3) == [tree.leafHash(at: 0), tree.leafHash(at: 2)])
         #expect(try tree.consistencyProof(from: 2, to: 3) == [tree.leafHash(at: 2)])
 
-        let signer = try NoteSigner(privateKeyText: try Self.block("signing-key"))
+        let seed = SecureBytes(SHA256.hash(Array("samrom example key (never use)".utf8)))
+        let signer = try NoteSigner(name: "samrom.example/audit", key: try Ed25519.SigningKey(seed: seed))
         #expect(signer.verifier.verifierKey == (try Self.block("verifier-key")))
         let note = try signer.sign(Checkpoint(origin: signer.name, size: 3, rootHash: tree.root).body)
         #expect(note == (try Self.block("checkpoint")) + "\n")
