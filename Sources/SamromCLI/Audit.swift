@@ -66,27 +66,13 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "jsonl or csv") var format: String = "jsonl"
 
         func validate() throws {
-            guard format == "jsonl" || format == "csv" else { throw ValidationError("--format must be jsonl or csv") }
+            guard AuditExportFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or csv") }
         }
 
         func run() async throws {
             let store = try openStore(data)
-            let output = FileHandle.standardOutput
-            if format == "csv" { output.write(Data(AuditCSV.header.utf8)) }
-            var next: UInt64 = 0
-            while true {
-                let page = try await store.auditRecords(from: next, limit: 2000)
-                guard let last = page.last else { break }
-                var chunk = Data()
-                for record in page {
-                    if format == "csv" {
-                        chunk.append(contentsOf: Array(try AuditCSV.line(record).utf8))
-                    } else {
-                        chunk.append(contentsOf: record.exportLine + [0x0A])
-                    }
-                }
-                output.write(chunk)
-                next = last.seq + 1
+            try await AuditExportFormat(rawValue: format)!.export(from: store) { bytes in
+                FileHandle.standardOutput.write(Data(bytes))
             }
         }
     }

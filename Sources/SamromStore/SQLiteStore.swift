@@ -38,22 +38,18 @@ public final class SQLiteStore: Sendable {
 
     /// Runs a write and maps SQLite failures to `StorageError`.
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.write(body)
-        } catch let error as StorageError {
-            throw error
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw StorageError(.conflict, "already exists")
-        } catch {
-            throw StorageError(.unavailable, "write failed: \(error)")
-        }
+        try await Self.mappingErrors { try await pool.write(body) }
     }
 
     /// A write that may share its transaction (and fsync) with concurrent
     /// ones: for the high-rate appends (audit entries, chat messages).
     func groupedWrite<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await Self.mappingErrors { try await groupCommit.submit(body) }
+    }
+
+    private static func mappingErrors<T>(_ write: () async throws -> T) async throws -> T {
         do {
-            return try await groupCommit.submit(body)
+            return try await write()
         } catch let error as StorageError {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {

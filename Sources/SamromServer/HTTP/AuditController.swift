@@ -47,37 +47,20 @@ struct AuditController {
 
     @Sendable func export(_ request: Request, context: SamromRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let format = query.get("format") ?? "jsonl"
-        guard format == "jsonl" || format == "csv" else { throw APIError.badField("format must be jsonl or csv.") }
+        guard let format = AuditExportFormat(rawValue: query.get("format") ?? "jsonl") else {
+            throw APIError.badField("format must be jsonl or csv.")
+        }
         try await authorize(request, context, .auditExport, purposeRequired: true)
         let store = self.store
-        // Streamed page by page: the whole log never sits in memory.
         let body = ResponseBody { writer in
-            if format == "csv" { try await writer.write(ByteBuffer(string: AuditCSV.header)) }
-            var next: UInt64 = 0
-            while true {
-                let page = try await store.auditRecords(from: next, limit: 2000)
-                guard let last = page.last else { break }
-                var buffer = ByteBuffer()
-                for record in page {
-                    if format == "csv" {
-                        buffer.writeString(try AuditCSV.line(record))
-                    } else {
-                        buffer.writeBytes(record.exportLine)
-                        buffer.writeInteger(UInt8(ascii: "\n"))
-                    }
-                }
-                try await writer.write(buffer)
-                next = last.seq + 1
-            }
+            try await format.export(from: store) { bytes in try await writer.write(ByteBuffer(bytes: bytes)) }
             try await writer.finish(nil)
         }
-        let type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"
         return Response(
             status: .ok,
             headers: [
-                .contentType: type, .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"samrom-audit.\(format)\"",
+                .contentType: format.contentType, .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"samrom-audit.\(format.rawValue)\"",
             ],
             body: body)
     }
