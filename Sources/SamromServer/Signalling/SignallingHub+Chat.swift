@@ -20,6 +20,7 @@ extension SignallingHub {
             let peer = try chatMember(id, in: consultation)
             let previous = try await store.storeChatKey(publicKey.bytes, consultation: consultation, role: peer.role, at: clock.now)
             let keyID = ChatKey.keyID(publicKey)
+            if rooms[consultation] != nil { chatKeyIDs[consultation, default: [:]][peer.role] = keyID }
             if let connection = connections[id] {
                 try await audit(
                     .chatKey, actor(peer), consultation, .allowed,
@@ -39,9 +40,9 @@ extension SignallingHub {
     func chat(_ envelope: ChatEnvelope, from id: ConnectionID, in consultation: ConsultationID) async {
         do {
             let peer = try chatMember(id, in: consultation)
-            guard let key = try await store.chatKey(consultation: consultation, role: peer.role),
-                let publicKey = try? KeyExchange.PublicKey(key), ChatKey.keyID(publicKey) == envelope.senderKeyId
-            else { throw SignalError(.badField, "\"senderKeyId\" is not the key you announced; send \"key\" first") }
+            guard try await announcedKeyID(of: peer.role, in: consultation) == envelope.senderKeyId else {
+                throw SignalError(.badField, "\"senderKeyId\" is not the key you announced; send \"key\" first")
+            }
             let (stored, duplicate) = try await store.appendChat(envelope, consultation: consultation, senderRole: peer.role, at: clock.now)
             metrics.chatMessages.increment()
             // Acknowledged only now that it is on disk; a resend is acknowledged again, never stored twice.
@@ -64,6 +65,18 @@ extension SignallingHub {
         } catch {
             fail(id, error, mayClose: false)
         }
+    }
+
+    /// The role's current key id: from memory, or once from the store (a key
+    /// announced before the server restarted).
+    private func announcedKeyID(of role: ParticipantRole, in consultation: ConsultationID) async throws -> String? {
+        if let known = chatKeyIDs[consultation]?[role] { return known }
+        guard let key = try await store.chatKey(consultation: consultation, role: role),
+            let publicKey = try? KeyExchange.PublicKey(key)
+        else { return nil }
+        let keyID = ChatKey.keyID(publicKey)
+        if rooms[consultation] != nil { chatKeyIDs[consultation, default: [:]][role] = keyID }
+        return keyID
     }
 
     /// Sends `peer`'s stored chat key to `id`, so someone who comes later

@@ -40,6 +40,9 @@ public actor SignallingHub {
     /// Each participant's latest client address, per room, so the room's
     /// audit entries say from where (kept only while the room exists).
     private var addresses: [ConsultationID: [ParticipantID: String]] = [:]
+    /// Each role's announced chat key id, per room, so that checking a chat
+    /// envelope's sender needs no database read (kept only while the room exists).
+    var chatKeyIDs: [ConsultationID: [ParticipantRole: String]] = [:]
     private var nextConnection: UInt64 = 0
 
     /// Pending messages per connection before it counts as too slow.
@@ -156,6 +159,7 @@ public actor SignallingHub {
         await perform(room.closeAll(), in: consultation)
         rooms[consultation] = nil
         addresses[consultation] = nil
+        chatKeyIDs[consultation] = nil
     }
 
     /// Frees seats whose grace period passed; run periodically.
@@ -391,6 +395,7 @@ public actor SignallingHub {
         if let room = rooms[consultation], room.isEmpty {
             rooms[consultation] = nil
             addresses[consultation] = nil
+            chatKeyIDs[consultation] = nil
         }
     }
 }
