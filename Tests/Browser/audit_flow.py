@@ -10,8 +10,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from call_flow import wait_for
-from samrom_browser import axe, browser, resource_hosts
+from samrom_browser import axe, browser, open_login, resource_hosts, submit_login, wait_for
 
 
 def main():
@@ -19,12 +18,9 @@ def main():
     driver = browser()
     result = {"axe": []}
     try:
-        driver.get(base + "/audit/")
-        wait_for(driver, "return document.body.dataset.state === 'login' && !document.querySelector('[data-view=login]').hidden")
+        open_login(driver, base + "/audit/")
         result["axe"] += axe(driver, "personvernombud: login")
-        driver.find_element(By.ID, "username").send_keys(username)
-        driver.find_element(By.ID, "password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+        submit_login(driver, username, password)
         wait_for(driver, "return document.body.dataset.state === 'log'")
         driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
         wait_for(driver, "return !document.querySelector('#search-problem').hidden")

@@ -16,22 +16,13 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from samrom_browser import axe, browser, resource_hosts
+from samrom_browser import axe, browser, open_login, resource_hosts, submit_login, wait_for
 
 PAGE = """
 const remote = document.querySelector('#remote');
 return { state: document.body.dataset.state, remoteVideoWidth: remote ? remote.videoWidth : 0,
          remoteTime: remote ? remote.currentTime : 0, status: document.querySelector('#status').textContent };
 """
-
-
-def wait_for(driver, condition, seconds=15):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if driver.execute_script(condition):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("timed out waiting for: " + condition)
 
 
 def main():
@@ -41,18 +32,13 @@ def main():
     result = {"axe": []}
     try:
         # The veileder logs in and makes a consultation.
-        veileder.get(base + "/")
-        wait_for(veileder, "return document.body.dataset.state === 'login' && !document.querySelector('[data-view=login]').hidden")
+        open_login(veileder, base + "/")
         result["axe"] += axe(veileder, "veileder: login")
-        veileder.find_element(By.ID, "username").send_keys(username)
-        veileder.find_element(By.ID, "password").send_keys("wrong password")
-        veileder.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+        submit_login(veileder, username, "wrong password")
         wait_for(veileder, "return !document.querySelector('#login-problem').hidden")
         result["wrongPassword"] = veileder.find_element(By.ID, "login-problem").text
         result["axe"] += axe(veileder, "veileder: wrong password")
-        veileder.find_element(By.ID, "password").clear()
-        veileder.find_element(By.ID, "password").send_keys(password)
-        veileder.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+        submit_login(veileder, username, password)
         wait_for(veileder, "return document.body.dataset.state === 'list'")
         veileder.find_element(By.ID, "title").send_keys("Oppfølging uke 3")
         veileder.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()

@@ -6,6 +6,7 @@ offline and the Debian chromedriver that matches the browser is used.
 """
 import os
 import pathlib
+import time
 
 os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager reach the internet
 from selenium import webdriver  # noqa: E402
@@ -58,3 +59,29 @@ axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag2
   .catch((e) => done(['axe failed: ' + e]));
 """)
     return [where + " → " + line for line in result]
+
+
+def wait_for(driver, condition, seconds=15):
+    """Polls a JavaScript condition until it holds; fails after `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if driver.execute_script(condition):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("timed out waiting for: " + condition)
+
+
+def open_login(driver, url):
+    """Opens a page that starts at its login form, and waits for the form."""
+    driver.get(url)
+    wait_for(driver, "return document.body.dataset.state === 'login' && !document.querySelector('[data-view=login]').hidden")
+
+
+def submit_login(driver, username, password):
+    """Fills in the login form (#username, #password) and submits it."""
+    from selenium.webdriver.common.by import By
+    for field, value in (("username", username), ("password", password)):
+        element = driver.find_element(By.ID, field)
+        element.clear()
+        element.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()

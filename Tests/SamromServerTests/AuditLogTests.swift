@@ -27,12 +27,7 @@ import Testing
     @Test func aScriptedConsultationLeavesTheExpectedTrail() async throws {
         try await withServer { server in
             let s = try await SignallingFlowTests.setUp(server)
-            let (deltaker, welcome) = try await SignallingFlowTests.knock(server, token: s.token)
-            let participant = try #require(welcome.object("you")?.string("participant"))
-            try await s.veileder.expect("knock")
-            s.veileder.send(["type": .string("admit"), "participant": .string(participant)])
-            try await deltaker.expect("admitted")
-            try await s.veileder.expect("peer-joined")
+            let (deltaker, _) = try await SignallingFlowTests.admitted(server, s)
             deltaker.send(["type": .string("leave")])
             try await s.veileder.expect("peer-left")
             let forged = try await WSTestClient.connect(server)

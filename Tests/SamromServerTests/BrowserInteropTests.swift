@@ -33,25 +33,13 @@ import Testing
                 "deltakerSecretKey": Base64URL.encode(fixedDeltaker.secretKey.copyBytes()),
                 "veilederPublicKey": Base64URL.encode(fixedVeileder.publicKey.bytes),
             ]
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.python)
-            process.arguments = [
-                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/chat_interop.py").path,
+            let script = try BrowserScript("chat_interop.py", [
                 "https://localhost:\(server.port)", consultation.rawValue, Base64URL.encode(veileder.publicKey.bytes),
                 String(decoding: try JSONSerialization.data(withJSONObject: vector), as: UTF8.self),
-            ]
-            let input = Pipe()
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            defer { if process.isRunning { process.terminate() } }
-            let lines = LineReader(output.fileHandleForReading)
+            ])
 
             // Step 1: the browser's vector, key and first message.
-            let first = try lines.json(or: errors)
+            let first = try script.next()
             #expect(first["vectorCiphertext"] as? String == ChatCipherVector.ciphertext)
             #expect(first["vectorKeyId"] as? String == "KLqljBKXTshj1Sut3V6mog")
             #expect(first["vectorSafetyCode"] as? String == "9445 1859 5616")
@@ -72,18 +60,17 @@ import Testing
                 "clientMsgId": reply.clientMsgId, "senderKeyId": reply.senderKeyId, "recipientKeyId": reply.recipientKeyId,
                 "nonce": reply.nonce, "ciphertext": reply.ciphertext,
             ]
-            input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: replyJSON) + Data("\n".utf8))
-            let second = try lines.json(or: errors)
+            try script.send(replyJSON)
+            let second = try script.next()
             #expect(second["text"] as? String == "Svar fra Swift 👋 — ÆØÅ")
             let attempts = try #require(second["attempts"] as? [String: String])
             #expect(attempts.count == 6)
             #expect(attempts.values.allSatisfy { $0 == "refused" }, "\(attempts)")
 
             // The page loaded nothing from anywhere but our own server.
-            let third = try lines.json(or: errors)
+            let third = try script.next()
             #expect(third["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            #expect(script.finish() == 0)
         }
     }
 }
@@ -100,19 +87,10 @@ extension BrowserInteropTests {
         try await withServer { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
             let marker = "Jeg gikk en lang tur i dag \(UUID().uuidString.prefix(8))"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.python)
-            process.arguments = [
-                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/call_flow.py").path,
+            let script = try BrowserScript("call_flow.py", [
                 "https://localhost:\(server.port)", "kari", "a good long password", marker,
-            ]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            defer { if process.isRunning { process.terminate() } }
-            let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            ])
+            let result = try script.next()
             // WCAG 2.1 A/AA by axe-core, on every screen the flow passed through.
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect((result["axeSelfCheck"] as? [String])?.contains { $0.contains("button-name") } == true, "axe did not run")
@@ -140,8 +118,7 @@ extension BrowserInteropTests {
             #expect(!report.joined().contains("127.0.0.1"))
             #expect(result["veilederAfterLeave"] as? String == "Deltakeren har forlatt samtalen.")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            #expect(script.finish() == 0)
             // The whole call is in the audit log; no SDP is.
             let actions = try await server.auditEntries().map(\.event.action)
             for action: AuditAction in [.login, .consultationCreate, .join, .knock, .admit, .leave] {
@@ -161,19 +138,10 @@ extension BrowserInteropTests {
             try await server.addUser("kari", role: .veileder)
             #expect(try await HTTPTestClient(server).login("kari", "not kari's password").status == 401)
             let purpose = "Deltaker ba om innsyn, sak 2026/17"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.python)
-            process.arguments = [
-                LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/audit_flow.py").path,
+            let script = try BrowserScript("audit_flow.py", [
                 "https://localhost:\(server.port)", "pvo", "the officer's password", purpose,
-            ]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            defer { if process.isRunning { process.terminate() } }
-            let result = try LineReader(output.fileHandleForReading).json(or: errors)
+            ])
+            let result = try script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect(result["withoutPurpose"] as? String == "Skriv hvorfor du trenger å lese loggen.")
             let rows = try #require(result["rows"] as? [String])
@@ -182,7 +150,7 @@ extension BrowserInteropTests {
             #expect((result["verdict"] as? String)?.hasPrefix("Loggen er uendret") == true, "\(result)")
             #expect((result["checkpoint"] as? String)?.hasPrefix("localhost/samrom-audit\n") == true)
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            process.waitUntilExit()
+            #expect(script.finish() == 0)
             #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
         }
     }
@@ -199,15 +167,33 @@ enum ChatCipherVector {
     }
 }
 
-/// Reads JSON lines from a child process, failing with its stderr.
-final class LineReader {
-    let handle: FileHandle
-    var buffer = Data()
-    init(_ handle: FileHandle) { self.handle = handle }
+/// A Python script in Tests/Browser that drives Chromium and speaks JSON
+/// lines: one line per step on its stdout, answers on its stdin.
+final class BrowserScript {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private var buffer = Data()
 
-    func json(or errors: Pipe) throws -> [String: Any] {
+    init(_ name: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: BrowserInteropTests.python)
+        process.arguments = [LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/\(name)").path] + arguments
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// The next line; fails with the script's stderr if it ended, or with the
+    /// browser's error if the line carries one.
+    func next() throws -> [String: Any] {
         while !buffer.contains(0x0A) {
-            let chunk = handle.availableData
+            let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty {
                 let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 throw TestFailure("the browser script ended early: \(message.suffix(3000))")
@@ -220,5 +206,15 @@ final class LineReader {
         let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
         if let error = object["error"] as? String { throw TestFailure("in the browser: \(error)") }
         return object
+    }
+
+    func send(_ object: Any) throws {
+        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: object) + Data("\n".utf8))
+    }
+
+    /// Waits for the script to end; its exit status.
+    func finish() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

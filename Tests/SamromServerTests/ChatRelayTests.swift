@@ -31,13 +31,7 @@ import Testing
 
     static func call(_ server: LiveServer) async throws -> Call {
         let s = try await Flow.setUp(server)
-        let (deltaker, welcome) = try await Flow.knock(server, token: s.token)
-        let id = try #require(welcome.object("you")?.string("participant"))
-        try await s.veileder.expect("knock")
-        s.veileder.send(["type": .string("admit"), "participant": .string(id)])
-        try await deltaker.expect("admitted")
-        try await deltaker.expect("peer-joined")
-        try await s.veileder.expect("peer-joined")
+        let (deltaker, id) = try await Flow.admitted(server, s)
         return Call(s: s, deltaker: deltaker, deltakerID: id)
     }
 

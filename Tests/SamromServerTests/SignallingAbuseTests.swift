@@ -162,14 +162,7 @@ import Testing
             // Both admit a deltaker.
             var deltakere: [WSTestClient] = []
             for s in [a, b] {
-                let (deltaker, welcome) = try await Flow.knock(server, token: s.token)
-                let id = try #require(welcome.object("you")?.string("participant"))
-                try await s.veileder.expect("knock")
-                s.veileder.send(["type": .string("admit"), "participant": .string(id)])
-                try await deltaker.expect("admitted")
-                try await deltaker.expect("peer-joined")
-                try await s.veileder.expect("peer-joined")
-                deltakere.append(deltaker)
+                deltakere.append(try await Flow.admitted(server, s).0)
             }
             a.veileder.send(#"{"type":"offer","sdp":"v=0\r\na\r\n"}"#)
             #expect(try await deltakere[0].expect("offer").string("sdp") == "v=0\r\na\r\n")

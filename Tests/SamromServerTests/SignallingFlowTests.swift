@@ -36,6 +36,19 @@ import Testing
         return (deltaker, welcome)
     }
 
+    /// A deltaker with the link knocks and the veileder lets them in; both
+    /// have seen each other join. Returns the deltaker's socket and participant id.
+    static func admitted(_ server: LiveServer, _ s: Setup) async throws -> (WSTestClient, String) {
+        let (deltaker, welcome) = try await knock(server, token: s.token)
+        let id = try #require(welcome.object("you")?.string("participant"))
+        try await s.veileder.expect("knock")
+        s.veileder.send(["type": .string("admit"), "participant": .string(id)])
+        try await deltaker.expect("admitted")
+        try await deltaker.expect("peer-joined")
+        try await s.veileder.expect("peer-joined")
+        return (deltaker, id)
+    }
+
     @Test func knockAdmitSignalLeaveAndEnd() async throws {
         try await withServer { server in
             let s = try await Self.setUp(server)
@@ -164,13 +177,7 @@ import Testing
     @Test func secondBrowserWithTheSameLinkWaitsInTheLobby() async throws {
         try await withServer { server in
             let s = try await Self.setUp(server)
-            let (first, w1) = try await Self.knock(server, token: s.token)
-            let firstID = try #require(w1.object("you")?.string("participant"))
-            try await s.veileder.expect("knock")
-            s.veileder.send(["type": .string("admit"), "participant": .string(firstID)])
-            try await first.expect("admitted")
-            try await first.expect("peer-joined")
-            try await s.veileder.expect("peer-joined")
+            let (first, _) = try await Self.admitted(server, s)
 
             let (second, w2) = try await Self.knock(server, token: s.token)
             let secondID = try #require(w2.object("you")?.string("participant"))
