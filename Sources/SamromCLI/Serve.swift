@@ -33,6 +33,10 @@ struct Serve: AsyncParsableCommand {
     var auditRetentionDays: Int = 1826
     @Option(name: .customLong("chat-retention-days"), help: "Delete chat envelopes and keys this long after a consultation closed (default 30).")
     var chatRetentionDays: Int = 30
+    @Option(name: .customLong("message-rate"), help: "Signalling messages per second each connection may send, sustained (default 20).")
+    var messageRate: Double = 20
+    @Option(name: .customLong("message-burst"), help: "Signalling messages a connection may send at once above the rate (default 60).")
+    var messageBurst: Double = 60
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -43,6 +47,8 @@ struct Serve: AsyncParsableCommand {
         if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
         guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
         guard (0...3650).contains(chatRetentionDays) else { throw ValidationError("--chat-retention-days must be 0 to 3650") }
+        guard messageRate.isFinite, (1...1_000_000).contains(messageRate) else { throw ValidationError("--message-rate must be 1 to 1000000") }
+        guard messageBurst.isFinite, (1...1_000_000).contains(messageBurst) else { throw ValidationError("--message-burst must be 1 to 1000000") }
         if let auditOrigin, auditOrigin.isEmpty || auditOrigin.contains("+") || auditOrigin.contains(where: \.isWhitespace) {
             throw ValidationError("--audit-origin must be a schema-less URL without spaces or '+', e.g. samrom.kommune.no/audit")
         }
@@ -72,6 +78,8 @@ struct Serve: AsyncParsableCommand {
         configuration.auditOrigin = auditOrigin
         configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
         configuration.chatRetention = TimeInterval(chatRetentionDays) * 86_400
+        configuration.messagesPerSecond = messageRate
+        configuration.messageBurst = messageBurst
 
         let app: SamromApp
         do {
