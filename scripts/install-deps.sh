@@ -6,8 +6,9 @@ set -eu
 
 # wasi-libc … binaryen: scripts/build-sodium-wasm.sh (the browser's libsodium,
 # built from Debian's source with the Swift toolchain's clang; binaryen's
-# wasm-opt shrinks it, dpkg-dev unpacks the source).
-PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver iproute2 python3-venv"
+# wasm-opt shrinks it, dpkg-dev unpacks the source). chromium … coturn: the
+# browser tests (two real browsers, and a real TURN relay for relay-only calls).
+PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver coturn iproute2 python3-venv"
 
 missing=""
 for package in $PACKAGES; do

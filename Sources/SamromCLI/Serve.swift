@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     var turnURLs: [String] = []
     @Option(name: .customLong("turn-secret-file"), help: "File holding coturn's static-auth-secret.")
     var turnSecretFile: String?
+    @Option(name: .customLong("ice-transport-policy"),
+            help: "all (default) or relay: media only through the TURN relay, so participants never learn each other's IP address.")
+    var iceTransportPolicy: String = "all"
     @Option(name: .customLong("public-origin"), help: "The origin people use, e.g. https://samrom.example.no (join links and Origin checks).")
     var publicOrigin: String?
     @Option(name: .customLong("web-root"), help: "The browser client's directory.") var webRoot: String = "Web"
@@ -45,6 +48,12 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if !turnURLs.isEmpty && turnSecretFile == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
+        guard let policy = IceTransportPolicy(rawValue: iceTransportPolicy) else {
+            throw ValidationError("--ice-transport-policy must be all or relay, not \(iceTransportPolicy)")
+        }
+        if policy == .relay && turnURLs.isEmpty {
+            throw ValidationError("--ice-transport-policy relay needs a TURN server: add --turn-url and --turn-secret-file")
+        }
         guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
         guard (0...3650).contains(chatRetentionDays) else { throw ValidationError("--chat-retention-days must be 0 to 3650") }
         guard messageRate.isFinite, (1...1_000_000).contains(messageRate) else { throw ValidationError("--message-rate must be 1 to 1000000") }
@@ -72,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsKeyPath = tlsKey
         configuration.turnURLs = turnURLs
         configuration.turnSecretFile = turnSecretFile
+        configuration.iceTransportPolicy = IceTransportPolicy(rawValue: iceTransportPolicy) ?? .all
         configuration.publicOrigin = publicOrigin
         configuration.webRoot = URL(fileURLWithPath: webRoot)
         configuration.developmentCertificateDirectory = URL(fileURLWithPath: certsDirectory)

@@ -44,7 +44,12 @@ public struct SamromApp: Sendable {
     }
 
     static func iceServers(_ configuration: ServerConfiguration) throws -> IceServerProvider {
-        guard !configuration.turnURLs.isEmpty else { return .none }
+        guard !configuration.turnURLs.isEmpty else {
+            if configuration.iceTransportPolicy == .relay {
+                throw TLSSetup.Failure(description: "--ice-transport-policy relay needs a TURN server (--turn-url and --turn-secret-file)")
+            }
+            return .none
+        }
         for url in configuration.turnURLs where !IceServerProvider.isValidTurnURL(url) {
             throw TLSSetup.Failure(description: "--turn-url must be a turn: or turns: URL")
         }
@@ -58,7 +63,9 @@ public struct SamromApp: Sendable {
         guard secret.utf8.count >= 16 else {
             throw TLSSetup.Failure(description: "the TURN secret must be at least 16 characters")
         }
-        return IceServerProvider(urls: configuration.turnURLs, secret: Array(secret.utf8), lifetime: configuration.turnCredentialLifetime)
+        return IceServerProvider(
+            urls: configuration.turnURLs, secret: Array(secret.utf8), lifetime: configuration.turnCredentialLifetime,
+            transportPolicy: configuration.iceTransportPolicy)
     }
 
     /// The HTTP router: API, operations and the browser client's files.

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var turnURLs: [String] = []
     public var turnSecretFile: String?
     public var turnCredentialLifetime: TimeInterval = 12 * 3600
+    /// `relay`: browsers use TURN relay candidates only, so neither
+    /// participant learns the other's IP address. Needs `turnURLs`.
+    public var iceTransportPolicy: IceTransportPolicy = .all
 
     // The audit log
     /// The log's name in checkpoints and its verifier key (a schema-less URL).

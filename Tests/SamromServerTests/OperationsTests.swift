@@ -75,6 +75,21 @@ import Testing
             // Checked independently of our code: OpenSSL's HMAC-SHA1, as coturn computes it.
             let expected = try Self.opensslHMACSHA1(secret: secret, message: username)
             #expect(credential == expected)
+            #expect(s.welcome.string("iceTransportPolicy") == "all")
+        }
+    }
+
+    @Test func relayOnlyPolicyIsSentInWelcome() async throws {
+        let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("secret")
+        try Data("a-long-shared-secret-for-coturn-tests".utf8).write(to: secretFile)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        try await withServer({
+            $0.turnURLs = ["turn:turn.example.no:3478?transport=udp"]
+            $0.turnSecretFile = secretFile.path
+            $0.iceTransportPolicy = .relay
+        }) { server in
+            let s = try await SignallingFlowTests.setUp(server)
+            #expect(s.welcome.string("iceTransportPolicy") == "relay")
         }
     }
 
@@ -84,6 +99,8 @@ import Testing
             { $0.turnURLs = ["turns:turn.example.no:443"] },
             { $0.turnURLs = ["turns:turn.example.no:443"]; $0.turnSecretFile = "/nonexistent/secret" },
             { $0.turnURLs = ["turns:turn.example.no:443"]; $0.turnSecretFile = "/dev/null" },
+            // Relay only, but no relay: no call could ever connect.
+            { $0.iceTransportPolicy = .relay },
         ] {
             await #expect(throws: (any Error).self) {
                 let server = try await LiveServer.start(configure)

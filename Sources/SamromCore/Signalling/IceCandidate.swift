@@ -45,3 +45,12 @@ public struct IceServer: Sendable, Equatable, Codable {
         self.credential = credential
     }
 }
+
+/// `RTCConfiguration.iceTransportPolicy`, chosen by the operator for every call.
+/// `relay` makes browsers use only TURN relay candidates: the two participants
+/// never learn each other's IP address, at the price of all media passing the
+/// relay (which sees only SRTP). It needs TURN configured.
+public enum IceTransportPolicy: String, Sendable, Equatable, Codable, CaseIterable {
+    case all
+    case relay
+}

@@ -31,13 +31,19 @@ public enum ServerMessage: Sendable, Equatable {
         public var you: Peer
         public var consultation: ConsultationInfo
         public var iceServers: [IceServer]
+        /// How browsers must build their peer connection: `relay` hides both IP addresses.
+        public var iceTransportPolicy: IceTransportPolicy
         public var peers: [Peer]
         public var resume: ResumeToken
 
-        public init(you: Peer, consultation: ConsultationInfo, iceServers: [IceServer], peers: [Peer], resume: ResumeToken) {
+        public init(
+            you: Peer, consultation: ConsultationInfo, iceServers: [IceServer], iceTransportPolicy: IceTransportPolicy = .all,
+            peers: [Peer], resume: ResumeToken
+        ) {
             self.you = you
             self.consultation = consultation
             self.iceServers = iceServers
+            self.iceTransportPolicy = iceTransportPolicy
             self.peers = peers
             self.resume = resume
         }
@@ -107,6 +113,7 @@ public enum ServerMessage: Sendable, Equatable {
                 if let credential = server.credential { entry["credential"] = .string(credential) }
                 return .object(entry)
             })
+            object["iceTransportPolicy"] = .string(welcome.iceTransportPolicy.rawValue)
             object["peers"] = .array(welcome.peers.map(\.json))
             object["resume"] = .string(welcome.resume.encoded)
         case .knock(let participant), .lobbyLeft(let participant):

@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 import SamromCore
 
-/// The ICE servers a participant is given in `welcome`.
+/// The ICE servers a participant is given in `welcome`, and the transport
+/// policy (`all`, or `relay` only) their browser must use.
 ///
 /// No public STUN server, ever: without TURN configured the list is empty and
 /// browsers use their host candidates (enough on one network). With coturn's
@@ -14,11 +15,13 @@ public struct IceServerProvider: Sendable {
     let urls: [String]
     let secret: [UInt8]?
     let lifetime: TimeInterval
+    public let transportPolicy: IceTransportPolicy
 
-    public init(urls: [String], secret: [UInt8]?, lifetime: TimeInterval) {
+    public init(urls: [String], secret: [UInt8]?, lifetime: TimeInterval, transportPolicy: IceTransportPolicy = .all) {
         self.urls = urls
         self.secret = secret
         self.lifetime = min(lifetime, 24 * 3600)
+        self.transportPolicy = transportPolicy
     }
 
     public static let none = IceServerProvider(urls: [], secret: nil, lifetime: 0)

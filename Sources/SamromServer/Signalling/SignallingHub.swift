@@ -295,6 +295,7 @@ public actor SignallingHub {
             you: entry.you,
             consultation: .init(id: consultation.id, expiresAt: consultation.expiresAt, title: showTitle ? consultation.title : nil),
             iceServers: iceServers.servers(for: entry.you.participant, now: clock.now),
+            iceTransportPolicy: iceServers.transportPolicy,
             peers: entry.peers,
             resume: resume)
         // Audit first: the welcome reports the join as done.
