@@ -4,11 +4,14 @@
  * let a waiting deltaker in, talk. The protocol lives in lib/protocol.js and
  * lib/rtc.js; this file only turns it into screens.
  */
+import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindLogin } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
+import { t } from '/lib/i18n.js';
+import { KnockAlert, askNotificationPermission, notificationsSupported } from '/lib/knock.js';
 
 /**
  * @typedef {object} Summary
@@ -20,12 +23,29 @@ import { ChatSession } from '/lib/chat.js';
  * @property {number} inCall
  */
 
-const statusText = { active: 'Aktiv', ended: 'Avsluttet', expired: 'Lenken er utløpt' };
-
-/** @type {{client: SignallingClient, call: Call | null, stream: MediaStream | null, id: string} | null} */
+/** @type {{client: SignallingClient, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string} | null} */
 let room = null;
 /** @type {number | undefined} */
 let refresher;
+/** How many were waiting in each consultation at the last look: a rise is a knock. */
+/** @type {Map<string, number>} */
+const waitingBefore = new Map();
+
+// A chime and (if allowed) a notification when someone knocks, at most one per
+// consultation per 30 s. The counts on <body> are for the tests; they hold no personal data.
+const alerts = new KnockAlert({ body: () => t('notify.body') });
+document.body.dataset.knockAlerts = '0';
+document.body.dataset.knockNotifications = '0';
+document.body.dataset.knockSuppressed = '0';
+alerts.addEventListener('alert', (event) => {
+  document.body.dataset.knockAlerts = String(Number(document.body.dataset.knockAlerts) + 1);
+  if (/** @type {CustomEvent} */ (event).detail.notified) {
+    document.body.dataset.knockNotifications = String(Number(document.body.dataset.knockNotifications) + 1);
+  }
+});
+alerts.addEventListener('suppressed', () => {
+  document.body.dataset.knockSuppressed = String(Number(document.body.dataset.knockSuppressed) + 1);
+});
 
 async function start() {
   try {
@@ -40,8 +60,9 @@ async function start() {
 async function enterList(me) {
   $('#me').textContent = me.username;
   if (me.role !== 'veileder') {
-    announce('Denne siden er for veiledere. Personvernombudet bruker /audit/.');
+    announce(t('veileder.notVeileder'));
   }
+  showNotifyState();
   show('list');
   await refresh();
   clearInterval(refresher);
@@ -55,18 +76,22 @@ async function refresh() {
   list.replaceChildren();
   $('#no-consultations').hidden = consultations.length > 0;
   for (const c of consultations) {
+    if (c.status === 'active' && c.waiting > (waitingBefore.get(c.id) ?? 0)) alerts.knock(c.id);
+    waitingBefore.set(c.id, c.waiting);
+  }
+  for (const c of consultations) {
     const item = document.createElement('li');
     item.className = c.waiting > 0 ? 'consultation waiting' : 'consultation';
     const title = document.createElement('strong');
-    title.textContent = c.title || 'Uten tittel';
+    title.textContent = c.title || t('veileder.untitled');
     const status = document.createElement('span');
-    status.textContent = ` – ${statusText[c.status]}${c.waiting > 0 ? ` – ${c.waiting} venter i venterommet` : ''}`;
+    status.textContent = ` – ${t(`status.${c.status}`)}${c.waiting > 0 ? ` – ${t('veileder.waitingCount', { count: c.waiting })}` : ''}`;
     item.append(title, status, document.createElement('br'));
     if (c.status === 'active') {
       item.append(
-        button('Åpne', () => enterRoom(c), c.waiting > 0 ? 'primary' : ''),
-        button('Ny lenke', () => newLink(c)),
-        button('Avslutt', () => end(c.id), 'danger'));
+        button(t('veileder.open'), () => enterRoom(c), c.waiting > 0 ? 'primary' : ''),
+        button(t('veileder.newLink'), () => newLink(c)),
+        button(t('veileder.endShort'), () => end(c.id), 'danger'));
     }
     list.append(item);
   }
@@ -93,7 +118,7 @@ function showLink(url) {
   input.value = url;
   input.focus();
   input.select();
-  announce('Samtalen er laget. Kopier lenken og send den til deltakeren.');
+  announce(t('veileder.created'));
 }
 
 /** @param {Summary} c */
@@ -104,16 +129,21 @@ async function newLink(c) {
 
 /** @param {string} id */
 async function end(id) {
-  if (!confirm('Avslutte samtalen for godt? Lenken slutter å virke.')) return;
+  if (!confirm(t('veileder.confirmEnd'))) return;
   await api(`/api/consultations/${id}/end`, { method: 'POST' });
-  announce('Samtalen er avsluttet.');
+  announce(t('veileder.ended'));
   await refresh();
 }
 
 /** @param {Summary} c */
 async function enterRoom(c) {
   clearInterval(refresher);
-  $('#room-title').textContent = c.title || 'Samtale uten tittel';
+  if (c.title) {
+    delete $('#room-title').dataset.i18n;
+    $('#room-title').textContent = c.title;
+  } else {
+    say($('#room-title'), 'veileder.untitledRoom');
+  }
   $('#lobby').replaceChildren();
   $('#lobby-empty').hidden = false;
   show('room');
@@ -124,7 +154,7 @@ async function enterRoom(c) {
     current.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
   } catch {
-    announce('Fikk ikke tilgang til kamera eller mikrofon.');
+    announce(t('deviceProblem'));
   }
   client.addEventListener('knock', (e) => addToLobby(/** @type {CustomEvent} */ (e).detail.participant));
   client.addEventListener('lobby-left', (e) => removeFromLobby(/** @type {CustomEvent} */ (e).detail.participant));
@@ -132,26 +162,27 @@ async function enterRoom(c) {
     if (current.call) return;
     current.call = new Call(client, { polite: false, iceServers: client.welcome?.iceServers ?? [], stream: current.stream ?? undefined });
     current.call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
-    announce('Deltakeren er med i samtalen.');
+    const screen = current.screen?.getVideoTracks()[0];
+    if (screen && current.stream) current.call.replaceVideo(screen, current.stream);
+    announce(t('veileder.peerJoined'));
   });
   client.addEventListener('peer-left', () => {
     current.call?.close();
     current.call = null;
     attach(/** @type {HTMLVideoElement} */ ($('#remote')), null);
-    announce('Deltakeren har forlatt samtalen.');
+    announce(t('veileder.peerLeft'));
   });
   client.addEventListener('ended', () => leaveRoom());
   $('#messages').replaceChildren();
-  $('#safety-code').textContent = 'venter på den andre';
   $('#key-warning').hidden = true;
   // Listening before hello: the deltaker's stored key comes right after welcome.
   const chat = new ChatSession(client, 'veileder');
-  bindChat(chat, 'Deltakeren');
+  bindChat(chat, 'veileder.remote');
   try {
     await client.connect({ consultation: c.id });
     await chat.start();
   } catch (error) {
-    announce(`Kunne ikke åpne samtalen: ${/** @type {Error} */ (error).message}`);
+    announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
   }
 }
 
@@ -160,11 +191,12 @@ function addToLobby(participant) {
   $('#lobby-empty').hidden = true;
   const item = document.createElement('li');
   item.dataset.participant = participant;
-  item.append('En deltaker venter. ',
-    button('Slipp inn', () => { room?.client.admit(participant); item.remove(); }, 'primary'),
-    button('Avvis', () => { room?.client.deny(participant); item.remove(); }));
+  item.append(`${t('veileder.someoneWaiting')} `,
+    button(t('veileder.admit'), () => { room?.client.admit(participant); item.remove(); }, 'primary'),
+    button(t('veileder.deny'), () => { room?.client.deny(participant); item.remove(); }));
   $('#lobby').append(item);
-  announce('En deltaker venter i venterommet.');
+  announce(t('veileder.knock'));
+  if (room) alerts.knock(room.id);
 }
 
 /** @param {string} participant */
@@ -175,6 +207,7 @@ function removeFromLobby(participant) {
 
 async function leaveRoom() {
   if (room) {
+    stopSharing();
     room.call?.close();
     room.client.close();
     for (const track of room.stream?.getTracks() ?? []) track.stop();
@@ -202,19 +235,85 @@ $('#copy-link').addEventListener('click', async () => {
   const input = /** @type {HTMLInputElement} */ ($('#join-url'));
   try {
     await navigator.clipboard.writeText(input.value);
-    announce('Lenken er kopiert.');
+    announce(t('veileder.copied'));
   } catch {
     input.select();
-    announce('Merk lenken og kopier den med Ctrl+C.');
+    announce(t('veileder.copyByHand'));
   }
 });
 $('#back').addEventListener('click', () => leaveRoom());
 $('#end').addEventListener('click', async () => {
-  if (!room || !confirm('Avslutte samtalen for godt? Lenken slutter å virke.')) return;
+  if (!room || !confirm(t('veileder.confirmEnd'))) return;
   room.client.end();
 });
-$('#mute').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getAudioTracks(), 'Slå på mikrofonen', 'Slå av mikrofonen'));
-$('#camera').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getVideoTracks(), 'Slå på kameraet', 'Slå av kameraet'));
+$('#mute').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
+$('#camera').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff'));
+
+/** Screen sharing: the screen goes out on the camera's sender, and back. */
+async function startSharing() {
+  const current = room;
+  if (!current || current.screen) return;
+  /** @type {MediaStream} */
+  let screen;
+  try {
+    screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch {
+    announce(t('share.failed'));
+    return;
+  }
+  const track = screen.getVideoTracks()[0];
+  track.contentHint = 'detail';
+  // The browser's own "Stop sharing" bar ends the track.
+  track.addEventListener('ended', () => stopSharing());
+  current.screen = screen;
+  await current.call?.replaceVideo(track, current.stream ?? screen);
+  attach(/** @type {HTMLVideoElement} */ ($('#local')), screen);
+  $('#share').setAttribute('aria-pressed', 'true');
+  say($('#share'), 'share.stop');
+  announce(t('share.started'));
+}
+
+function stopSharing() {
+  const current = room;
+  if (!current?.screen) return;
+  for (const track of current.screen.getTracks()) track.stop();
+  current.screen = null;
+  const camera = current.stream?.getVideoTracks()[0] ?? null;
+  current.call?.replaceVideo(camera, current.stream ?? new MediaStream());
+  attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
+  $('#share').setAttribute('aria-pressed', 'false');
+  say($('#share'), 'share.start');
+  announce(t('share.stopped'));
+}
+
+$('#share').addEventListener('click', () => (room?.screen ? stopSharing() : startSharing()));
+if (!navigator.mediaDevices?.getDisplayMedia) $('#share').hidden = true;
+
+/** "Varsle meg": asks for notification permission, only ever after this click. */
+function showNotifyState() {
+  const state = $('#notify-state');
+  const permission = notificationsSupported() ? Notification.permission : 'unsupported';
+  $('#notify').hidden = permission !== 'default';
+  if (permission === 'granted') say(state, 'notify.on');
+  else if (permission === 'denied') say(state, 'notify.blocked');
+  else if (permission === 'unsupported') say(state, 'notify.unsupported');
+  else state.textContent = '';
+}
+$('#notify').addEventListener('click', async () => {
+  await askNotificationPermission();
+  showNotifyState();
+  const state = $('#notify-state');
+  if (!state.textContent) return;
+  announce(state.textContent);
+  // The button is gone once answered; keep the keyboard where it was.
+  state.tabIndex = -1;
+  state.focus();
+});
+
+// Redraw what this page built itself when the language changes.
+document.addEventListener('samrom:language', () => {
+  if (document.body.dataset.state === 'list') refresh();
+});
 
 
 start();

@@ -10,12 +10,12 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from samrom_browser import axe, browser, open_login, resource_hosts, submit_login, wait_for
+from samrom_browser import axe, browser, open_login, resource_hosts, screenshot, submit_login, wait_for
 
 
 def main():
     base, username, password, purpose = sys.argv[1:5]
-    driver = browser()
+    driver = browser(size=(1100, 900))
     result = {"axe": []}
     try:
         open_login(driver, base + "/audit/")
@@ -36,6 +36,14 @@ def main():
         result["verdict"] = driver.find_element(By.ID, "verify-result").text
         result["checkpoint"] = driver.execute_script("return document.querySelector('#checkpoint').textContent")
         result["axe"] += axe(driver, "personvernombud: results and verification")
+        driver.execute_script("document.querySelector('#entries').scrollIntoView()")
+        screenshot(driver, "personvernombud-log")
+        # The page in English: the same checks, axe-clean.
+        driver.find_element(By.ID, "language").click()
+        result["english"] = {"lang": driver.execute_script("return document.documentElement.lang"),
+                             "heading": driver.find_element(By.CSS_SELECTOR, "[data-view=log] h1").text,
+                             "verify": driver.find_element(By.ID, "verify").text}
+        result["axe"] += axe(driver, "personvernombud: in English")
         result["resourceHosts"] = resource_hosts(driver)
         print(json.dumps(result), flush=True)
         return 0

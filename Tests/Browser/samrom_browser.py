@@ -23,15 +23,31 @@ MEDIA_FLAGS = (
 )
 
 
-def browser(media=False):
+# getDisplayMedia without a picker: the fake UI accepts, the fake device is the "screen".
+SCREEN_FLAGS = ("--auto-select-desktop-capture-source=Entire screen", "--enable-usermedia-screen-capturing")
+
+
+def browser(media=False, screen=False, size=None):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in FLAGS + (MEDIA_FLAGS if media else ()):
+    for flag in FLAGS + (MEDIA_FLAGS if media else ()) + (SCREEN_FLAGS if screen else ()):
         options.add_argument(flag)
+    if size:
+        options.add_argument("--window-size=%d,%d" % size)
     options.accept_insecure_certs = True  # the test CA is not in Chromium's store
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     driver.set_script_timeout(30)
     return driver
+
+
+def screenshot(driver, name):
+    """Saves the page as it looks now to $SAMROM_SCREENSHOTS/NAME.png when that
+    variable is set (README's screens: `SAMROM_SCREENSHOTS=$PWD/docs/screenshots`)."""
+    directory = os.environ.get("SAMROM_SCREENSHOTS")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    driver.save_screenshot(os.path.join(directory, name + ".png"))
 
 
 def resource_hosts(driver):

@@ -4,8 +4,10 @@
  * verify the audit log (docs/audit.md). Every read is logged by the server
  * with the purpose given here.
  */
+import '/lib/page.js';
 import { api } from '/lib/api.js';
-import { $, show, announce, bindLogin } from '/lib/ui.js';
+import { $, show, announce, bindLogin, say } from '/lib/ui.js';
+import { t } from '/lib/i18n.js';
 
 /** @type {number | null} */
 let next = null;
@@ -19,13 +21,11 @@ function encode(params) {
   return [...params].map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 }
 
-const outcomeText = { allowed: 'Tillatt', denied: 'Avvist', error: 'Feil' };
-
 /** @param {{username: string, role: string}} me */
 function enter(me) {
   $('#me').textContent = me.username;
   show('log');
-  if (me.role !== 'privacy-officer') announce('Bare personvernombudet kan lese loggen. Forsøket ditt blir logget.');
+  if (me.role !== 'privacy-officer') announce(t('audit.notOfficer'));
 }
 
 /** @param {boolean} more */
@@ -47,7 +47,7 @@ async function search(more) {
   const problem = $('#search-problem');
   if (!/** @type {HTMLInputElement} */ ($('#purpose')).value.trim()) {
     problem.hidden = false;
-    problem.textContent = 'Skriv hvorfor du trenger å lese loggen.';
+    say(problem, 'audit.needPurpose');
     $('#purpose').focus();
     return;
   }
@@ -59,7 +59,7 @@ async function search(more) {
     for (const entry of result.entries) body.append(row(entry));
     next = result.next ?? null;
     $('#more').hidden = !result.more;
-    announce(`${body.rows.length} oppføringer vist${result.more ? ', flere finnes' : ''}.`);
+    announce(t(result.more ? 'audit.shownMore' : 'audit.shown', { count: body.rows.length }));
   } catch (error) {
     problem.hidden = false;
     problem.textContent = /** @type {Error} */ (error).message;
@@ -72,7 +72,7 @@ function row(entry) {
   if (entry.outcome !== 'allowed') tr.className = 'denied';
   const who = [entry.actor.role ?? entry.actor.kind, entry.actor.id].filter(Boolean).join(' ');
   const cells = [String(entry.seq), entry.at.replace('T', ' ').replace('Z', ''), who, entry.action, entry.consultation ?? '',
-    outcomeText[/** @type {keyof typeof outcomeText} */ (entry.outcome)] ?? entry.outcome, entry.reason, entry.client?.ip ?? ''];
+    t(`outcome.${entry.outcome}`), entry.reason, entry.client?.ip ?? ''];
   for (const text of cells) {
     const td = document.createElement('td');
     td.textContent = text;
@@ -86,7 +86,7 @@ function exportLog(format) {
   const purpose = /** @type {HTMLInputElement} */ ($('#purpose')).value.trim();
   if (!purpose) {
     $('#search-problem').hidden = false;
-    $('#search-problem').textContent = 'Skriv hvorfor du eksporterer loggen.';
+    say($('#search-problem'), 'audit.needExportPurpose');
     return;
   }
   location.href = `/api/audit/export?${encode(new URLSearchParams({ purpose, format }))}`;
@@ -94,13 +94,13 @@ function exportLog(format) {
 
 async function verify() {
   const verdict = $('#verify-result');
-  verdict.textContent = 'Kontrollerer …';
+  verdict.textContent = t('audit.verifying');
   try {
     const result = await api('/api/audit/verify');
     verdict.className = result.intact ? 'verdict intact' : 'verdict broken';
     verdict.textContent = result.intact
-      ? `Loggen er uendret: ${result.size} oppføringer, ${result.checkpointsVerified} signerte kontrollpunkter stemmer.`
-      : `Loggen er IKKE intakt: ${result.failure?.reason ?? 'ukjent feil'}`;
+      ? t('audit.intact', { size: result.size, checkpoints: result.checkpointsVerified })
+      : t('audit.broken', { reason: result.failure?.reason ?? t('audit.unknownFailure') });
     $('#checkpoint').textContent = result.checkpoint;
     $('#verifier-key').textContent = result.verifierKey;
     announce(verdict.textContent);

@@ -4,50 +4,35 @@
  * token is in the URL fragment, which the browser never sends to a server or
  * puts in a Referer; it stays there so that reloading the page still works.
  */
+import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, say } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
+import { t, has, locale } from '/lib/i18n.js';
+import { openMedia } from '/lib/devices.js';
+import { DeviceCheck } from '/j/devicecheck.js';
 
 const token = location.hash.slice(1);
-
-const messages = {
-  'invalid-token': 'Lenken virker ikke. Spør veilederen din om en ny lenke.',
-  expired: 'Lenken er for gammel. Spør veilederen din om en ny lenke.',
-  ended: 'Denne samtalen er avsluttet.',
-  'room-full': 'Det er for mange i venterommet akkurat nå. Prøv igjen om litt.',
-  closed: 'Forbindelsen ble brutt. Last inn siden på nytt for å prøve igjen.',
-};
 
 /** @type {MediaStream | null} */
 let stream = null;
 /** @type {Call | null} */
 let call = null;
 const client = new SignallingClient();
+const deviceCheck = new DeviceCheck();
 
 /** @param {string} code */
 function fail(code) {
-  $('#problem-text').textContent = messages[/** @type {keyof typeof messages} */ (code)] ?? 'Noe gikk galt. Prøv igjen om litt.';
+  say($('#problem-text'), has(`problem.${code}`) ? `problem.${code}` : 'problem.other');
   show('problem');
-}
-
-/** @param {{video: boolean}} wanted */
-async function openDevices(wanted) {
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: wanted.video });
-    attach(/** @type {HTMLVideoElement} */ ($('#preview')), stream);
-  } catch {
-    const problem = $('#device-problem');
-    problem.hidden = false;
-    problem.textContent = 'Vi fikk ikke tilgang til kamera eller mikrofon. Du kan likevel gå videre; veilederen kan snakke med deg i chatten.';
-  }
 }
 
 async function join() {
   show('lobby');
-  announce('Du er i venterommet.');
-  client.addEventListener('admitted', () => announce('Veilederen har sluppet deg inn.'));
+  announce(t('lobby.youAreIn'));
+  client.addEventListener('admitted', () => announce(t('lobby.admitted')));
   client.addEventListener('denied', () => fail('ended'));
   client.addEventListener('ended', () => { call?.close(); show('done'); });
   client.addEventListener('peer-joined', () => {
@@ -55,12 +40,16 @@ async function join() {
     call = new Call(client, { polite: true, iceServers: client.welcome?.iceServers ?? [], stream: stream ?? undefined });
     call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
     attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
+    // Sound only: no small picture of yourself and no camera button.
+    const withVideo = (stream?.getVideoTracks().length ?? 0) > 0;
+    $('#local').hidden = !withVideo;
+    $('#camera').hidden = !withVideo;
     show('call');
     const chat = new ChatSession(client, 'deltaker');
-    bindChat(chat, 'Veilederen');
-    chat.start().catch(() => announce('Chatten kunne ikke starte i denne nettleseren.'));
+    bindChat(chat, 'deltaker.remote');
+    chat.start().catch(() => announce(t('chat.cannotStart')));
   });
-  client.addEventListener('peer-left', () => announce('Veilederen har forlatt samtalen. Vent litt, så kommer hen kanskje tilbake.'));
+  client.addEventListener('peer-left', () => announce(t('deltaker.peerLeft')));
   try {
     await client.connect({ token });
   } catch (error) {
@@ -70,15 +59,22 @@ async function join() {
 
 $('#check-devices').addEventListener('click', async () => {
   show('devices');
-  await openDevices({ video: true });
+  await deviceCheck.open({ audio: true, video: true });
 });
 $('#join-audio-only').addEventListener('click', async () => {
-  await openDevices({ video: false });
+  stream = (await openMedia({ audio: true, video: false })).stream;
   await join();
 });
-$('#join').addEventListener('click', () => join());
-$('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'Slå på mikrofonen', 'Slå av mikrofonen'));
-$('#camera').addEventListener('click', (event) => toggleTracks(event, stream?.getVideoTracks(), 'Slå på kameraet', 'Slå av kameraet'));
+$('#join').addEventListener('click', () => {
+  stream = deviceCheck.finish();
+  join();
+});
+$('#join-sound-only').addEventListener('click', () => {
+  stream = deviceCheck.finish({ soundOnly: true });
+  join();
+});
+$('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
+$('#camera').addEventListener('click', (event) => toggleTracks(event, stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff'));
 $('#leave').addEventListener('click', () => {
   client.leave();
   call?.close();
@@ -86,14 +82,6 @@ $('#leave').addEventListener('click', () => {
   show('done');
 });
 
-
-const actionText = {
-  'consultation.create': 'laget samtalen', 'consultation.link': 'laget ny lenke', 'consultation.end': 'avsluttet samtalen',
-  'room.join': 'åpnet samtalen', 'room.knock': 'ventet i venterommet', 'room.admit': 'slapp inn', 'room.deny': 'avviste',
-  'room.leave': 'gikk ut', 'room.resume': 'kom tilbake', 'chat.key': 'koblet til chatten', 'chat.history': 'leste chatten (kryptert)',
-  'audit.search': 'leste tilgangsloggen', 'audit.access-report': 'så denne oversikten',
-};
-const roleText = { veileder: 'Veileder', deltaker: 'Deltaker', 'privacy-officer': 'Personvernombud', admin: 'Administrator', system: 'Systemet', anonymous: 'Ukjent' };
 
 /** @type {string} */
 let before = 'welcome';
@@ -106,9 +94,9 @@ for (const button of document.querySelectorAll('.show-access')) {
       body.replaceChildren();
       for (const access of report.accesses) {
         const tr = document.createElement('tr');
-        const who = roleText[/** @type {keyof typeof roleText} */ (access.role)] ?? access.role;
-        const cells = [new Date(access.at).toLocaleString('nb-NO'), access.name ? `${who} ${access.name}` : who,
-          actionText[/** @type {keyof typeof actionText} */ (access.action)] ?? access.action, access.outcome === 'allowed' ? 'Ja' : 'Avvist'];
+        const who = has(`role.${access.role}`) ? t(`role.${access.role}`) : access.role;
+        const cells = [new Date(access.at).toLocaleString(locale()), access.name ? `${who} ${access.name}` : who,
+          has(`action.${access.action}`) ? t(`action.${access.action}`) : access.action, t(access.outcome === 'allowed' ? 'access.yes' : 'access.denied')];
         for (const text of cells) {
           const td = document.createElement('td');
           td.textContent = text;

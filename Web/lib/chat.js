@@ -12,6 +12,7 @@
 import { load } from './sodium.js';
 import { ChatCipher } from './e2e.js';
 import { fromBase64Url, toBase64Url } from './sodium.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./protocol.js').SignallingClient} SignallingClient */
 /** @typedef {'veileder' | 'deltaker'} Role */
@@ -123,7 +124,7 @@ export class ChatSession extends EventTarget {
     } catch {
       // Sealed for an older key of this device or of the other side: it cannot be read here.
       this.seen.add(envelope.seq);
-      this.dispatchEvent(new CustomEvent('failure', { detail: 'En melding kunne ikke leses på denne enheten.' }));
+      this.dispatchEvent(new CustomEvent('failure', { detail: t('chat.unreadable') }));
     }
   }
 

@@ -36,6 +36,8 @@ export class Call extends EventTarget {
     this.closed = false;
     /** The polite side offers only once the first offer has been answered. */
     this.mayOffer = !polite;
+    /** @type {RTCRtpSender | undefined} where this side's video goes, once known */
+    this.videoSender = undefined;
 
     this.pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate) signalling.ice(candidate.toJSON());
@@ -58,6 +60,14 @@ export class Call extends EventTarget {
     for (const [type, handler] of Object.entries(this.handlers)) signalling.addEventListener(type, handler);
 
     if (stream) for (const track of stream.getTracks()) this.pc.addTrack(track, stream);
+    // The first offer (the veileder's) asks for sound and video even when this
+    // side sends neither (no camera, sound only, no permission): an offer
+    // without media lines would connect nothing.
+    if (!polite) {
+      for (const kind of ['audio', 'video']) {
+        if (!stream?.getTracks().some((track) => track.kind === kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
+    }
   }
 
   async negotiate() {
@@ -100,6 +110,24 @@ export class Call extends EventTarget {
       await this.pc.addIceCandidate(candidate);
     } catch (error) {
       if (!this.ignoreOffer) throw error;
+    }
+  }
+
+  /**
+   * Sends `track` as this side's video from now on (the screen instead of
+   * the camera, and back) on the same sender, so nothing is renegotiated and
+   * the other side keeps decoding. Without a video sender yet (no camera),
+   * the track is added, which renegotiates.
+   * @param {MediaStreamTrack | null} track
+   * @param {MediaStream} stream  announced with the track when it is added
+   */
+  async replaceVideo(track, stream) {
+    const sender = this.pc.getSenders().find((candidate) => candidate.track?.kind === 'video') ?? this.videoSender;
+    if (sender) {
+      this.videoSender = sender;
+      await sender.replaceTrack(track);
+    } else if (track) {
+      this.videoSender = this.pc.addTrack(track, stream);
     }
   }
 

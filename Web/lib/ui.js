@@ -1,5 +1,6 @@
 // @ts-check
 import { login } from './api.js';
+import { t, locale } from './i18n.js';
 
 /**
  * The few DOM helpers the pages share. Views are <section data-view="…">
@@ -52,29 +53,41 @@ export function attach(video, stream) {
 }
 
 /**
+ * Shows the text of `key` in an element and keeps it there across a change
+ * of language (lib/page.js translates every `data-i18n` element).
+ * @param {HTMLElement} element
+ * @param {string} key
+ */
+export function say(element, key) {
+  element.dataset.i18n = key;
+  element.textContent = t(key);
+}
+
+/**
  * A press-to-toggle button for the microphone or camera: flips the tracks,
  * `aria-pressed` and the label.
  * @param {Event} event
  * @param {MediaStreamTrack[] | undefined} tracks
- * @param {string} offLabel  shown while the tracks are off
- * @param {string} onLabel   shown while they are on
+ * @param {string} offKey  the label's key while the tracks are off
+ * @param {string} onKey   while they are on
  */
-export function toggleTracks(event, tracks, offLabel, onLabel) {
+export function toggleTracks(event, tracks, offKey, onKey) {
   const target = /** @type {HTMLButtonElement} */ (event.currentTarget);
   const off = target.getAttribute('aria-pressed') !== 'true';
   for (const track of tracks ?? []) track.enabled = !off;
   target.setAttribute('aria-pressed', String(off));
-  target.textContent = off ? offLabel : onLabel;
+  say(target, off ? offKey : onKey);
 }
 
 /**
  * Shows a chat session in the page's chat panel (#messages, #chat-form,
  * #safety-code, #key-warning).
  * @param {import('./chat.js').ChatSession} session
- * @param {string} peerName  how the other side is named, e.g. "Veilederen"
+ * @param {string} peerKey  the i18n key of how the other side is named, e.g. "deltaker.remote"
  */
-export function bindChat(session, peerName) {
+export function bindChat(session, peerKey) {
   const list = $('#messages');
+  say($('#safety-code'), 'chat.safetyWaiting');
   session.addEventListener('message', (event) => {
     const { text, sentAt, mine } = /** @type {CustomEvent} */ (event).detail;
     const item = document.createElement('li');
@@ -82,16 +95,20 @@ export function bindChat(session, peerName) {
     const who = document.createElement('span');
     who.className = 'who';
     const time = new Date(sentAt);
-    who.textContent = `${mine ? 'Du' : peerName}, ${Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString('nb-NO', { hour: '2-digit', minute: '2-digit' })}: `;
+    who.textContent = `${mine ? t('chat.you') : t(peerKey)}, ${Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' })}: `;
     const body = document.createElement('span');
     body.textContent = text;
     item.append(who, body);
     list.append(item);
   });
-  session.addEventListener('ready', (event) => { $('#safety-code').textContent = /** @type {CustomEvent} */ (event).detail; });
+  session.addEventListener('ready', (event) => {
+    const code = $('#safety-code');
+    delete code.dataset.i18n;
+    code.textContent = /** @type {CustomEvent} */ (event).detail;
+  });
   session.addEventListener('key-changed', () => {
     $('#key-warning').hidden = false;
-    announce('Den andres nøkkel er byttet. Les sikkerhetskoden høyt på nytt.');
+    announce(t('chat.keyChanged'));
   });
   session.addEventListener('failure', (event) => announce(/** @type {CustomEvent} */ (event).detail));
   // Assigned, not added: a page that opens several rooms binds only the current session.
@@ -104,7 +121,7 @@ export function bindChat(session, peerName) {
       session.send(text);
       input.value = '';
     } catch {
-      announce('Chatten er klar når den andre er med i samtalen.');
+      announce(t('chat.notReady'));
     }
   };
 }
@@ -125,9 +142,7 @@ export function bindLogin(onLoggedIn) {
       onLoggedIn(me);
     } catch (error) {
       problem.hidden = false;
-      problem.textContent = /** @type {any} */ (error).code === 'too-many-attempts'
-        ? 'For mange forsøk. Vent litt og prøv igjen.'
-        : 'Feil brukernavn eller passord.';
+      say(problem, /** @type {any} */ (error).code === 'too-many-attempts' ? 'login.tooMany' : 'login.wrong');
     }
   });
 }

@@ -1,0 +1,204 @@
+"""The comfort parts of the pages in two real Chromiums, for
+BrowserInteropTests+Comfort.swift: the deltaker's device check (choices of
+camera and microphone, the level meter, a refused permission and "Prøv
+igjen", "Fortsett med bare lyd"), the veileder's knock alert (asked for only
+after a click, rate-limited), a sound-only deltaker in the call, the
+veileder's screen sharing and back, and the English switch. Takes the
+README's screenshots when $SAMROM_SCREENSHOTS is set. Prints one JSON line.
+
+    comfort_flow.py BASE_URL USERNAME PASSWORD
+"""
+import json
+import sys
+import time
+
+from selenium.webdriver.common.by import By
+
+from samrom_browser import axe, browser, open_login, resource_hosts, screenshot, submit_login, wait_for
+
+FRAMES = "document.querySelector('#remote').getVideoPlaybackQuality().totalVideoFrames"
+
+
+def frames_advance(driver, seconds=15):
+    """Waits until the remote video has decoded 10 more frames; returns [before, after, width]."""
+    before = driver.execute_script("return " + FRAMES)
+    wait_for(driver, "return %s > %d" % (FRAMES, before + 10), seconds)
+    return [before, driver.execute_script("return " + FRAMES), driver.execute_script("return document.querySelector('#remote').videoWidth")]
+
+
+def texts(driver, *selectors):
+    return {s: driver.find_element(By.CSS_SELECTOR, s).text for s in selectors}
+
+
+def main():
+    base, username, password = sys.argv[1:4]
+    veileder = browser(media=True, screen=True, size=(1000, 760))
+    deltaker = browser(media=True, size=(420, 860))
+    result = {"axe": []}
+    try:
+        # The veileder logs in; nothing asks for notifications on load.
+        open_login(veileder, base + "/")
+        screenshot(veileder, "veileder-login")
+        submit_login(veileder, username, password)
+        wait_for(veileder, "return document.body.dataset.state === 'list'")
+        result["permissionOnLoad"] = veileder.execute_script("return Notification.permission")
+        result["notifyButtonShown"] = veileder.execute_script("return !document.querySelector('#notify').hidden")
+        # "Varsle meg": the browser's prompt is answered "allow" for this origin, then the click asks.
+        # (grantPermissions refuses whatever it does not list, so camera and microphone are listed too.)
+        veileder.execute_cdp_cmd("Browser.grantPermissions", {
+            "origin": base, "permissions": ["notifications", "audioCapture", "videoCapture"]})
+        veileder.find_element(By.ID, "notify").click()
+        wait_for(veileder, "return document.querySelector('#notify-state').textContent !== ''")
+        result["notifyState"] = veileder.find_element(By.ID, "notify-state").text
+        result["axe"] += axe(veileder, "veileder: notifications on")
+        veileder.find_element(By.ID, "title").send_keys("Oppstartssamtale")
+        veileder.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+        wait_for(veileder, "return document.querySelector('#join-url').value.includes('/j/#')")
+        join_url = veileder.find_element(By.ID, "join-url").get_attribute("value")
+
+        # The deltaker's welcome, in bokmål, then in English (remembered across a reload), then back.
+        deltaker.get(join_url)
+        wait_for(deltaker, "return document.body.dataset.state === 'welcome' && document.querySelector('#check-devices').textContent !== ''")
+        screenshot(deltaker, "deltaker-welcome")
+        result["welcomeNb"] = {"lang": deltaker.execute_script("return document.documentElement.lang"),
+                               **texts(deltaker, "#language", "[data-view=welcome] h1", "#check-devices")}
+        deltaker.find_element(By.ID, "language").click()
+        result["welcomeEn"] = {"lang": deltaker.execute_script("return document.documentElement.lang"),
+                               "title": deltaker.title, **texts(deltaker, "#language", "[data-view=welcome] h1", "#check-devices")}
+        result["axe"] += axe(deltaker, "deltaker: welcome in English")
+        deltaker.refresh()
+        wait_for(deltaker, "return document.querySelector('#check-devices').textContent !== ''")
+        result["langAfterReload"] = deltaker.execute_script("return document.documentElement.lang")
+        deltaker.find_element(By.ID, "language").click()
+        result["langBack"] = deltaker.execute_script("return document.documentElement.lang")
+
+        # The device check: preview, choices, the meter moving with the fake microphone's tone.
+        deltaker.find_element(By.ID, "check-devices").click()
+        wait_for(deltaker, "return document.querySelector('#preview').videoWidth > 0")
+        wait_for(deltaker, "return document.querySelectorAll('#camera-select option').length > 0"
+                           " && document.querySelectorAll('#mic-select option').length > 0")
+        result["cameras"] = [o.text for o in deltaker.find_elements(By.CSS_SELECTOR, "#camera-select option")]
+        result["microphones"] = [o.text for o in deltaker.find_elements(By.CSS_SELECTOR, "#mic-select option")]
+        wait_for(deltaker, "return Number(document.querySelector('#mic-level').dataset.peak) > 0", seconds=10)
+        result["meterPeak"] = int(deltaker.execute_script("return document.querySelector('#mic-level').dataset.peak"))
+        result["heard"] = deltaker.find_element(By.ID, "heard").text
+        result["meterName"] = deltaker.execute_script("return document.querySelector('#mic-level').labels[0].textContent")
+        result["axe"] += axe(deltaker, "deltaker: device check")
+        screenshot(deltaker, "deltaker-devices")
+
+        # Choosing a device restarts the preview with exactly that device.
+        chosen = deltaker.execute_script("""
+const select = document.querySelector('#mic-select');
+select.value = select.options[select.options.length - 1].value;
+select.dispatchEvent(new Event('change'));
+return select.value;""")
+        wait_for(deltaker, "return document.querySelector('#preview').srcObject?.getAudioTracks()[0]?.getSettings().deviceId === %s" % json.dumps(chosen))
+        result["micRestartedWithChoice"] = True
+
+        # The browser says no: a plain message, and "Prøv igjen" works once it says yes.
+        deltaker.execute_script("""
+window.realGetUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('refused', 'NotAllowedError'));
+document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
+        wait_for(deltaker, "return !document.querySelector('#device-problem').hidden")
+        result["denied"] = {**texts(deltaker, "#device-problem"),
+                            "retryShown": deltaker.execute_script("return !document.querySelector('#retry-devices').hidden"),
+                            "joinShown": deltaker.execute_script("return !document.querySelector('#join').hidden")}
+        result["axe"] += axe(deltaker, "deltaker: device check, permission refused")
+        deltaker.execute_script("navigator.mediaDevices.getUserMedia = window.realGetUserMedia")
+        deltaker.find_element(By.ID, "retry-devices").click()
+        wait_for(deltaker, "return document.querySelector('#device-problem').hidden && document.querySelector('#preview').videoWidth > 0")
+
+        # Sound only, to the lobby.
+        deltaker.find_element(By.ID, "join-sound-only").click()
+        wait_for(deltaker, "return document.body.dataset.state === 'lobby'")
+        result["axe"] += axe(deltaker, "deltaker: lobby")
+        screenshot(deltaker, "deltaker-lobby")
+
+        # The overview notices the knock: one chime (and notification); the room's knock for the
+        # same consultation a moment later is inside the quiet time.
+        wait_for(veileder, "return document.querySelector('#consultations li.waiting') !== null", seconds=10)
+        wait_for(veileder, "return document.body.dataset.knockAlerts === '1'")
+        result["axe"] += axe(veileder, "veileder: overview, someone waiting")
+        screenshot(veileder, "veileder-overview")
+        veileder.find_element(By.XPATH, "//li[contains(@class,'waiting')]//button[text()='Åpne']").click()
+        wait_for(veileder, "return document.querySelector('#lobby li') !== null")
+        wait_for(veileder, "return document.body.dataset.knockSuppressed === '1'")
+        screenshot(veileder, "veileder-room")
+        veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Slipp inn']").click()
+
+        # In the call: the deltaker sends sound and no video; the veileder's video arrives.
+        wait_for(deltaker, "return document.body.dataset.state === 'call' && document.querySelector('#remote').videoWidth > 0", seconds=30)
+        wait_for(veileder, "const s = document.querySelector('#remote').srcObject; return !!s && s.getAudioTracks().length > 0", seconds=30)
+        result["soundOnly"] = {
+            "deltakerLocalVideoTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getVideoTracks().length"),
+            "deltakerLocalAudioTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getAudioTracks().length"),
+            "cameraButtonHidden": deltaker.execute_script("return document.querySelector('#camera').hidden"),
+            "veilederRemoteVideoTracks": veileder.execute_script("return document.querySelector('#remote').srcObject.getVideoTracks().length"),
+        }
+        wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
+        wait_for(deltaker, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
+        deltaker.find_element(By.ID, "chat-input").send_keys("Hei! Jeg har bare lyd i dag.")
+        deltaker.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
+        wait_for(veileder, "return document.querySelector('#messages').textContent.includes('bare lyd')")
+        veileder.find_element(By.ID, "chat-input").send_keys("Det går fint, jeg hører deg godt.")
+        veileder.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
+        wait_for(deltaker, "return document.querySelector('#messages').textContent.includes('hører deg godt')")
+        result["axe"] += axe(deltaker, "deltaker: sound-only call")
+        screenshot(deltaker, "deltaker-call")
+        deltaker.execute_script("document.querySelector('#chat-heading').scrollIntoView()")
+        screenshot(deltaker, "deltaker-chat")
+        deltaker.execute_script("window.scrollTo(0, 0)")
+
+        # Screen sharing and back: the deltaker keeps decoding new frames throughout.
+        result["share"] = {"cameraFrames": frames_advance(deltaker)}
+        veileder.find_element(By.ID, "share").click()
+        wait_for(veileder, "return document.querySelector('#share').getAttribute('aria-pressed') !== 'false'"
+                           " || document.querySelector('#status').textContent !== ''")
+        time.sleep(0.2)
+        result["share"]["pressed"] = veileder.find_element(By.ID, "share").get_attribute("aria-pressed")
+        result["share"]["status"] = veileder.find_element(By.ID, "status").text
+        result["share"]["label"] = veileder.find_element(By.ID, "share").text
+        if result["share"]["pressed"] == "true":
+            result["share"]["localIsScreen"] = veileder.execute_script(
+                "return document.querySelector('#local').srcObject.getVideoTracks()[0].getSettings().displaySurface ?? 'unknown'")
+            result["share"]["screenFrames"] = frames_advance(deltaker)
+            result["axe"] += axe(veileder, "veileder: sharing the screen")
+            screenshot(veileder, "veileder-sharing")
+            veileder.find_element(By.ID, "share").click()
+            wait_for(veileder, "return document.querySelector('#share').getAttribute('aria-pressed') === 'false'")
+            result["share"]["afterPressed"] = "false"
+            result["share"]["afterStatus"] = veileder.find_element(By.ID, "status").text
+            result["share"]["backFrames"] = frames_advance(deltaker)
+        screenshot(veileder, "veileder-call")
+
+        # The veileder's call in English: labels follow, pressed states keep their words.
+        veileder.find_element(By.ID, "mute").click()
+        veileder.find_element(By.ID, "language").click()
+        result["veilederEn"] = {"lang": veileder.execute_script("return document.documentElement.lang"),
+                                **texts(veileder, "#mute", "#share", "#chat-heading", "#language")}
+        result["axe"] += axe(veileder, "veileder: call in English")
+        veileder.find_element(By.ID, "language").click()
+        veileder.find_element(By.ID, "mute").click()
+        result["veilederNbAgain"] = texts(veileder, "#mute")
+
+        result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
+        result["knock"] = veileder.execute_script(
+            "return { alerts: document.body.dataset.knockAlerts, notifications: document.body.dataset.knockNotifications,"
+            " suppressed: document.body.dataset.knockSuppressed }")
+        print(json.dumps(result), flush=True)
+        return 0
+    except Exception as error:  # report what was seen so far
+        result["error"] = repr(error)
+        result["debug"] = [d.execute_script("const r = document.querySelector('#remote'); return [document.body.dataset.state,"
+                                            " document.querySelector('#status').textContent, r && r.srcObject && r.srcObject.getTracks().map(t => t.kind + ':' + t.readyState + ':' + t.muted), r && r.videoWidth]")
+                           for d in (veileder, deltaker)]
+        print(json.dumps(result), flush=True)
+        return 1
+    finally:
+        veileder.quit()
+        deltaker.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+import Foundation
+import SamromCore
+import Testing
+
+extension BrowserInteropTests {
+    /// What makes the pages comfortable, in two real Chromiums (Tests/Browser/comfort_flow.py):
+    /// the deltaker's device check (choices listed after permission, the level
+    /// meter moving with the fake microphone's tone, a refused permission
+    /// explained and retried), a sound-only deltaker in the call, the
+    /// veileder's knock alert asked for only after a click and rate-limited,
+    /// screen sharing and back while the deltaker keeps decoding, and the
+    /// English switch (remembered, axe-clean). Every state passes axe-core.
+    @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
+    func theComfortPartsWork() async throws {
+        try await withServer { server in
+            try await server.addUser("kari", role: .veileder, password: "a good long password")
+            let script = try BrowserScript("comfort_flow.py", ["https://localhost:\(server.port)", "kari", "a good long password"])
+            let result = try script.next()
+            #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
+
+            // The knock alert: nothing asked on load; after the click, one alert for two knocks.
+            #expect(result["permissionOnLoad"] as? String == "default")
+            #expect(result["notifyButtonShown"] as? Bool == true)
+            #expect((result["notifyState"] as? String)?.hasPrefix("Varsler er på") == true, "\(result["notifyState"] ?? "")")
+            let knock = try #require(result["knock"] as? [String: String])
+            #expect(knock["alerts"] == "1" && knock["suppressed"] == "1", "\(knock)")
+
+            // The device check.
+            #expect((result["cameras"] as? [String])?.isEmpty == false, "\(result["cameras"] ?? "")")
+            #expect((result["microphones"] as? [String])?.isEmpty == false, "\(result["microphones"] ?? "")")
+            #expect((result["cameras"] as? [String])?.allSatisfy { !$0.isEmpty } == true)
+            #expect((result["meterPeak"] as? Int ?? 0) > 0)
+            #expect(result["meterName"] as? String == "Lyd fra mikrofonen")
+            #expect(result["micRestartedWithChoice"] as? Bool == true)
+            let denied = try #require(result["denied"] as? [String: Any])
+            #expect((denied["#device-problem"] as? String)?.contains("fikk ikke lov") == true, "\(denied)")
+            #expect(denied["retryShown"] as? Bool == true && denied["joinShown"] as? Bool == true)
+
+            // Sound only: no video leaves the deltaker; the veileder's video still arrives.
+            let soundOnly = try #require(result["soundOnly"] as? [String: Any])
+            #expect(soundOnly["deltakerLocalVideoTracks"] as? Int == 0, "\(soundOnly)")
+            #expect(soundOnly["deltakerLocalAudioTracks"] as? Int == 1, "\(soundOnly)")
+            #expect(soundOnly["cameraButtonHidden"] as? Bool == true)
+            #expect(soundOnly["veilederRemoteVideoTracks"] as? Int == 0, "\(soundOnly)")
+
+            // Screen sharing and back; frames decoded on the deltaker's side at every stage.
+            let share = try #require(result["share"] as? [String: Any])
+            #expect(share["pressed"] as? String == "true", "getDisplayMedia did not start: \(share)")
+            #expect(share["label"] as? String == "Slutt å dele skjermen")
+            #expect((share["status"] as? String)?.hasPrefix("Du deler skjermen") == true, "\(share)")
+            #expect(share["afterPressed"] as? String == "false")
+            #expect(share["afterStatus"] as? String == "Du viser kameraet igjen.")
+            for stage in ["cameraFrames", "screenFrames", "backFrames"] {
+                let frames = share[stage] as? [Int] ?? []
+                #expect(frames.count == 3 && frames[1] > frames[0] && frames[2] > 0, "\(stage): \(frames)")
+            }
+            // The deltaker saw the screen (the fake screen is wider than the fake camera), then the camera again.
+            #expect(share["localIsScreen"] as? String == "monitor")
+            let widths = ["cameraFrames", "screenFrames", "backFrames"].map { (share[$0] as? [Int])?.last ?? 0 }
+            #expect(widths[0] == widths[2] && widths[1] != widths[0], "widths camera, screen, camera: \(widths)")
+
+            // English, remembered across a reload, and back to bokmål.
+            let nb = try #require(result["welcomeNb"] as? [String: String])
+            let en = try #require(result["welcomeEn"] as? [String: String])
+            #expect(nb["lang"] == "nb" && nb["#language"] == "English" && nb["#check-devices"] == "Sjekk kamera og mikrofon")
+            #expect(en["lang"] == "en" && en["#language"] == "Norsk" && en["#check-devices"] == "Check camera and microphone")
+            #expect(en["[data-view=welcome] h1"] == "Welcome to the consultation" && en["title"] == "Samrom – join a consultation")
+            #expect(result["langAfterReload"] as? String == "en")
+            #expect(result["langBack"] as? String == "nb")
+            let veilederEn = try #require(result["veilederEn"] as? [String: String])
+            #expect(veilederEn["lang"] == "en" && veilederEn["#mute"] == "Turn microphone on" && veilederEn["#chat-heading"] == "Chat")
+            #expect((result["veilederNbAgain"] as? [String: String])?["#mute"] == "Slå av mikrofonen")
+
+            #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
+            #expect(script.finish() == 0)
+        }
+    }
+}
