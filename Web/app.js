@@ -12,6 +12,7 @@ import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
 import { KnockAlert, askNotificationPermission, notificationsSupported } from '/lib/knock.js';
+import { announceReconnects, QualityIndicator } from '/lib/resilience.js';
 
 /**
  * @typedef {object} Summary
@@ -27,6 +28,7 @@ import { KnockAlert, askNotificationPermission, notificationsSupported } from '/
 let room = null;
 /** @type {number | undefined} */
 let refresher;
+const quality = new QualityIndicator();
 /** How many were waiting in each consultation at the last look: a rise is a knock. */
 /** @type {Map<string, number>} */
 const waitingBefore = new Map();
@@ -158,20 +160,43 @@ async function enterRoom(c) {
   }
   client.addEventListener('knock', (e) => addToLobby(/** @type {CustomEvent} */ (e).detail.participant));
   client.addEventListener('lobby-left', (e) => removeFromLobby(/** @type {CustomEvent} */ (e).detail.participant));
-  client.addEventListener('peer-joined', () => {
-    if (current.call) return;
-    current.call = new Call(client, { polite: false, iceServers: client.welcome?.iceServers ?? [], stream: current.stream ?? undefined });
+  /**
+   * The call with this deltaker; the one running is kept when the same
+   * deltaker comes back (their page reconnected: rtc.js restarts ICE if needed).
+   * @param {string} participant
+   */
+  const startCall = (participant) => {
+    $('#remote').hidden = false;
+    announce(t('veileder.peerJoined'));
+    if (current.call && !current.call.closed && current.call.peer === participant) return;
+    current.call?.close();
+    current.call = new Call(client, {
+      polite: false, iceServers: client.welcome?.iceServers ?? [], iceTransportPolicy: client.welcome?.iceTransportPolicy,
+      stream: current.stream ?? undefined, peer: participant,
+    });
     current.call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
     const screen = current.screen?.getVideoTracks()[0];
     if (screen && current.stream) current.call.replaceVideo(screen, current.stream);
-    announce(t('veileder.peerJoined'));
-  });
+  };
+  client.addEventListener('peer-joined', (e) => startCall(/** @type {CustomEvent} */ (e).detail.participant));
   client.addEventListener('peer-left', () => {
-    current.call?.close();
-    current.call = null;
-    attach(/** @type {HTMLVideoElement} */ ($('#remote')), null);
+    // The call is kept: a deltaker whose connection dropped comes back into it.
+    $('#remote').hidden = true;
     announce(t('veileder.peerLeft'));
   });
+  announceReconnects(client);
+  client.addEventListener('lost', async (e) => {
+    if (room !== current) return;
+    const { code, message } = /** @type {CustomEvent} */ (e).detail;
+    if (code !== 'invalid-token' && code !== 'expired') return announce(t('veileder.cannotOpen', { reason: message }));
+    // Away longer than the server keeps a place: open the consultation again.
+    try {
+      await client.connect({ consultation: c.id });
+    } catch (error) {
+      announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
+    }
+  });
+  quality.follow(() => current.call);
   client.addEventListener('ended', () => leaveRoom());
   $('#messages').replaceChildren();
   $('#key-warning').hidden = true;
@@ -179,7 +204,10 @@ async function enterRoom(c) {
   const chat = new ChatSession(client, 'veileder');
   bindChat(chat, 'veileder.remote');
   try {
-    await client.connect({ consultation: c.id });
+    const welcome = await client.connect({ consultation: c.id });
+    // Reopened while the deltaker is still in the call: a new call with them.
+    const deltaker = welcome.peers.find((peer) => peer.role === 'deltaker');
+    if (deltaker) startCall(deltaker.participant);
     await chat.start();
   } catch (error) {
     announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
@@ -206,6 +234,7 @@ function removeFromLobby(participant) {
 }
 
 async function leaveRoom() {
+  quality.stop();
   if (room) {
     stopSharing();
     room.call?.close();

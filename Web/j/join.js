@@ -13,6 +13,7 @@ import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
 import { openMedia } from '/lib/devices.js';
 import { DeviceCheck } from '/j/devicecheck.js';
+import { announceReconnects, QualityIndicator, rememberResume, storedResume, forgetResume } from '/lib/resilience.js';
 
 const token = location.hash.slice(1);
 
@@ -29,31 +30,121 @@ function fail(code) {
   show('problem');
 }
 
+/** In the call (admitted, or back with the resume token): a drop resumes, it does not knock. */
+let admitted = false;
+let listening = false;
+let chatStarted = false;
+const quality = new QualityIndicator();
+
+function hasVideo() {
+  return (stream?.getVideoTracks().length ?? 0) > 0;
+}
+
+/** The call view, once: own picture, controls, chat. */
+function showCall() {
+  if (document.body.dataset.state === 'call') return;
+  attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
+  // Sound only: no small picture of yourself and no camera button.
+  const withVideo = hasVideo();
+  $('#local').hidden = !withVideo;
+  $('#camera').hidden = !withVideo;
+  show('call');
+  quality.follow(() => call);
+  if (chatStarted) return;
+  chatStarted = true;
+  const chat = new ChatSession(client, 'deltaker');
+  bindChat(chat, 'deltaker.remote');
+  chat.start().catch(() => announce(t('chat.cannotStart')));
+}
+
+/**
+ * The call with the veileder; the one running is kept when the same veileder
+ * comes back (their page reconnected: rtc.js restarts ICE if needed).
+ * @param {string} participant
+ * @param {boolean} leads  this page was reloaded into a running call: offer first
+ */
+function startCall(participant, leads) {
+  if (call && !call.closed && call.peer === participant) return;
+  call?.close();
+  call = new Call(client, {
+    polite: true, iceServers: client.welcome?.iceServers ?? [], iceTransportPolicy: client.welcome?.iceTransportPolicy,
+    stream: stream ?? undefined, peer: participant, leads,
+  });
+  call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
+  showCall();
+}
+
+function listen() {
+  if (listening) return;
+  listening = true;
+  announceReconnects(client);
+  // A deltaker in the call comes back with the latest resume token; one still in the lobby knocks again.
+  client.reconnectWith = () => (admitted && client.welcome ? { resume: client.welcome.resume } : { token });
+  client.addEventListener('welcome', (event) => {
+    if (admitted) rememberResume(token, /** @type {CustomEvent} */ (event).detail.resume, { video: hasVideo() });
+  });
+  client.addEventListener('admitted', () => {
+    if (admitted) return;  // back with the resume token: nothing new to say
+    admitted = true;
+    if (client.welcome) rememberResume(token, client.welcome.resume, { video: hasVideo() });
+    announce(t('lobby.admitted'));
+  });
+  client.addEventListener('denied', () => fail('ended'));
+  client.addEventListener('ended', () => { forgetResume(); quality.stop(); call?.close(); show('done'); });
+  client.addEventListener('peer-joined', (event) => startCall(/** @type {CustomEvent} */ (event).detail.participant, false));
+  client.addEventListener('peer-left', () => announce(t('deltaker.peerLeft')));
+  client.addEventListener('lost', async (event) => {
+    const { code } = /** @type {CustomEvent} */ (event).detail;
+    forgetResume();
+    if (admitted && (code === 'invalid-token' || code === 'expired')) {
+      // Away longer than the server keeps a place: knock again.
+      admitted = false;
+      quality.stop();
+      call?.close();
+      call = null;
+      show('lobby');
+      announce(t('lobby.youAreIn'));
+      try {
+        await client.connect({ token });
+      } catch (error) {
+        fail(error instanceof SignallingError ? error.code : 'closed');
+      }
+    } else {
+      fail(code);
+    }
+  });
+}
+
 async function join() {
+  listen();
   show('lobby');
   announce(t('lobby.youAreIn'));
-  client.addEventListener('admitted', () => announce(t('lobby.admitted')));
-  client.addEventListener('denied', () => fail('ended'));
-  client.addEventListener('ended', () => { call?.close(); show('done'); });
-  client.addEventListener('peer-joined', () => {
-    if (call) return;
-    call = new Call(client, { polite: true, iceServers: client.welcome?.iceServers ?? [], stream: stream ?? undefined });
-    call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
-    attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
-    // Sound only: no small picture of yourself and no camera button.
-    const withVideo = (stream?.getVideoTracks().length ?? 0) > 0;
-    $('#local').hidden = !withVideo;
-    $('#camera').hidden = !withVideo;
-    show('call');
-    const chat = new ChatSession(client, 'deltaker');
-    bindChat(chat, 'deltaker.remote');
-    chat.start().catch(() => announce(t('chat.cannotStart')));
-  });
-  client.addEventListener('peer-left', () => announce(t('deltaker.peerLeft')));
   try {
     await client.connect({ token });
   } catch (error) {
     fail(error instanceof SignallingError ? error.code : 'closed');
+  }
+}
+
+/** A reload in the call: straight back in with the resume token of this tab, no knocking. */
+async function rejoin() {
+  const stored = await storedResume(token);
+  if (!stored) return;
+  stream = (await openMedia({ audio: true, video: stored.video })).stream;
+  admitted = true;
+  listen();
+  try {
+    const welcome = await client.connect({ resume: stored.resume });
+    showCall();
+    announce(t('call.back'));
+    const veileder = welcome.peers.find((peer) => peer.role === 'veileder');
+    if (veileder) startCall(veileder.participant, true);
+  } catch {
+    // Gone (too long away, or the consultation ended): start from the welcome.
+    admitted = false;
+    forgetResume();
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    stream = null;
   }
 }
 
@@ -76,6 +167,8 @@ $('#join-sound-only').addEventListener('click', () => {
 $('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
 $('#camera').addEventListener('click', (event) => toggleTracks(event, stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff'));
 $('#leave').addEventListener('click', () => {
+  forgetResume();
+  quality.stop();
   client.leave();
   call?.close();
   for (const track of stream?.getTracks() ?? []) track.stop();
@@ -113,3 +206,4 @@ for (const button of document.querySelectorAll('.show-access')) {
 $('#access-back').addEventListener('click', () => show(before));
 
 if (!token) fail('invalid-token');
+else rejoin();

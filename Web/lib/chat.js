@@ -80,6 +80,12 @@ export class ChatSession extends EventTarget {
     client.addEventListener('history', (e) => later(() => {
       for (const message of /** @type {CustomEvent} */ (e).detail.messages) this.receive(message);
     }));
+    // Back after a drop: announce the key again and fetch what came meanwhile (seen ones are skipped).
+    client.addEventListener('reconnected', () => {
+      if (this.inbox || !this.own) return;
+      this.client.key(toBase64Url(this.own.publicKey));
+      this.client.history();
+    });
   }
 
   async start() {

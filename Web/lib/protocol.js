@@ -12,6 +12,15 @@
  * (`lobby`, `knock`, `admitted`, `peer-joined`, `offer`, `chat`, …) with the
  * parsed message as `detail`; `error` events carry `{code, message}`, and a
  * `closed` event carries `{code, reason}` when the socket ends.
+ *
+ * After a welcome, a socket that drops (a network change, a server restart,
+ * a silent half-open connection) is reopened by itself, with the resume token
+ * of the latest welcome (or what `reconnectWith` returns), after a capped
+ * exponential backoff with jitter: `reconnecting` (detail `{attempt, delay}`)
+ * when it starts waiting, `reconnected` (detail: the new welcome) when it is
+ * back, `lost` (detail `{code, message}`) when the server refuses to take it
+ * back (`invalid-token`, `expired`, `ended`, …). `close()`, `ended` and
+ * `denied` stop it.
  */
 
 /**
@@ -24,6 +33,7 @@
  * @property {Peer} you
  * @property {{id: string, expiresAt: string, title?: string}} consultation
  * @property {IceServer[]} iceServers
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]  `relay`: TURN only, so neither side learns the other's address
  * @property {Peer[]} peers
  * @property {string} resume
  */
@@ -48,6 +58,24 @@ export class SignallingError extends Error {
   }
 }
 
+/**
+ * How long to wait before reconnect attempt `attempt` (0-based): exponential
+ * from `base`, capped at `cap`, with "equal jitter" (half fixed, half random)
+ * so that many clients cut off at once do not all come back at once.
+ * @param {number} attempt
+ * @param {{base?: number, cap?: number, random?: () => number}} [options]  milliseconds
+ * @returns {number} milliseconds
+ */
+export function reconnectDelay(attempt, { base = 500, cap = 15000, random = Math.random } = {}) {
+  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 16));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Refusals after which coming back with the same credential cannot work. */
+const FINAL = new Set(['invalid-token', 'expired', 'ended', 'forbidden', 'session-replaced', 'room-full', 'bad-field']);
+/** Errors on a welcomed connection that end it for good. */
+const ENDING = new Set(['session-replaced', 'ended', 'expired', 'invalid-token']);
+
 export class SignallingClient extends EventTarget {
   /** @param {string} [url] */
   constructor(url = defaultUrl()) {
@@ -57,6 +85,41 @@ export class SignallingClient extends EventTarget {
     this.socket = null;
     /** @type {Welcome | null} */
     this.welcome = null;
+    /**
+     * The credential for coming back after a drop; by default the latest
+     * welcome's resume token. A page may choose otherwise (a deltaker still
+     * in the lobby knocks again with the link's token).
+     * @type {() => Credential}
+     */
+    this.reconnectWith = () => ({ resume: /** @type {Welcome} */ (this.welcome).resume });
+    /** Reconnecting is wanted: after a welcome, until close(), ended or denied. */
+    this.keepAlive = false;
+    this.attempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.heartbeat = undefined;
+    this.lastHeard = 0;
+    /** A silent socket is given up after this long (the server pings every few seconds). */
+    this.silenceLimit = 20000;
+    for (const type of ['ended', 'denied']) this.addEventListener(type, () => this.stop());
+    // Another tab took over, or the consultation is over: coming back would be wrong.
+    this.addEventListener('error', (event) => {
+      if (ENDING.has(/** @type {CustomEvent} */ (event).detail.code)) this.stop();
+    });
+    // A browser that comes back online need not wait out its backoff.
+    globalThis.addEventListener?.('online', () => {
+      if (this.retryTimer !== undefined) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        this.retry();
+      }
+    });
+  }
+
+  /** Whether messages sent now reach the server. */
+  get connected() {
+    return this.socket?.readyState === WebSocket.OPEN && this.welcome !== null;
   }
 
   /**
@@ -65,15 +128,32 @@ export class SignallingClient extends EventTarget {
    * @param {Credential} credential
    * @returns {Promise<Welcome>}
    */
-  connect(credential) {
+  async connect(credential) {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const welcome = await this.open(credential);
+    this.keepAlive = true;
+    this.attempt = 0;
+    return welcome;
+  }
+
+  /**
+   * @param {Credential} credential
+   * @returns {Promise<Welcome>}
+   */
+  open(credential) {
+    this.detach();
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);
       this.socket = socket;
       let settled = false;
+      this.lastHeard = Date.now();
       socket.addEventListener('open', () => {
         socket.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, ...credential }));
       });
       socket.addEventListener('message', (event) => {
+        if (this.socket !== socket) return;
+        this.lastHeard = Date.now();
         /** @type {any} */
         let message;
         try {
@@ -84,21 +164,92 @@ export class SignallingClient extends EventTarget {
         if (!settled && message.type === 'welcome') {
           settled = true;
           this.welcome = message;
+          this.watch(socket);
           resolve(message);
         } else if (!settled && message.type === 'error') {
           settled = true;
           reject(new SignallingError(message.code, message.message));
+        } else if (message.type === 'welcome') {
+          this.welcome = message;
         }
         this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
       });
       socket.addEventListener('close', (event) => {
+        if (this.socket !== socket) return;
+        this.socket = null;
+        clearInterval(this.heartbeat);
         if (!settled) {
           settled = true;
           reject(new SignallingError('closed', `the connection closed (${event.code})`));
         }
         this.dispatchEvent(new CustomEvent('closed', { detail: { code: event.code, reason: event.reason } }));
+        if (this.keepAlive && this.retryTimer === undefined && event.code !== 1000) this.scheduleRetry();
       });
     });
+  }
+
+  /**
+   * Pings now and then; a socket that has been silent too long is given up
+   * (a half-open TCP connection after a network change can take minutes to
+   * report itself closed).
+   * @param {WebSocket} socket
+   */
+  watch(socket) {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (this.socket !== socket) return;
+      if (Date.now() - this.lastHeard > this.silenceLimit) {
+        this.detach();
+        this.dispatchEvent(new CustomEvent('closed', { detail: { code: 1006, reason: 'silent' } }));
+        if (this.keepAlive && this.retryTimer === undefined) this.scheduleRetry();
+      } else {
+        this.ping();
+      }
+    }, this.silenceLimit / 4);
+  }
+
+  /** Forgets the current socket without waiting for its closing handshake. */
+  detach() {
+    clearInterval(this.heartbeat);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
+  }
+
+  scheduleRetry() {
+    const delay = reconnectDelay(this.attempt);
+    this.dispatchEvent(new CustomEvent('reconnecting', { detail: { attempt: this.attempt, delay } }));
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retry();
+    }, delay);
+  }
+
+  async retry() {
+    if (!this.keepAlive) return;
+    try {
+      const welcome = await this.open(this.reconnectWith());
+      this.attempt = 0;
+      this.dispatchEvent(new CustomEvent('reconnected', { detail: welcome }));
+    } catch (error) {
+      const code = error instanceof SignallingError ? error.code : 'closed';
+      if (FINAL.has(code)) {
+        this.stop();
+        this.dispatchEvent(new CustomEvent('lost', { detail: { code, message: /** @type {Error} */ (error).message } }));
+      } else if (this.keepAlive && this.retryTimer === undefined) {
+        // A refused hello also closes the socket; schedule once.
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  /** No more reconnecting. */
+  stop() {
+    this.keepAlive = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearInterval(this.heartbeat);
   }
 
   /**
@@ -132,11 +283,15 @@ export class SignallingClient extends EventTarget {
    * @param {number} [limit]
    */
   history(afterSeq, limit) { this.send('history', { afterSeq, limit }); }
-  leave() { this.send('leave'); }
+  leave() {
+    this.stop();
+    this.send('leave');
+  }
   end() { this.send('end'); }
   ping() { this.send('ping'); }
 
   close() {
+    this.stop();
     this.socket?.close(1000);
   }
 }

@@ -12,8 +12,52 @@
  *     call.addEventListener('remote-stream', (e) => video.srcObject = e.detail);
  *
  * Events: `remote-stream` (detail: MediaStream), `state` (detail: the
- * RTCPeerConnection's connectionState).
+ * RTCPeerConnection's connectionState), `ice-restart` (a new ICE round on the
+ * same call, detail: how many so far).
+ *
+ * Resilience: a connection that fails, or stays disconnected for a few
+ * seconds, restarts ICE (new candidates, same call). When the signalling
+ * socket comes back (`reconnected`) or the other side does (`peer-joined`
+ * with the same participant), an offer lost on the way is rolled back and ICE
+ * restarted if the media path is not connected. A description from a new
+ * remote session (the other page was reloaded: the `o=` line of its SDP names
+ * another session) replaces the RTCPeerConnection with a fresh one.
  */
+
+/**
+ * The session id of an SDP (`o=<user> <session id> …`): a new one means a new
+ * RTCPeerConnection on the other side.
+ * @param {string} sdp
+ * @returns {string | null}
+ */
+export function sdpSession(sdp) {
+  return /^o=\S+ (\d+) /m.exec(sdp)?.[1] ?? null;
+}
+
+/**
+ * @typedef {'good' | 'weak' | 'none'} QualityLevel
+ * @typedef {object} QualitySample  measured over the last few seconds
+ * @property {RTCPeerConnectionState} connectionState
+ * @property {number} bytesPerSecond  everything received (audio and video)
+ * @property {number | null} lossFraction  packets lost / packets expected, 0…1
+ * @property {number | null} roundTripSeconds  of the selected candidate pair
+ * @property {number | null} framesPerSecond  of the received video, when there is video
+ */
+
+/**
+ * How good the call is, from what getStats shows: `none` when nothing
+ * arrives, `weak` with noticeable loss, delay or stutter, else `good`.
+ * @param {QualitySample} sample
+ * @returns {QualityLevel}
+ */
+export function connectionQuality({ connectionState, bytesPerSecond, lossFraction, roundTripSeconds, framesPerSecond }) {
+  if (connectionState !== 'connected' || bytesPerSecond < 1000) return 'none';
+  if ((lossFraction ?? 0) > 0.05) return 'weak';
+  if ((roundTripSeconds ?? 0) > 0.4) return 'weak';
+  // A camera that is off still sends a frame now and then; stutter is 1 to 10 frames a second.
+  if (framesPerSecond !== null && framesPerSecond >= 1 && framesPerSecond < 10) return 'weak';
+  return 'good';
+}
 
 /** @typedef {import('./protocol.js').SignallingClient} SignallingClient */
 
@@ -24,31 +68,34 @@ export class Call extends EventTarget {
    * @param {boolean} options.polite
    * @param {RTCIceServer[]} [options.iceServers]  only what the server offered: never a public STUN server
    * @param {MediaStream} [options.stream]
-   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy]
+   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy]  `relay`: TURN only, neither side learns the other's address
+   * @param {string} [options.peer]  the other participant's id, to know them when they come back
+   * @param {boolean} [options.leads]  make the first offer although polite: this page came back
+   *   (reloaded) into a call the other side is still in, and only a new offer tells them
    */
-  constructor(signalling, { polite, iceServers = [], stream, iceTransportPolicy = 'all' }) {
+  constructor(signalling, { polite, iceServers = [], stream, iceTransportPolicy = 'all', peer, leads = false }) {
     super();
     this.signalling = signalling;
     this.polite = polite;
-    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+    this.configuration = { iceServers, iceTransportPolicy };
+    this.stream = stream;
+    this.peer = peer;
+    this.leads = !polite || leads;
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.closed = false;
     /** The polite side offers only once the first offer has been answered. */
-    this.mayOffer = !polite;
+    this.mayOffer = this.leads;
     /** @type {RTCRtpSender | undefined} where this side's video goes, once known */
     this.videoSender = undefined;
-
-    this.pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (candidate) signalling.ice(candidate.toJSON());
-    });
-    this.pc.addEventListener('track', ({ streams }) => {
-      if (streams[0]) this.dispatchEvent(new CustomEvent('remote-stream', { detail: streams[0] }));
-    });
-    this.pc.addEventListener('connectionstatechange', () => {
-      this.dispatchEvent(new CustomEvent('state', { detail: this.pc.connectionState }));
-    });
-    this.pc.addEventListener('negotiationneeded', () => this.negotiate());
+    /** @type {string | null} the other side's SDP session id */
+    this.remoteSession = null;
+    this.iceRestarts = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.disconnectedTimer = undefined;
+    /** @type {{at: number, bytes: number, lost: number, received: number, frames: number} | null} */
+    this.lastSample = null;
+    this.pc = this.makePeerConnection(stream?.getTracks() ?? []);
 
     /** @param {Event} event */
     const detail = (event) => /** @type {CustomEvent} */ (event).detail;
@@ -56,17 +103,91 @@ export class Call extends EventTarget {
       offer: (/** @type {Event} */ e) => this.receiveOffer(detail(e).sdp),
       answer: (/** @type {Event} */ e) => this.receiveAnswer(detail(e).sdp),
       ice: (/** @type {Event} */ e) => this.receiveCandidate(detail(e).candidate),
+      reconnected: () => this.recover(),
+      'peer-joined': (/** @type {Event} */ e) => { if (detail(e).participant === this.peer) this.recover(); },
     };
     for (const [type, handler] of Object.entries(this.handlers)) signalling.addEventListener(type, handler);
+  }
 
-    if (stream) for (const track of stream.getTracks()) this.pc.addTrack(track, stream);
+  /**
+   * A peer connection sending `tracks`, wired to this call.
+   * @param {MediaStreamTrack[]} tracks
+   * @returns {RTCPeerConnection}
+   */
+  makePeerConnection(tracks) {
+    const pc = new RTCPeerConnection(this.configuration);
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate && pc === this.pc) this.signalling.ice(candidate.toJSON());
+    });
+    pc.addEventListener('track', ({ streams }) => {
+      if (streams[0] && pc === this.pc) this.dispatchEvent(new CustomEvent('remote-stream', { detail: streams[0] }));
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc !== this.pc) return;
+      this.watchConnection();
+      this.dispatchEvent(new CustomEvent('state', { detail: pc.connectionState }));
+    });
+    pc.addEventListener('negotiationneeded', () => { if (pc === this.pc) this.negotiate(); });
+
+    const stream = this.stream ?? new MediaStream();
+    for (const track of tracks) {
+      const sender = pc.addTrack(track, stream);
+      if (track.kind === 'video') this.videoSender = sender;
+    }
     // The first offer (the veileder's) asks for sound and video even when this
     // side sends neither (no camera, sound only, no permission): an offer
     // without media lines would connect nothing.
-    if (!polite) {
+    if (this.leads) {
       for (const kind of ['audio', 'video']) {
-        if (!stream?.getTracks().some((track) => track.kind === kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
+        if (!tracks.some((track) => track.kind === kind)) pc.addTransceiver(kind, { direction: 'recvonly' });
       }
+    }
+    return pc;
+  }
+
+  /**
+   * The other side has a new RTCPeerConnection (its page was reloaded or
+   * reopened): start over with a fresh one that sends the same tracks.
+   */
+  replacePeerConnection() {
+    const old = this.pc;
+    const tracks = old.getSenders().map((sender) => sender.track).filter((track) => track !== null);
+    this.videoSender = undefined;
+    this.remoteSession = null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.lastSample = null;
+    clearTimeout(this.disconnectedTimer);
+    this.pc = this.makePeerConnection(/** @type {MediaStreamTrack[]} */ (tracks));
+    old.close();
+  }
+
+  /** Restarts ICE when the media path failed, or stays disconnected for a few seconds. */
+  watchConnection() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.disconnectedTimer);
+    if (state === 'failed') {
+      this.restartIce();
+    } else if (state === 'disconnected') {
+      this.disconnectedTimer = setTimeout(() => {
+        if (!this.closed && this.pc.connectionState === 'disconnected') this.restartIce();
+      }, 3000);
+    }
+  }
+
+  /**
+   * After the signalling came back, or the other side did: an offer that was
+   * lost on the way is rolled back, and ICE is restarted unless media flows.
+   */
+  async recover() {
+    if (this.closed || !this.mayOffer) return;
+    try {
+      if (this.pc.signalingState === 'have-local-offer' && !this.makingOffer) {
+        await this.pc.setLocalDescription({ type: 'rollback' });
+      }
+      if (this.pc.connectionState !== 'connected') this.restartIce();
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent('failure', { detail: String(error) }));
     }
   }
 
@@ -87,20 +208,40 @@ export class Call extends EventTarget {
   /** @param {string} sdp */
   async receiveOffer(sdp) {
     if (this.closed) return;
+    const session = sdpSession(sdp);
+    if (this.remoteSession !== null && session !== this.remoteSession) this.replacePeerConnection();
     const collision = this.makingOffer || this.pc.signalingState !== 'stable';
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
-    await this.pc.setRemoteDescription({ type: 'offer', sdp });
-    await this.pc.setLocalDescription();
-    const answer = this.pc.localDescription?.sdp;
-    if (answer) this.signalling.answer(answer);
-    this.mayOffer = true;
+    const pc = this.pc;
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      this.remoteSession = session;
+      await pc.setLocalDescription();
+      const answer = pc.localDescription?.sdp;
+      if (answer && pc === this.pc) this.signalling.answer(answer);
+      this.mayOffer = true;
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent('failure', { detail: String(error) }));
+    }
   }
 
   /** @param {string} sdp */
   async receiveAnswer(sdp) {
     if (this.closed || this.pc.signalingState !== 'have-local-offer') return;
-    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    const session = sdpSession(sdp);
+    if (this.remoteSession !== null && session !== this.remoteSession) {
+      // A new page answered an offer meant for the old one: start over with it.
+      this.replacePeerConnection();
+      this.mayOffer = true;
+      return;
+    }
+    try {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp });
+      this.remoteSession = session;
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent('failure', { detail: String(error) }));
+    }
   }
 
   /** @param {RTCIceCandidateInit} candidate */
@@ -108,8 +249,9 @@ export class Call extends EventTarget {
     if (this.closed) return;
     try {
       await this.pc.addIceCandidate(candidate);
-    } catch (error) {
-      if (!this.ignoreOffer) throw error;
+    } catch {
+      // A candidate of an offer we ignored, or of the other side's previous
+      // connection: nothing to do with it.
     }
   }
 
@@ -133,7 +275,54 @@ export class Call extends EventTarget {
 
   /** After a network change: new ICE candidates on the same call. */
   restartIce() {
+    if (this.closed) return;
+    this.iceRestarts += 1;
     this.pc.restartIce();
+    this.dispatchEvent(new CustomEvent('ice-restart', { detail: this.iceRestarts }));
+  }
+
+  /**
+   * A fresh measurement for the connection-quality indicator: call it every
+   * few seconds; rates are over the time since the previous call.
+   * @returns {Promise<QualitySample & {level: QualityLevel}>}
+   */
+  async quality() {
+    const stats = await this.pc.getStats();
+    let bytes = 0, lost = 0, received = 0, frames = 0, video = false;
+    /** @type {number | null} */
+    let roundTrip = null;
+    /** @type {string | undefined} */
+    let pairId;
+    stats.forEach((report) => {
+      if (report.type === 'inbound-rtp') {
+        bytes += report.bytesReceived ?? 0;
+        lost += Math.max(0, report.packetsLost ?? 0);
+        received += report.packetsReceived ?? 0;
+        if (report.kind === 'video') {
+          video = true;
+          frames += report.framesDecoded ?? 0;
+        }
+      } else if (report.type === 'transport' && report.selectedCandidatePairId) {
+        pairId = report.selectedCandidatePairId;
+      }
+    });
+    const pair = pairId ? stats.get(pairId) : undefined;
+    if (pair && typeof pair.currentRoundTripTime === 'number') roundTrip = pair.currentRoundTripTime;
+    const now = Date.now();
+    const last = this.lastSample;
+    this.lastSample = { at: now, bytes, lost, received, frames };
+    const seconds = last ? Math.max(0.001, (now - last.at) / 1000) : 0;
+    const expected = last ? (received - last.received) + (lost - last.lost) : 0;
+    /** @type {QualitySample} */
+    const sample = {
+      connectionState: this.pc.connectionState,
+      // The first measurement has nothing to compare with: assume what the state says.
+      bytesPerSecond: last ? (bytes - last.bytes) / seconds : (bytes > 0 ? Infinity : 0),
+      lossFraction: last && expected > 0 ? (lost - last.lost) / expected : null,
+      roundTripSeconds: roundTrip,
+      framesPerSecond: last && video ? (frames - last.frames) / seconds : null,
+    };
+    return { ...sample, level: connectionQuality(sample) };
   }
 
   /**
@@ -157,6 +346,7 @@ export class Call extends EventTarget {
 
   close() {
     this.closed = true;
+    clearTimeout(this.disconnectedTimer);
     for (const [type, handler] of Object.entries(this.handlers)) this.signalling.removeEventListener(type, handler);
     this.pc.close();
   }
