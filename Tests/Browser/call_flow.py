@@ -12,72 +12,32 @@ what each side saw.
 """
 import json
 import sys
-import time
 
 from selenium.webdriver.common.by import By
 
-from samrom_browser import axe, browser, open_login, resource_hosts, submit_login, wait_for
-
-PAGE = """
-const remote = document.querySelector('#remote');
-return { state: document.body.dataset.state, remoteVideoWidth: remote ? remote.videoWidth : 0,
-         remoteTime: remote ? remote.currentTime : 0, status: document.querySelector('#status').textContent };
-"""
+from call_steps import admit, create_consultation, knock, probe_rtc, rtc_stats, video_both_ways
+from samrom_browser import axe, browser, resource_hosts, wait_for
 
 
 def main():
     base, username, password = sys.argv[1:4]
     veileder = browser(media=True)
     deltaker = browser(media=True)
+    probe_rtc(veileder)
+    probe_rtc(deltaker)
     result = {"axe": []}
     try:
-        # The veileder logs in and makes a consultation.
-        open_login(veileder, base + "/")
-        result["axe"] += axe(veileder, "veileder: login")
-        submit_login(veileder, username, "wrong password")
-        wait_for(veileder, "return !document.querySelector('#login-problem').hidden")
-        result["wrongPassword"] = veileder.find_element(By.ID, "login-problem").text
-        result["axe"] += axe(veileder, "veileder: wrong password")
-        submit_login(veileder, username, password)
-        wait_for(veileder, "return document.body.dataset.state === 'list'")
-        veileder.find_element(By.ID, "title").send_keys("Oppfølging uke 3")
-        veileder.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
-        wait_for(veileder, "return document.querySelector('#join-url').value.includes('/j/#')")
-        join_url = veileder.find_element(By.ID, "join-url").get_attribute("value")
-        wait_for(veileder, "return document.querySelectorAll('#consultations li').length === 1")
-        result["listed"] = veileder.find_element(By.CSS_SELECTOR, "#consultations li").text
-        result["axe"] += axe(veileder, "veileder: overview with a new link")
-
-        # The deltaker clicks through the join page and waits.
-        deltaker.get(join_url)
-        wait_for(deltaker, "return document.body.dataset.state === 'welcome' && !!document.querySelector('#check-devices')")
-        result["axe"] += axe(deltaker, "deltaker: welcome")
-        deltaker.find_element(By.ID, "check-devices").click()
-        wait_for(deltaker, "return document.querySelector('#preview').videoWidth > 0")
-        result["axe"] += axe(deltaker, "deltaker: device check")
-        deltaker.find_element(By.ID, "join").click()
-        wait_for(deltaker, "return document.body.dataset.state === 'lobby'")
-        result["lobbyText"] = deltaker.find_element(By.CSS_SELECTOR, "[data-view=lobby]").text
-        result["axe"] += axe(deltaker, "deltaker: lobby")
-
-        # The overview shows someone waiting; the veileder opens the room and lets them in.
-        wait_for(veileder, "return document.querySelector('#consultations li.waiting') !== null", seconds=10)
-        result["waitingShown"] = veileder.find_element(By.CSS_SELECTOR, "#consultations li.waiting").text
-        result["axe"] += axe(veileder, "veileder: overview, someone waiting")
-        veileder.find_element(By.XPATH, "//li[contains(@class,'waiting')]//button[text()='Åpne']").click()
-        wait_for(veileder, "return document.querySelector('#lobby li') !== null")
-        result["axe"] += axe(veileder, "veileder: room with a knock")
-        veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Slipp inn']").click()
-
+        join_url = create_consultation(veileder, base, username, password, "Oppfølging uke 3", result)
+        knock(deltaker, join_url, result)
+        admit(veileder, result)
         # Video both ways: each page plays the other's camera.
-        started = time.time()
-        while time.time() - started < 30:
-            result["veileder"] = veileder.execute_script(PAGE)
-            result["deltaker"] = deltaker.execute_script(PAGE)
-            if result["veileder"]["remoteVideoWidth"] > 0 and result["deltaker"]["remoteVideoWidth"] > 0:
-                break
-            time.sleep(0.2)
-        result["secondsToMedia"] = round(time.time() - started, 2)
+        video_both_ways(veileder, deltaker, result)
+        # How they are connected (direct here: host candidates on loopback).
+        result["stats"] = {"veileder": rtc_stats(veileder), "deltaker": rtc_stats(deltaker)}
+        # The connection-quality indicator, in text, on both pages.
+        for name, driver in (("veileder", veileder), ("deltaker", deltaker)):
+            wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'")
+            result[name + "Quality"] = driver.find_element(By.ID, "quality").text
 
         # The end-to-end chat: both see the same safety code; a message each way.
         wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")

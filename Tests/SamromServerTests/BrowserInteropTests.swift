@@ -102,7 +102,12 @@ extension BrowserInteropTests {
                 let page = try #require(result[side] as? [String: Any], "no \(side)")
                 #expect(page["state"] as? String == (side == "veileder" ? "room" : "call"))
                 #expect((page["remoteVideoWidth"] as? Int ?? 0) > 0, "\(side) shows no video: \(page)")
+                // Direct on loopback (no TURN configured): host candidates, frames decoded.
+                let stats = try #require((result["stats"] as? [String: Any])?[side] as? [String: Any], "no stats")
+                #expect(stats["policy"] as? String == "all" && stats["local"] as? String == "host", "\(side): \(stats)")
+                #expect((stats["framesDecoded"] as? Int ?? 0) > 0 && (stats["bytesReceived"] as? Int ?? 0) > 0, "\(side): \(stats)")
             }
+            Self.expectQuality(result)
             // The chat, end to end in both pages: the same safety code, a message each way,
             // and the plaintext never on the server's disk.
             let codes = try #require(result["safetyCodes"] as? [String])
