@@ -146,9 +146,6 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         wait_for(deltaker, "return document.querySelector('#messages').textContent.includes('hører deg godt')")
         result["axe"] += axe(deltaker, "deltaker: sound-only call")
         screenshot(deltaker, "deltaker-call")
-        deltaker.execute_script("document.querySelector('#chat-heading').scrollIntoView()")
-        screenshot(deltaker, "deltaker-chat")
-        deltaker.execute_script("window.scrollTo(0, 0)")
 
         # Screen sharing and back: the deltaker keeps decoding new frames throughout.
         result["share"] = {"cameraFrames": frames_advance(deltaker)}
@@ -170,7 +167,6 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
             result["share"]["afterPressed"] = "false"
             result["share"]["afterStatus"] = veileder.find_element(By.ID, "status").text
             result["share"]["backFrames"] = frames_advance(deltaker)
-        screenshot(veileder, "veileder-call")
 
         # The veileder's call in English: labels follow, pressed states keep their words.
         veileder.find_element(By.ID, "mute").click()

@@ -4,6 +4,7 @@ The tests run inside a loopback-only network namespace (scripts/in-loopback-netn
 so nothing the browser does can leave the machine; Selenium Manager is kept
 offline and the Debian chromedriver that matches the browser is used.
 """
+import base64
 import os
 import pathlib
 import time
@@ -36,6 +37,9 @@ def browser(media=False, screen=False, size=None):
         options.add_argument("--window-size=%d,%d" % size)
     options.accept_insecure_certs = True  # the test CA is not in Chromium's store
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    if size and size[0] < 500:  # narrower than a desktop window can be: a phone's screen
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True})
     driver.set_script_timeout(30)
     return driver
 
@@ -47,7 +51,12 @@ def screenshot(driver, name):
     if not directory:
         return
     os.makedirs(directory, exist_ok=True)
-    driver.save_screenshot(os.path.join(directory, name + ".png"))
+    # The whole page from its top (up to a sane height), not just what the window shows.
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 1500), "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+    with open(os.path.join(directory, name + ".png"), "wb") as file:
+        file.write(base64.b64decode(shot["data"]))
 
 
 def resource_hosts(driver):
