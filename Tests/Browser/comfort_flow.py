@@ -12,7 +12,9 @@ import json
 import sys
 import time
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from samrom_browser import axe, browser, open_login, resource_hosts, screenshot, submit_login, wait_for
 
@@ -47,7 +49,7 @@ def main():
         # (grantPermissions refuses whatever it does not list, so camera and microphone are listed too.)
         veileder.execute_cdp_cmd("Browser.grantPermissions", {
             "origin": base, "permissions": ["notifications", "audioCapture", "videoCapture"]})
-        veileder.find_element(By.ID, "notify").click()
+        veileder.find_element(By.ID, "notify").send_keys(Keys.ENTER)  # by keyboard: a user gesture too
         wait_for(veileder, "return document.querySelector('#notify-state').textContent !== ''")
         result["notifyState"] = veileder.find_element(By.ID, "notify-state").text
         result["axe"] += axe(veileder, "veileder: notifications on")
@@ -62,7 +64,10 @@ def main():
         screenshot(deltaker, "deltaker-welcome")
         result["welcomeNb"] = {"lang": deltaker.execute_script("return document.documentElement.lang"),
                                **texts(deltaker, "#language", "[data-view=welcome] h1", "#check-devices")}
-        deltaker.find_element(By.ID, "language").click()
+        # By keyboard: the switch is the first thing Tab reaches.
+        ActionChains(deltaker).send_keys(Keys.TAB).perform()
+        result["firstTab"] = deltaker.execute_script("return document.activeElement.id")
+        ActionChains(deltaker).send_keys(Keys.ENTER).perform()
         result["welcomeEn"] = {"lang": deltaker.execute_script("return document.documentElement.lang"),
                                "title": deltaker.title, **texts(deltaker, "#language", "[data-view=welcome] h1", "#check-devices")}
         result["axe"] += axe(deltaker, "deltaker: welcome in English")
@@ -108,9 +113,10 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         deltaker.execute_script("navigator.mediaDevices.getUserMedia = window.realGetUserMedia")
         deltaker.find_element(By.ID, "retry-devices").click()
         wait_for(deltaker, "return document.querySelector('#device-problem').hidden && document.querySelector('#preview').videoWidth > 0")
+        result["focusAfterRetry"] = deltaker.execute_script("return document.activeElement.id")
 
         # Sound only, to the lobby.
-        deltaker.find_element(By.ID, "join-sound-only").click()
+        deltaker.find_element(By.ID, "join-sound-only").send_keys(Keys.ENTER)
         wait_for(deltaker, "return document.body.dataset.state === 'lobby'")
         result["axe"] += axe(deltaker, "deltaker: lobby")
         screenshot(deltaker, "deltaker-lobby")

@@ -37,6 +37,7 @@ export class DeviceCheck {
    * @param {{audio: boolean | string, video: boolean | string}} want
    */
   async open(want) {
+    const retrying = document.activeElement === $('#retry-devices');
     this.stopMeter();
     stopMedia(this.stream);
     this.stream = null;
@@ -54,6 +55,8 @@ export class DeviceCheck {
     await this.fillChoices();
     if (stream?.getAudioTracks().length) this.startMeter(stream);
     else $('.level').hidden = true;
+    // "Prøv igjen" worked and is gone: keep the keyboard on the way forward.
+    if (retrying && $('#retry-devices').hidden) $('#join').focus();
   }
 
   /** The selects, from the browser's list (names are known once permission is given). */
