@@ -141,6 +141,8 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
             "deltakerLocalAudioTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getAudioTracks().length"),
             "cameraButtonHidden": deltaker.execute_script("return document.querySelector('#camera').hidden"),
             "veilederRemoteVideoTracks": veileder.execute_script("return document.querySelector('#remote').srcObject.getVideoTracks().length"),
+            "microphoneIsTheChosenOne": deltaker.execute_script(
+                "return document.querySelector('#local').srcObject.getAudioTracks()[0].getSettings().deviceId") == chosen,
         }
         wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
         wait_for(deltaker, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
@@ -183,6 +185,16 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         veileder.find_element(By.ID, "language").click()
         veileder.find_element(By.ID, "mute").click()
         result["veilederNbAgain"] = texts(veileder, "#mute")
+
+        # A reload mid-call comes back with the same microphone, still without camera.
+        deltaker.refresh()
+        wait_for(deltaker, "const s = document.querySelector('#local').srcObject;"
+                           " return document.body.dataset.state === 'call' && !!s && s.getAudioTracks().length > 0", seconds=20)
+        result["afterReload"] = {
+            "microphoneIsTheChosenOne": deltaker.execute_script(
+                "return document.querySelector('#local').srcObject.getAudioTracks()[0].getSettings().deviceId") == chosen,
+            "videoTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getVideoTracks().length"),
+        }
 
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         result["knock"] = veileder.execute_script(

@@ -5,7 +5,7 @@
  * camera and microphone, and a plain message when the browser said no or
  * there is no device. Whatever is chosen here is the stream the call uses.
  */
-import { openMedia, listDevices, deviceIdOf, stopMedia, LevelMeter } from '/lib/devices.js';
+import { openMedia, listDevices, deviceIdOf, stopMedia, rememberChoice, LevelMeter } from '/lib/devices.js';
 import { $, attach, say } from '/lib/ui.js';
 import { t } from '/lib/i18n.js';
 
@@ -25,7 +25,7 @@ export class DeviceCheck {
     this.micSelect = /** @type {HTMLSelectElement} */ ($('#mic-select'));
     this.cameraSelect.addEventListener('change', () => this.open({ audio: this.micSelect.value || true, video: this.cameraSelect.value }));
     this.micSelect.addEventListener('change', () => this.open({ audio: this.micSelect.value, video: this.cameraSelect.value || this.hasVideo() }));
-    $('#retry-devices').addEventListener('click', () => this.open({ audio: true, video: true }));
+    $('#retry-devices').addEventListener('click', () => this.open({ audio: this.micSelect.value || true, video: this.cameraSelect.value || true }));
   }
 
   hasVideo() {
@@ -78,8 +78,9 @@ export class DeviceCheck {
       }));
       /** @type {HTMLElement} */ (select.parentElement).hidden = devices.length === 0;
     };
-    fill(this.cameraSelect, cameras, deviceIdOf(this.stream, 'video'), 'devices.unnamedCamera');
-    fill(this.micSelect, microphones, deviceIdOf(this.stream, 'audio'), 'devices.unnamedMicrophone');
+    // What is in use; when nothing is (the browser said no), what was chosen before.
+    fill(this.cameraSelect, cameras, deviceIdOf(this.stream, 'video') || this.cameraSelect.value, 'devices.unnamedCamera');
+    fill(this.micSelect, microphones, deviceIdOf(this.stream, 'audio') || this.micSelect.value, 'devices.unnamedMicrophone');
   }
 
   /** @param {MediaStream} stream */
@@ -127,6 +128,7 @@ export class DeviceCheck {
       }
     }
     attach(/** @type {HTMLVideoElement} */ ($('#preview')), null);
+    rememberChoice(stream);
     return stream;
   }
 }

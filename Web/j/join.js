@@ -11,7 +11,7 @@ import { $, show, announce, attach, toggleTracks, bindChat, say } from '/lib/ui.
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
-import { openMedia } from '/lib/devices.js';
+import { openMedia, preferredDevices } from '/lib/devices.js';
 import { DeviceCheck } from '/j/devicecheck.js';
 import { announceReconnects, QualityIndicator, rememberResume, storedResume, forgetResume } from '/lib/resilience.js';
 
@@ -130,7 +130,8 @@ async function join() {
 async function rejoin() {
   const stored = await storedResume(token);
   if (!stored) return;
-  stream = (await openMedia({ audio: true, video: stored.video })).stream;
+  // The camera and microphone chosen in the device check, if they are still there.
+  stream = (await openMedia(preferredDevices(stored.video))).stream;
   admitted = true;
   listen();
   try {

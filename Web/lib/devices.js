@@ -18,6 +18,8 @@
  * @typedef {boolean | string} Want  false: not at all; true: any device; a string: that deviceId
  */
 
+const CHOICE_KEY = 'samrom.devices';
+
 /**
  * @param {Want} want
  * @returns {boolean | MediaTrackConstraints}
@@ -38,11 +40,23 @@ function classify(error) {
 /**
  * Opens what is wanted; when camera and microphone together fail because one
  * of them is missing or busy, tries the microphone alone, so a person without
- * a camera still gets sound.
+ * a camera still gets sound. A chosen device (a deviceId) that is gone is
+ * replaced by any device of its kind.
  * @param {{audio: Want, video: Want}} want
  * @returns {Promise<{stream: MediaStream | null, problem: MediaProblem | null}>}
  */
 export async function openMedia(want) {
+  const opened = await openOnce(want);
+  const chosen = typeof want.audio === 'string' || typeof want.video === 'string';
+  if (opened.stream || opened.problem !== 'none' || !chosen) return opened;
+  return openOnce({ audio: Boolean(want.audio), video: Boolean(want.video) });
+}
+
+/**
+ * @param {{audio: Want, video: Want}} want
+ * @returns {Promise<{stream: MediaStream | null, problem: MediaProblem | null}>}
+ */
+async function openOnce(want) {
   if (!globalThis.navigator?.mediaDevices?.getUserMedia) return { stream: null, problem: 'none' };
   if (!want.audio && !want.video) return { stream: null, problem: null };
   try {
@@ -81,6 +95,38 @@ export async function listDevices() {
 export function deviceIdOf(stream, kind) {
   const track = kind === 'audio' ? stream?.getAudioTracks()[0] : stream?.getVideoTracks()[0];
   return track?.getSettings().deviceId ?? '';
+}
+
+/**
+ * Remembers for this tab (sessionStorage) which camera and microphone are in
+ * use, so a reload comes back with the same ones. Device ids are random per
+ * site and browser profile; they say nothing about the person.
+ * @param {MediaStream | null} stream
+ */
+export function rememberChoice(stream) {
+  try {
+    globalThis.sessionStorage?.setItem(CHOICE_KEY, JSON.stringify({ audio: deviceIdOf(stream, 'audio'), video: deviceIdOf(stream, 'video') }));
+  } catch {
+    // No storage: a reload takes the browser's default devices.
+  }
+}
+
+/**
+ * What to open after a reload: the devices chosen before (openMedia takes
+ * any other when one is gone), else any.
+ * @param {boolean} video  whether the camera was in use
+ * @returns {{audio: Want, video: Want}}
+ */
+export function preferredDevices(video) {
+  let chosen = { audio: '', video: '' };
+  try {
+    chosen = { ...chosen, ...JSON.parse(globalThis.sessionStorage?.getItem(CHOICE_KEY) ?? '{}') };
+  } catch {
+    // Nothing remembered.
+  }
+  /** @param {string} id @returns {Want} */
+  const prefer = (id) => id || true;
+  return { audio: prefer(chosen.audio), video: video ? prefer(chosen.video) : false };
 }
 
 /** Stops every track of a stream (the camera light goes out). */
