@@ -1,0 +1,42 @@
+import Foundation
+
+/// Capacity: idle, authenticated connections held open with the server's
+/// WebSocket pings (every 4 s on both servers), and what each one costs in
+/// server memory: (RSS while holding − RSS before) / count.
+enum ConnectionsScenario {
+    static func samrom(_ server: ServerProcess, _ target: SamromTarget, profile: BenchProfile) async throws -> BenchReport.Connections {
+        // Veileder and admitted deltaker per consultation: a quiet call.
+        try await hold(server, count: profile.connections, profile: profile) { index in
+            let pair = try await target.pair(index)
+            return [pair.veileder, pair.deltaker]
+        }
+    }
+
+    static func saltyrtc(_ server: ServerProcess, _ servers: BenchServers, profile: BenchProfile) async throws -> BenchReport.Connections {
+        // Initiator and responder per path, both through the server handshake.
+        try await hold(server, count: profile.connections, profile: profile) { _ in
+            let (initiator, responder) = try await RelayScenario.saltyClients(server.port, servers: servers, pingInterval: 4)
+            return [initiator.socket, responder.socket]
+        }
+    }
+
+    private static func hold(
+        _ server: ServerProcess, count: Int, profile: BenchProfile, pair: @escaping @Sendable (Int) async throws -> [BenchSocket]
+    ) async throws -> BenchReport.Connections {
+        try await Task.sleep(for: .milliseconds(500))
+        let baseline = server.memory().rss
+        let started = Date()
+        let sockets = try await concurrently(count / 2, width: profile.setupConcurrency, pair).flatMap { $0 }
+        let setup = Date().timeIntervalSince(started)
+        let cpuBefore = server.cpuSeconds()
+        try await Task.sleep(for: .seconds(profile.connectionHoldSeconds))
+        let idleCPU = server.cpuSeconds() - cpuBefore
+        let held = server.memory().rss
+        guard server.process.isRunning else { throw BenchError("\(server.name) died holding \(sockets.count) connections") }
+        for socket in sockets { socket.close() }
+        return BenchReport.Connections(
+            count: sockets.count, rssBytesPerConnection: max(0, held - baseline) / max(sockets.count, 1),
+            baselineRssBytes: baseline, heldRssBytes: held, setupSeconds: setup,
+            idleCpuPercent: idleCPU / profile.connectionHoldSeconds * 100)
+    }
+}

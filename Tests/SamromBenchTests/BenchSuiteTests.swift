@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+@testable import SamromBench
+
+/// Keeps the benchmark suite honest between benchmark runs: the tiny profile
+/// runs every scenario for real (samrom and the ceiling relay as processes,
+/// SaltyRTC too when its venv is there) and its JSON has the documented shape.
+@Suite(.serialized) struct BenchSuiteTests {
+    static func built(_ name: String) -> String? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var saltyrtc: String? {
+        let path = repository.appendingPathComponent(".build/saltyrtc-venv/bin/saltyrtc-server").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    @Test func theTinyProfileRunsEveryScenarioAndWritesTheDocumentedJSON() async throws {
+        let samrom = try #require(Self.built("samrom"), "samrom was not built")
+        let bench = try #require(Self.built("samrom-bench"), "samrom-bench was not built")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let runner = BenchRunner(
+            profile: .tiny, samromBinary: samrom, benchBinary: bench, saltyrtcServer: Self.saltyrtc, work: work, progress: { _ in })
+        let report = try await runner.run()
+        let object = try #require(try JSONSerialization.jsonObject(with: try report.json()) as? [String: Any])
+
+        let relay = try #require(object["relay"] as? [String: [String: Any]])
+        for server in ["samrom", "ceiling"] + (Self.saltyrtc == nil ? [] : ["saltyrtc"]) {
+            let result = try #require(relay[server], "no relay result for \(server)")
+            #expect((result["msgsPerSec"] as? Double ?? 0) > 0, "\(server)")
+            #expect((result["p50Ms"] as? Double ?? 0) > 0 && (result["p99Ms"] as? Double ?? 0) >= (result["p50Ms"] as? Double ?? 0))
+        }
+        let connections = try #require(object["connections"] as? [String: [String: Any]])
+        #expect(connections["samrom"]?["count"] as? Int == BenchProfile.tiny.connections)
+        #expect(connections["samrom"]?["rssBytesPerConnection"] is Int)
+        if Self.saltyrtc != nil { #expect(connections["saltyrtc"]?["count"] as? Int == BenchProfile.tiny.connections) }
+        let storm = try #require((object["joinStorm"] as? [String: [String: Any]])?["samrom"])
+        #expect(storm["count"] as? Int == BenchProfile.tiny.joinStorm)
+        #expect(storm["errors"] as? Int == 0)
+        #expect((storm["seconds"] as? Double ?? 0) > 0)
+        let chat = try #require(object["chat"] as? [String: Any])
+        #expect((chat["ackedPerSec"] as? Double ?? 0) > 0 && (chat["ackP99Ms"] as? Double ?? 0) > 0)
+        let audit = try #require(object["audit"] as? [String: Any])
+        #expect((audit["appendPerSec"] as? Double ?? 0) > 0 && (audit["verifyPerSec"] as? Double ?? 0) > 0)
+
+        // The Markdown part is replaced in place, the hand-written rest kept.
+        let document = "# Benchmarks\n\nWhat limits it.\n"
+        let once = BenchMarkdown.update(document, with: report)
+        let twice = BenchMarkdown.update(once + "\nMore notes.\n", with: report)
+        #expect(twice.hasPrefix(document) && twice.hasSuffix("More notes.\n"))
+        #expect(twice.components(separatedBy: BenchMarkdown.begin).count == 2)
+        #expect(once.contains("| Samrom |"))
+    }
+
+    @Test func relayFramesCarryTheirSendTime() {
+        let traffic = RelayTraffic()
+        for index in 0..<20 {
+            let frame = traffic.frame(index, first: index % 2 == 0, nanos: 1_234_567_890_123)
+            #expect(RelayTraffic.timestamp(in: frame.utf8) == 1_234_567_890_123, "\(frame.prefix(80))")
+            #expect((try? JSONSerialization.jsonObject(with: Data(frame.utf8))) != nil)
+        }
+        #expect(RelayTraffic.timestamp(in: #"{"type":"pong"}"#.utf8) == nil)
+        #expect(ChatScenario.sentTime(inAck: #"{"clientMsgId":"987654321-3-7","seq":4,"type":"chat-ack"}"#) == 987_654_321)
+    }
+
+    @Test func messagePackRoundTripsWhatSaltyRTCSends() throws {
+        let value = MessagePack.map([
+            ("type", .string("client-auth")), ("your_cookie", .binary(Array(repeating: 7, count: 16))),
+            ("subprotocols", .array([.string("v1.saltyrtc.org")])), ("ping_interval", .int(4)),
+            ("big", .int(70_000)), ("negative", .int(-200)), ("ok", .bool(true)), ("nothing", .null),
+            ("long", .string(String(repeating: "å", count: 40))),
+        ])
+        #expect(try MessagePack.decode(value.encoded()) == value)
+        // A fixmap with a fixstr key and a positive fixint, byte for byte.
+        #expect(MessagePack.map([("a", .int(1))]).encoded() == [0x81, 0xA1, 0x61, 0x01])
+        #expect(throws: MessagePack.DecodingError.self) { try MessagePack.decode([0x82, 0xA1, 0x61]) }
+        #expect(throws: MessagePack.DecodingError.self) { try MessagePack.decode([0xC1]) }
+        #expect(throws: MessagePack.DecodingError.self) { try MessagePack.decode(Array(repeating: 0x91, count: 100) + [0x01]) }
+    }
+}
