@@ -35,6 +35,7 @@ extension BrowserInteropTests {
             let denied = try #require(result["denied"] as? [String: Any])
             #expect((denied["#device-problem"] as? String)?.contains("fikk ikke lov") == true, "\(denied)")
             #expect(denied["retryShown"] as? Bool == true && denied["joinShown"] as? Bool == true)
+            #expect(result["focusAfterRetry"] as? String == "join", "the keyboard focus was lost after «Prøv igjen»")
 
             // Sound only: no video leaves the deltaker; the veileder's video still arrives.
             let soundOnly = try #require(result["soundOnly"] as? [String: Any])
@@ -42,6 +43,10 @@ extension BrowserInteropTests {
             #expect(soundOnly["deltakerLocalAudioTracks"] as? Int == 1, "\(soundOnly)")
             #expect(soundOnly["cameraButtonHidden"] as? Bool == true)
             #expect(soundOnly["veilederRemoteVideoTracks"] as? Int == 0, "\(soundOnly)")
+            // The microphone chosen in the device check is the one in the call, after a reload too.
+            #expect(soundOnly["microphoneIsTheChosenOne"] as? Bool == true, "\(soundOnly)")
+            let afterReload = try #require(result["afterReload"] as? [String: Any])
+            #expect(afterReload["microphoneIsTheChosenOne"] as? Bool == true && afterReload["videoTracks"] as? Int == 0, "\(afterReload)")
 
             // Screen sharing and back; frames decoded on the deltaker's side at every stage.
             let share = try #require(result["share"] as? [String: Any])
@@ -65,6 +70,7 @@ extension BrowserInteropTests {
             #expect(nb["lang"] == "nb" && nb["#language"] == "English" && nb["#check-devices"] == "Sjekk kamera og mikrofon")
             #expect(en["lang"] == "en" && en["#language"] == "Norsk" && en["#check-devices"] == "Check camera and microphone")
             #expect(en["[data-view=welcome] h1"] == "Welcome to the consultation" && en["title"] == "Samrom – join a consultation")
+            #expect(result["firstTab"] as? String == "language", "the first Tab stop is the language switch")
             #expect(result["langAfterReload"] as? String == "en")
             #expect(result["langBack"] as? String == "nb")
             let veilederEn = try #require(result["veilederEn"] as? [String: String])

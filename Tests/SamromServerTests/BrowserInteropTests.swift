@@ -154,6 +154,9 @@ extension BrowserInteropTests {
             #expect(rows.first?.contains("login") == true && rows.first?.contains("Avvist") == true, "\(rows)")
             #expect((result["verdict"] as? String)?.hasPrefix("Loggen er uendret") == true, "\(result)")
             #expect((result["checkpoint"] as? String)?.hasPrefix("localhost/samrom-audit\n") == true)
+            // The same page in English (axe checked it above, too).
+            let english = try #require(result["english"] as? [String: String])
+            #expect(english == ["lang": "en", "heading": "The access log", "verify": "Check the log"], "\(english)")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
             #expect(script.finish() == 0)
             #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
