@@ -164,7 +164,8 @@ def main():
             result["cutConnections"] = proxy.cut()
             if options.get("turnRestart"):
                 print(json.dumps({"step": "cut"}), flush=True)
-                sys.stdin.readline()
+                if not sys.stdin.readline():
+                    raise RuntimeError("the caller went away before restarting coturn")
             started = time.time()
             for driver in (veileder, deltaker):
                 wait_for(driver, "return (window.samromAnnouncements || []).includes(%s)" % json.dumps("Tilkoblet igjen."), seconds=30)

@@ -1,5 +1,8 @@
 import Foundation
 import SamromTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real coturn for one test, on loopback inside the test's network
 /// namespace, with TURN REST credentials (`use-auth-secret`) as
@@ -62,7 +65,9 @@ final class TurnServer: @unchecked Sendable {
     func stop() {
         guard let process else { return }
         if process.isRunning {
-            process.terminate()
+            // SIGKILL, not terminate(): a child of the test process inherits its
+            // blocked signal mask, and coturn would never see SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         self.process = nil
