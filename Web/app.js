@@ -192,6 +192,7 @@ async function enterRoom(c) {
     // Away longer than the server keeps a place: open the consultation again.
     try {
       await client.connect({ consultation: c.id });
+      await current.call?.recover();
     } catch (error) {
       announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
     }
