@@ -196,6 +196,15 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
             "videoTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getVideoTracks().length"),
         }
 
+        # The quiet time itself, with the clock passed in: 0 s alerts, 29.999 s does not, 30 s does;
+        # another consultation is not held back.
+        result["quietTime"] = veileder.execute_async_script("""
+const done = arguments[0];
+import('/lib/knock.js').then(({ RateLimit, QUIET_MS }) => {
+  const limit = new RateLimit(QUIET_MS);
+  done([limit.allow('a', 0), limit.allow('a', 29999), limit.allow('b', 29999), limit.allow('a', 30000)]);
+});""")
+
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         result["knock"] = veileder.execute_script(
             "return { alerts: document.body.dataset.knockAlerts, notifications: document.body.dataset.knockNotifications,"

@@ -24,6 +24,8 @@ extension BrowserInteropTests {
             #expect((result["notifyState"] as? String)?.hasPrefix("Varsler er på") == true, "\(result["notifyState"] ?? "")")
             let knock = try #require(result["knock"] as? [String: String])
             #expect(knock["alerts"] == "1" && knock["suppressed"] == "1", "\(knock)")
+            #expect(knock["notifications"] == "1", "\(knock)")
+            #expect(result["quietTime"] as? [Bool] == [true, false, true, true], "\(result["quietTime"] ?? "")")
 
             // The device check.
             #expect((result["cameras"] as? [String])?.isEmpty == false, "\(result["cameras"] ?? "")")
