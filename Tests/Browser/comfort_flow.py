@@ -141,6 +141,8 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
             "deltakerLocalAudioTracks": deltaker.execute_script("return document.querySelector('#local').srcObject.getAudioTracks().length"),
             "cameraButtonHidden": deltaker.execute_script("return document.querySelector('#camera').hidden"),
             "veilederRemoteVideoTracks": veileder.execute_script("return document.querySelector('#remote').srcObject.getVideoTracks().length"),
+            "veilederSays": veileder.execute_script("const n = document.querySelector('.no-video'); return n.hidden ? '' : n.textContent"),
+            "deltakerSays": deltaker.execute_script("const n = document.querySelector('.no-video'); return n.hidden ? '' : n.textContent"),
             "microphoneIsTheChosenOne": deltaker.execute_script(
                 "return document.querySelector('#local').srcObject.getAudioTracks()[0].getSettings().deviceId") == chosen,
         }
@@ -153,6 +155,8 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         veileder.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
         wait_for(deltaker, "return document.querySelector('#messages').textContent.includes('hører deg godt')")
         result["axe"] += axe(deltaker, "deltaker: sound-only call")
+        for side in (veileder, deltaker):  # the connection-quality line has had its first measurement
+            wait_for(side, "const q = document.querySelector('#quality'); return !q || q.dataset.level !== 'connecting'", seconds=15)
         screenshot(deltaker, "deltaker-call")
 
         # Screen sharing and back: the deltaker keeps decoding new frames throughout.

@@ -45,6 +45,9 @@ extension BrowserInteropTests {
             #expect(soundOnly["deltakerLocalAudioTracks"] as? Int == 1, "\(soundOnly)")
             #expect(soundOnly["cameraButtonHidden"] as? Bool == true)
             #expect(soundOnly["veilederRemoteVideoTracks"] as? Int == 0, "\(soundOnly)")
+            // The veileder reads why the picture is empty; the deltaker, who gets video, does not.
+            #expect(soundOnly["veilederSays"] as? String == "Bare lyd: den andre sender ikke bilde.", "\(soundOnly)")
+            #expect(soundOnly["deltakerSays"] as? String == "", "\(soundOnly)")
             // The microphone chosen in the device check is the one in the call, after a reload too.
             #expect(soundOnly["microphoneIsTheChosenOne"] as? Bool == true, "\(soundOnly)")
             let afterReload = try #require(result["afterReload"] as? [String: Any])

@@ -50,6 +50,24 @@ export function announce(text) {
 export function attach(video, stream) {
   video.srcObject = stream;
   if (stream) video.play().catch(() => {});
+  if (video.classList.contains('remote')) showWhetherVideo(video, stream);
+}
+
+/**
+ * Says in words, over the big picture, when the other side sends sound but
+ * no video (sound only, no camera), instead of leaving a black box.
+ * @param {HTMLVideoElement} video
+ * @param {MediaStream | null} stream
+ */
+function showWhetherVideo(video, stream) {
+  const note = video.parentElement?.querySelector('.no-video');
+  if (!(note instanceof HTMLElement)) return;
+  const update = () => { note.hidden = !stream || stream.getVideoTracks().length > 0; };
+  update();
+  if (stream) {
+    stream.onaddtrack = update;
+    stream.onremovetrack = update;
+  }
 }
 
 /**
