@@ -2,11 +2,14 @@
 #   make run   installs what is needed, makes the development certificate and
 #              starts a demo server on https://localhost:8443
 #   make test  installs what is needed and runs every test
+# and, not part of the tests:
+#   make bench        the full benchmark suite; rewrites docs/benchmarks.md
+#   make bench-quick  a small profile in a few minutes; .build/bench-quick.json
 SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm browser-venv clean
+.PHONY: run test deps certs build sodium-wasm browser-venv bench-venv bench-build bench bench-quick clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -26,16 +29,35 @@ sodium-wasm: deps
 browser-venv: deps
 	@sh scripts/browser-venv.sh
 
+# SaltyRTC server 5.0.1 for the benchmarks, in .build/saltyrtc-venv (from PyPI).
+bench-venv: deps
+	@sh scripts/bench-venv.sh
+
 run: certs build sodium-wasm
 	$(SWIFT) run samrom serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 # Every server in the tests binds 127.0.0.1 only; the tests that start a
 # browser run in a loopback-only network namespace, so nothing can leave.
-test: deps sodium-wasm browser-venv
+test: deps sodium-wasm browser-venv bench-venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests
 	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests
 	sh scripts/test-sodium-wasm.sh
+
+# Benchmarks measure release builds; each scenario starts its own servers.
+bench-build: deps bench-venv
+	$(SWIFT) build -c release --product samrom
+	$(SWIFT) build -c release --product samrom-bench
+
+# Without a Python 3.8/3.9 for SaltyRTC, the suite runs without that peer.
+BENCH = S=.build/saltyrtc-venv/bin/saltyrtc-server; [ -x $$S ] || S=""; \
+	.build/release/samrom-bench run --samrom .build/release/samrom --saltyrtc "$$S"
+
+bench: bench-build
+	$(BENCH) --profile full --json .build/bench-full.json --markdown docs/benchmarks.md
+
+bench-quick: bench-build
+	$(BENCH) --profile quick --json .build/bench-quick.json
 
 clean:
 	rm -rf .build

@@ -71,11 +71,12 @@ final class ServerProcess: @unchecked Sendable {
         return (kilobytes("VmRSS"), kilobytes("VmHWM"))
     }
 
-    /// SIGTERM, then SIGKILL if it has not ended within five seconds.
+    /// SIGTERM, then SIGKILL if it has not ended within a second (a
+    /// graceful shutdown would wait for the clients the bench left behind).
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(1)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()

@@ -7,7 +7,7 @@ struct SamromBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "samrom-bench",
         abstract: "Load generator and benchmark suite for Samrom, its bare-stack ceiling and SaltyRTC.",
-        subcommands: [Run.self, Ceiling.self])
+        subcommands: [Run.self, Ceiling.self, Micro.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -71,5 +71,17 @@ struct Ceiling: AsyncParsableCommand {
         try await CeilingServer.run(port: port, certificatePath: tlsCert, keyPath: tlsKey) { port in
             print("ceiling relay listening on 127.0.0.1:\(port)")
         }
+    }
+}
+
+/// Costs of the server's per-message work, in-process: where relay time goes.
+struct Micro: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the per-message work of the signalling hot path (parse, validate, encode) in this process.")
+
+    @Option(help: "Iterations per measurement.") var iterations: Int = 20_000
+
+    func run() async throws {
+        for line in MicroBenchmarks.run(iterations: max(1, min(iterations, 10_000_000))) { print(line) }
     }
 }

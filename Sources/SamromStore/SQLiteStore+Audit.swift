@@ -6,15 +6,17 @@ import SamromCore
 extension SQLiteStore: AuditStore {
     public func appendAudit(_ event: AuditEvent) async throws -> AuditRecord {
         try await groupedWrite { db in
-            let next = try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry") ?? 0
+            // Cached statements: an append is parsed once, not per entry.
+            let next = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry")) ?? 0
             let entry = AuditEntry(seq: next, event: event)
             let bytes = entry.canonicalBytes()
             let leafHash = MerkleTree.leafHash(bytes)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO auditEntry (seq, leafHash, entry, atMs, actorId, action, consultation, outcome)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     Int64(next), Data(leafHash), Data(bytes), Self.milliseconds(event.at), event.actor.id,
                     event.action.rawValue, event.consultation?.rawValue, event.outcome.rawValue,

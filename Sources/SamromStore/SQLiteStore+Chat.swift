@@ -32,21 +32,23 @@ extension SQLiteStore: ChatStore {
         _ envelope: ChatEnvelope, consultation: ConsultationID, senderRole: ParticipantRole, at: Date
     ) async throws -> (stored: StoredChat, duplicate: Bool) {
         try await groupedWrite { db in
+            // Cached statements: each is parsed once, not per message.
             if let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM chatMessage WHERE consultationId = ? AND senderRole = ? AND clientMsgId = ?",
+                db.cachedStatement(sql: "SELECT * FROM chatMessage WHERE consultationId = ? AND senderRole = ? AND clientMsgId = ?"),
                 arguments: [consultation.rawValue, senderRole.rawValue, envelope.clientMsgId])
             {
                 return (Self.storedChat(row), true)
             }
             let seq = try Int64.fetchOne(
-                db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM chatMessage WHERE consultationId = ?",
+                db.cachedStatement(sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM chatMessage WHERE consultationId = ?"),
                 arguments: [consultation.rawValue]) ?? 0
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO chatMessage
                         (consultationId, seq, clientMsgId, senderRole, senderKeyId, recipientKeyId, nonce, ciphertext, storedAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     consultation.rawValue, seq, envelope.clientMsgId, senderRole.rawValue, envelope.senderKeyId,
                     envelope.recipientKeyId, envelope.nonce, envelope.ciphertext, at.timeIntervalSince1970,

@@ -61,6 +61,9 @@ import Testing
                 (["serve", "--tls-cert", "/nonexistent.crt", "--data-dir", data], nil),
                 (["serve", "--turn-url", "turns:x:443", "--data-dir", data], nil),
                 (["serve", "--public-origin", "http://insecure", "--data-dir", data], nil),
+                (["serve", "--message-rate", "0", "--data-dir", data], nil),
+                (["serve", "--message-rate", "nan", "--data-dir", data], nil),
+                (["serve", "--message-burst", "-5", "--data-dir", data], nil),
                 (["audit", "export", "--format", "xml", "--data-dir", data], nil),
             ]
             for (arguments, input) in cases {

@@ -17,6 +17,21 @@ import Testing
         return out
     }
 
+    @Test func boxOpensOnlyForItsRecipientAndUntouched() throws {
+        let alice = Box.KeyPair.generate()
+        let bob = Box.KeyPair.generate()
+        let nonce = Random.bytes(Box.nonceLength)
+        let sealed = try Box.seal(Array("client-auth".utf8), nonce: nonce, to: bob.publicKey, from: alice.secretKey)
+        #expect(sealed.count == "client-auth".utf8.count + Box.tagLength)
+        #expect(try Box.open(sealed, nonce: nonce, from: alice.publicKey, to: bob.secretKey) == Array("client-auth".utf8))
+        var tampered = sealed
+        tampered[0] ^= 1
+        #expect(throws: SodiumError.self) { try Box.open(tampered, nonce: nonce, from: alice.publicKey, to: bob.secretKey) }
+        #expect(throws: SodiumError.self) { try Box.open(sealed, nonce: nonce, from: bob.publicKey, to: bob.secretKey) }
+        #expect(throws: SodiumError.self) { try Box.seal([1], nonce: [0], to: bob.publicKey, from: alice.secretKey) }
+        #expect(throws: SodiumError.self) { try Box.open([1, 2], nonce: nonce, from: alice.publicKey, to: bob.secretKey) }
+    }
+
     @Test func linksLibsodium1018OrLater() {
         #expect(Sodium.version.hasPrefix("1.0."))
     }

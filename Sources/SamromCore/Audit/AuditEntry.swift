@@ -43,14 +43,16 @@ public struct AuditEntry: Sendable, Equatable {
     }
 
     public static func timestamp(_ date: Date) -> String {
+        // Whole milliseconds, rounded down (also before 1970), in UTC. On
+        // every audit append and chat message: no formatter is made per call.
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = Date(timeIntervalSince1970: TimeInterval(ms / 1000))
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        var text = formatter.string(from: seconds)
-        text.removeLast()  // "Z"
-        return text + String(format: ".%03dZ", Int(ms % 1000))
+        let (wholeSeconds, millisecond) = ms.quotientAndRemainder(dividingBy: 1000)
+        var seconds = time_t(millisecond < 0 ? wholeSeconds - 1 : wholeSeconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(millisecond < 0 ? millisecond + 1000 : millisecond))
     }
 
     public static func parseTimestamp(_ text: String) -> Date? {
