@@ -7,7 +7,7 @@ public struct BenchReport: Codable, Sendable {
     public var machine: Machine
     /// By server: "samrom", "ceiling" (bare Hummingbird WebSocket relay), "saltyrtc".
     public var relay: [String: Relay] = [:]
-    /// By server: "samrom", "saltyrtc".
+    /// By server: "samrom", "ceiling", "saltyrtc".
     public var connections: [String: Connections] = [:]
     public var joinStorm: [String: JoinStorm] = [:]
     public var chat: Chat?
@@ -69,8 +69,11 @@ public struct BenchReport: Codable, Sendable {
     public struct Audit: Codable, Sendable {
         public var appendPerSec: Double
         public var appended: Int
+        /// `samrom audit verify` as a user runs it: process start, opening the store, checking.
         public var verifyPerSec: Double
         public var verifySeconds: Double
+        /// The checking alone, as the command reports it.
+        public var verifierPerSec: Double
     }
 
     public func json() throws -> Data {

@@ -11,12 +11,17 @@ public struct BenchRunner: Sendable {
     public var benchBinary: String
     public var saltyrtcServer: String?
     public var work: URL
+    /// Only these scenarios (relay, connections, joinStorm, chat, audit); nil runs all.
+    public var only: Set<String>?
     public var progress: @Sendable (String) -> Void
+
+    public static let scenarios: [String] = ["relay", "connections", "joinStorm", "chat", "audit"]
 
     public init(
         profile: BenchProfile, samromBinary: String, benchBinary: String, saltyrtcServer: String?, work: URL,
-        progress: @escaping @Sendable (String) -> Void
+        only: Set<String>? = nil, progress: @escaping @Sendable (String) -> Void
     ) {
+        self.only = only
         self.profile = profile
         self.samromBinary = samromBinary
         self.benchBinary = benchBinary
@@ -46,7 +51,9 @@ public struct BenchRunner: Sendable {
     private func runScenarios(into report: inout BenchReport, servers: BenchServers, http: HTTPClient) async throws {
         let traffic = RelayTraffic()
         let profile = self.profile
+        func wanted(_ scenario: String) -> Bool { only?.contains(scenario) ?? true }
 
+        if wanted("relay") {
         progress("relay: samrom")
         report.relay["samrom"] = try await withSamrom("relay", servers, http) { server, target in
             try await RelayScenario.measure(server, profile: profile, makePair: RelayScenario.samromPair(target, traffic: traffic)) {
@@ -70,10 +77,18 @@ public struct BenchRunner: Sendable {
             salty.stop()
         }
 
+        }
+
+        if wanted("connections") {
         progress("connections: samrom, \(profile.connections)")
         report.connections["samrom"] = try await withSamrom("connections", servers, http) { server, target in
             try await ConnectionsScenario.samrom(server, target, profile: profile)
         }
+        progress("connections: ceiling, \(profile.connections)")
+        let bare = try await servers.ceiling()
+        defer { bare.stop() }
+        report.connections["ceiling"] = try await ConnectionsScenario.ceiling(bare, servers, profile: profile)
+        bare.stop()
         if let salty = try await servers.saltyrtc() {
             defer { salty.stop() }
             progress("connections: saltyrtc, \(profile.connections)")
@@ -81,18 +96,28 @@ public struct BenchRunner: Sendable {
             salty.stop()
         }
 
+        }
+
+        if wanted("joinStorm") {
         progress("join storm: \(profile.joinStorm) deltakere")
         report.joinStorm["samrom"] = try await withSamrom("join-storm", servers, http) { server, target in
             try await JoinStormScenario.samrom(server, target, profile: profile)
         }
 
+        }
+
+        if wanted("chat") {
         progress("chat: \(profile.chatPairs) pairs")
         report.chat = try await withSamrom("chat", servers, http) { server, target in
             try await ChatScenario.samrom(server, target, profile: profile)
         }
 
+        }
+
+        if wanted("audit") {
         progress("audit: \(profile.auditEntries) entries")
         report.audit = try await AuditScenario.measure(samromBinary: samromBinary, work: work, profile: profile)
+        }
     }
 
     private func withSamrom<T: Sendable>(

@@ -20,6 +20,19 @@ enum ConnectionsScenario {
         }
     }
 
+    static func ceiling(_ server: ServerProcess, _ servers: BenchServers, profile: BenchProfile) async throws -> BenchReport.Connections {
+        // The same TLS and WebSocket settings with nothing on top: what the stack itself costs.
+        try await hold(server, count: profile.connections, profile: profile) { index in
+            let url = "wss://127.0.0.1:\(server.port)/relay?room=\(index)"
+            let a = try await BenchSocket.connect(url, tls: servers.clientTLS, logger: servers.logger)
+            let b = try await BenchSocket.connect(url, tls: servers.clientTLS, logger: servers.logger)
+            for socket in [a, b] {
+                guard await socket.nextText() == "ready" else { throw BenchError("ceiling: no ready") }
+            }
+            return [a, b]
+        }
+    }
+
     private static func hold(
         _ server: ServerProcess, count: Int, profile: BenchProfile, pair: @escaping @Sendable (Int) async throws -> [BenchSocket]
     ) async throws -> BenchReport.Connections {

@@ -18,22 +18,28 @@ struct Run: AsyncParsableCommand {
     @Option(help: "saltyrtc-server from its venv; empty to skip SaltyRTC.")
     var saltyrtc: String = ".build/saltyrtc-venv/bin/saltyrtc-server"
     @Option(help: "Scratch directory for data, certificates and server logs.") var work: String = ".build/bench-work"
+    @Option(help: "Only these scenarios, comma-separated: relay, connections, joinStorm, chat, audit.") var only: String?
     @Option(help: "Write the report as JSON here.") var json: String?
     @Option(help: "Rewrite the generated part of this Markdown file (docs/benchmarks.md).") var markdown: String?
 
     func validate() throws {
         guard BenchProfile.named(profile) != nil else { throw ValidationError("--profile must be tiny, quick or full") }
+        for name in scenarios ?? [] where !BenchRunner.scenarios.contains(name) {
+            throw ValidationError("unknown scenario \(name); use \(BenchRunner.scenarios.joined(separator: ", "))")
+        }
         guard FileManager.default.isExecutableFile(atPath: samrom) else { throw ValidationError("no samrom binary at \(samrom)") }
         if !saltyrtc.isEmpty, !FileManager.default.isExecutableFile(atPath: saltyrtc) {
             throw ValidationError("no saltyrtc-server at \(saltyrtc) (run scripts/bench-venv.sh, or pass --saltyrtc '')")
         }
     }
 
+    var scenarios: Set<String>? { only.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) } }
+
     func run() async throws {
         let runner = BenchRunner(
             profile: BenchProfile.named(profile)!, samromBinary: samrom,
             benchBinary: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0],
-            saltyrtcServer: saltyrtc.isEmpty ? nil : saltyrtc, work: URL(fileURLWithPath: work)
+            saltyrtcServer: saltyrtc.isEmpty ? nil : saltyrtc, work: URL(fileURLWithPath: work), only: scenarios
         ) { step in
             FileHandle.standardError.write(Data("samrom-bench: \(step)\n".utf8))
         }

@@ -73,6 +73,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "samrom")
+        Self.raiseOpenFileLimit(logger: logger)
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -147,4 +148,17 @@ struct CLIError: Error, CustomStringConvertible {
 /// accounts and the URL show even when output goes to a pipe or file.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension Serve {
+    /// Every connection is a file descriptor: use the hard limit, not the
+    /// (often 1,024) soft one.
+    static func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.info("open file limit raised", metadata: ["limit": "\(limit.rlim_max)"])
+        }
+    }
 }
