@@ -21,6 +21,8 @@ public enum MicroBenchmarks {
         let parsedIce = try! ClientMessage.decode(ice)
         time("decode offer (\(offer.utf8.count) B)") { _ = try? ClientMessage.decode(offer) }
         time("decode ice (\(ice.utf8.count) B)") { _ = try? ClientMessage.decode(ice) }
+        time("JSONSerialization ice (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(ice.utf8)) }
+        time("JSONSerialization offer (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(offer.utf8)) }
         if case .offer(let sdp) = parsedOffer {
             time("encode relayed offer") { _ = ServerMessage.offer(from: participant, sdp: sdp).encoded() }
         }
