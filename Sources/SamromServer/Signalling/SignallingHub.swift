@@ -9,7 +9,9 @@ import SamromCore
 public actor SignallingHub {
     /// What the socket handler writes out for a connection.
     public enum Outbound: Sendable, Equatable {
-        case text(String)
+        /// Encoded to JSON by the connection's own writer, not by the hub:
+        /// the hub is one actor for all rooms, so its time is the scarce one.
+        case message(ServerMessage)
         case close(WebSocketCloseCode, reason: String)
     }
 
@@ -369,7 +371,7 @@ public actor SignallingHub {
 
     func send(_ message: ServerMessage, to id: ConnectionID) {
         guard let connection = connections[id], !connection.closing else { return }
-        if case .dropped = connection.outbox.yield(.text(message.encoded())) {
+        if case .dropped = connection.outbox.yield(.message(message)) {
             // The client does not read: it cannot be helped by more messages.
             logger.notice("closing a connection that does not keep up")
             connection.outbox.finish()

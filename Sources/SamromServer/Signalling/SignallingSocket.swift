@@ -21,8 +21,8 @@ struct SignallingSocket: Sendable {
             group.addTask {
                 for await item in outbox {
                     switch item {
-                    case .text(let text):
-                        try await outbound.write(.text(text))
+                    case .message(let message):
+                        try await outbound.write(.text(message.encoded()))
                     case .close(let code, let reason):
                         try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
                         return
