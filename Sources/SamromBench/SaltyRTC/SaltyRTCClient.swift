@@ -81,8 +81,9 @@ final class SaltyRTCClient: Sendable {
         }
     }
 
-    /// The initiator's `new-responder {id}` (boxed from the server).
-    func awaitNewResponder(sessionKeyFrom serverAuth: MessagePack) async throws {
+    /// The initiator's `new-responder {id}`: a boxed frame from the server to
+    /// our address (its content is not needed: the responder's address is known).
+    func awaitNewResponder() async throws {
         let frame = try await Self.nextBinary(socket)
         guard frame.count > 24 + Box.tagLength, frame[17] == address else { throw ProtocolError(description: "expected new-responder") }
     }
