@@ -102,13 +102,7 @@ function listen() {
       quality.stop();
       call?.close();
       call = null;
-      show('lobby');
-      announce(t('lobby.youAreIn'));
-      try {
-        await client.connect({ token });
-      } catch (error) {
-        fail(error instanceof SignallingError ? error.code : 'closed');
-      }
+      await knock();
     } else {
       fail(code);
     }
@@ -117,6 +111,11 @@ function listen() {
 
 async function join() {
   listen();
+  await knock();
+}
+
+/** Into the lobby: say hello with the link's token and wait to be let in. */
+async function knock() {
   show('lobby');
   announce(t('lobby.youAreIn'));
   try {
