@@ -61,17 +61,7 @@ enum ChatScenario {
                     return (acked, latency)
                 }
             }
-            try? await Task.sleep(for: .seconds(warmup + profile.chatSeconds))
-            stop.set()
-            try? await Task.sleep(for: .milliseconds(300))
-            group.cancelAll()
-            var total = 0
-            var latency = Latency()
-            for await (count, part) in group {
-                total += count
-                latency.add(part)
-            }
-            return (total, latency)
+            return await finishTimedRun(&group, after: warmup + profile.chatSeconds, stop: stop)
         }
         let cpu = server.cpuSeconds() - cpuBefore
         for (socket, _) in pairs { socket.close() }

@@ -52,3 +52,20 @@ final class StopFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
     func set() { flag.store(true, ordering: .relaxed) }
 }
+
+/// The end of a timed run whose tasks each return (count, latencies):
+/// after `seconds`, tells the senders to stop, lets the last frames land,
+/// stops the readers, and adds up what they counted.
+func finishTimedRun(_ group: inout TaskGroup<(Int, Latency)>, after seconds: Double, stop: StopFlag) async -> (Int, Latency) {
+    try? await Task.sleep(for: .seconds(seconds))
+    stop.set()
+    try? await Task.sleep(for: .milliseconds(300))
+    group.cancelAll()
+    var total = 0
+    var latency = Latency()
+    for await (count, part) in group {
+        total += count
+        latency.add(part)
+    }
+    return (total, latency)
+}

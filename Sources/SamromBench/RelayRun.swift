@@ -90,18 +90,7 @@ enum RelayRun {
                     return (0, Latency())
                 }
             }
-            // The clock: stop sending, let the last frames land, then stop reading.
-            try? await Task.sleep(for: .seconds(warmup + seconds))
-            stop.set()
-            try? await Task.sleep(for: .milliseconds(300))
-            group.cancelAll()
-            var delivered = 0
-            var latency = Latency()
-            for await (count, part) in group {
-                delivered += count
-                latency.add(part)
-            }
-            return (delivered, latency)
+            return await finishTimedRun(&group, after: warmup + seconds, stop: stop)
         }
         return Outcome(delivered: results.0, seconds: seconds, latency: results.1)
     }

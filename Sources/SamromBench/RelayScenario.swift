@@ -81,10 +81,10 @@ enum RelayScenario {
     /// An initiator and a responder on a fresh path, both authenticated.
     static func saltyClients(_ port: Int, servers: BenchServers, pingInterval: Int) async throws -> (SaltyRTCClient, SaltyRTCClient) {
         let initiatorKeys = Box.KeyPair.generate()
-        let (initiator, _) = try await SaltyRTCClient.connect(
+        let initiator = try await SaltyRTCClient.connect(
             port: port, initiatorKey: initiatorKeys.publicKey, permanent: initiatorKeys, asInitiator: true,
             pingInterval: pingInterval, tls: servers.clientTLS, logger: servers.logger)
-        let (responder, _) = try await SaltyRTCClient.connect(
+        let responder = try await SaltyRTCClient.connect(
             port: port, initiatorKey: initiatorKeys.publicKey, permanent: .generate(), asInitiator: false,
             pingInterval: pingInterval, tls: servers.clientTLS, logger: servers.logger)
         try await initiator.awaitNewResponder()

@@ -61,6 +61,27 @@ import Testing
         #expect(once.contains("| Samrom |"))
     }
 
+    @Test func theCommandRefusesBadArgumentsWithAReason() throws {
+        let bench = try #require(Self.built("samrom-bench"), "samrom-bench was not built")
+        for arguments in [
+            ["run", "--profile", "huge"], ["run", "--only", "relay,everything"], ["run", "--samrom", "/nonexistent/samrom"],
+            ["run", "--saltyrtc", "/nonexistent/saltyrtc-server"], ["ceiling", "--port", "70000", "--tls-cert", "x", "--tls-key", "y"],
+            ["ceiling", "--port", "0", "--tls-cert", "/nonexistent.crt", "--tls-key", "/nonexistent.key"], ["micro", "--iterations", "many"],
+        ] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: bench)
+            process.arguments = arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0, "\(arguments)")
+            #expect(!message.isEmpty && !message.contains("Fatal error"), "\(arguments): \(message)")
+        }
+    }
+
     @Test func relayFramesCarryTheirSendTime() {
         let traffic = RelayTraffic()
         for index in 0..<20 {

@@ -32,7 +32,7 @@ final class SaltyRTCClient: Sendable {
     static func connect(
         port: Int, initiatorKey: [UInt8], permanent: Box.KeyPair, asInitiator: Bool, pingInterval: Int, tls: TLSConfiguration,
         logger: Logger
-    ) async throws -> (client: SaltyRTCClient, serverAuth: MessagePack) {
+    ) async throws -> SaltyRTCClient {
         let path = initiatorKey.map { String(format: "%02x", $0) }.joined()
         var headers = HTTPFields()
         headers[HTTPField.Name("Sec-WebSocket-Protocol")!] = subprotocol
@@ -74,7 +74,7 @@ final class SaltyRTCClient: Sendable {
             }
             let address = replyNonce[17]
             guard asInitiator ? address == 1 : address >= 2 else { throw ProtocolError(description: "unexpected address \(address)") }
-            return (SaltyRTCClient(socket: socket, address: address, cookie: cookie), serverAuth)
+            return SaltyRTCClient(socket: socket, address: address, cookie: cookie)
         } catch {
             socket.drop()
             throw error
