@@ -142,6 +142,9 @@ import Testing
             deltaker.close()
             _ = try await deltaker.closeCode()
             #expect(try await s.veileder.expect("peer-left").string("participant") == id)
+            // While the seat waits, nothing is relayed into it.
+            s.veileder.send(#"{"type":"offer","sdp":"v=0\r\n"}"#)
+            try await s.veileder.expectError("peer-absent")
 
             // Back within the grace period: same participant, straight into the call.
             clock.advance(by: 60)
@@ -154,6 +157,11 @@ import Testing
             #expect(try await s.veileder.expect("peer-joined").string("participant") == id)
             // No knock for the veileder.
             try await s.veileder.expectSilence()
+            // Signalling flows again, both ways, on the new connection.
+            s.veileder.send(#"{"type":"offer","sdp":"v=0\r\nrestart\r\n"}"#)
+            #expect(try await back.expect("offer").string("sdp") == "v=0\r\nrestart\r\n")
+            back.send(#"{"type":"answer","sdp":"v=0\r\n"}"#)
+            #expect(try await s.veileder.expect("answer").string("from") == id)
             // A resume token works once.
             let replay = try await WSTestClient.connect(server)
             replay.send(["type": .string("hello"), "v": .int(1), "resume": .string(resume)])
@@ -198,11 +206,20 @@ import Testing
     @Test func aSecondVeilederTabReplacesTheFirst() async throws {
         try await withServer { server in
             let s = try await Self.setUp(server)
+            let (deltaker, _) = try await Self.admitted(server, s)
             let tab = try await WSTestClient.connect(server, cookie: s.http.cookie)
             tab.send(["type": .string("hello"), "v": .int(1), "consultation": .string(s.consultation)])
             try await tab.expect("welcome")
             try await s.veileder.expectError("session-replaced")
             #expect(try await s.veileder.closeCode() == .policyViolation)
+            // The deltaker sees the veileder go and come back, and their
+            // signalling now reaches the new tab.
+            try await deltaker.expect("peer-left")
+            try await deltaker.expect("peer-joined")
+            deltaker.send(#"{"type":"offer","sdp":"v=0\r\ntab\r\n"}"#)
+            #expect(try await tab.expect("offer").string("sdp") == "v=0\r\ntab\r\n")
+            tab.send(#"{"type":"answer","sdp":"v=0\r\n"}"#)
+            try await deltaker.expect("answer")
         }
     }
 }

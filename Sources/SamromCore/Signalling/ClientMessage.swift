@@ -43,9 +43,18 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// Parses one text frame. Never traps; every failure is a `SignalError`.
     public static func decode(_ text: String) throws(SignalError) -> ClientMessage {
+        let data = Data(text.utf8)
+        // Offer, answer and ICE, nearly all of a call's frames, go the fast way.
+        if let relayed = RelayFrame.decode(data) { return relayed }
+        return try decodeFieldByField(data)
+    }
+
+    /// The long way, for every type: one `JSONValue` tree, then each field
+    /// checked with an error that names it.
+    static func decodeFieldByField(_ data: Data) throws(SignalError) -> ClientMessage {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw SignalError(.badJSON, "the message is not valid JSON")
         }

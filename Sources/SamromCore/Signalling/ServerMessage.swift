@@ -96,6 +96,11 @@ public enum ServerMessage: Sendable, Equatable {
 
     /// The JSON text frame.
     public func encoded() -> String {
+        switch self {
+        case .offer(let from, let sdp), .answer(let from, let sdp): return RelayFrame.encode(type, from: from, sdp: sdp)
+        case .ice(let from, let candidate): return RelayFrame.encode(from: from, candidate: candidate)
+        default: break
+        }
         var object: [String: JSONValue] = ["type": .string(type)]
         switch self {
         case .welcome(let welcome):
@@ -121,16 +126,8 @@ public enum ServerMessage: Sendable, Equatable {
         case .peerJoined(let peer), .peerLeft(let peer):
             object["participant"] = .string(peer.participant.rawValue)
             object["role"] = .string(peer.role.rawValue)
-        case .offer(let from, let sdp), .answer(let from, let sdp):
-            object["from"] = .string(from.rawValue)
-            object["sdp"] = .string(sdp)
-        case .ice(let from, let candidate):
-            object["from"] = .string(from.rawValue)
-            var inner: [String: JSONValue] = ["candidate": .string(candidate.candidate)]
-            if let mid = candidate.sdpMid { inner["sdpMid"] = .string(mid) }
-            if let index = candidate.sdpMLineIndex { inner["sdpMLineIndex"] = .int(Int64(index)) }
-            if let ufrag = candidate.usernameFragment { inner["usernameFragment"] = .string(ufrag) }
-            object["candidate"] = .object(inner)
+        case .offer, .answer, .ice:
+            break  // encoded above
         case .error(let error):
             object["code"] = .string(error.code.rawValue)
             object["message"] = .string(error.message)

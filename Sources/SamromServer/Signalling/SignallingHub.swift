@@ -35,7 +35,10 @@ public actor SignallingHub {
     let logger: Logger
 
     var connections: [ConnectionID: Connection] = [:]
-    var rooms: [ConsultationID: Room] = [:]
+    /// Written only through `setRoom`, which keeps `routes` in step.
+    private(set) var rooms: [ConsultationID: Room] = [:]
+    /// Who relays to whom without asking the hub; see `RelayRoutes`.
+    nonisolated let routes = RelayRoutes()
     private var resumeIndex: [TokenHash: ConsultationID] = [:]
     /// The account behind each veileder participant, for the audit log.
     private var veilederAccounts: [ParticipantID: Account] = [:]
@@ -70,6 +73,7 @@ public actor SignallingHub {
         let id = ConnectionID(nextConnection)
         let (stream, continuation) = AsyncStream<Outbound>.makeStream(bufferingPolicy: .bufferingOldest(Self.outboxCapacity))
         connections[id] = Connection(outbox: continuation, account: account, clientIP: clientIP)
+        routes.opened(id, outbox: continuation)
         metrics.connections.increment()
         return (id, stream)
     }
@@ -77,11 +81,12 @@ public actor SignallingHub {
     /// The socket is gone (closed, dropped, or timed out).
     public func disconnected(_ id: ConnectionID) async {
         guard let connection = connections.removeValue(forKey: id) else { return }
+        routes.closed(id)
         connection.outbox.finish()
         metrics.connections.decrement()
         guard let consultation = connection.consultation, var room = rooms[consultation] else { return }
         let actions = room.disconnect(id, now: clock.now, explicit: false)
-        rooms[consultation] = room
+        setRoom(room, for: consultation)
         await perform(actions, in: consultation)
         dropRoomIfEmpty(consultation)
     }
@@ -102,6 +107,7 @@ public actor SignallingHub {
         guard var connection = connections[id], !connection.closing else { return }
         connection.closing = true
         connections[id] = connection
+        routes.closed(id)
         connection.outbox.yield(.close(code, reason: reason))
     }
 
@@ -145,7 +151,7 @@ public actor SignallingHub {
             case .hello, .ping:
                 return
             }
-            rooms[consultation] = room
+            setRoom(room, for: consultation)
             await perform(actions, in: consultation)
             dropRoomIfEmpty(consultation)
         } catch {
@@ -159,7 +165,7 @@ public actor SignallingHub {
     public func consultationEnded(_ consultation: ConsultationID) async {
         guard let room = rooms[consultation] else { return }
         await perform(room.closeAll(), in: consultation)
-        rooms[consultation] = nil
+        setRoom(nil, for: consultation)
         addresses[consultation] = nil
         chatKeyIDs[consultation] = nil
     }
@@ -170,7 +176,7 @@ public actor SignallingHub {
         for (consultation, var room) in rooms {
             let actions = room.sweep(now: now)
             guard !actions.isEmpty else { continue }
-            rooms[consultation] = room
+            setRoom(room, for: consultation)
             await perform(actions, in: consultation)
             dropRoomIfEmpty(consultation)
         }
@@ -217,7 +223,7 @@ public actor SignallingHub {
         let resume = ResumeToken.random()
         var room = rooms[consultationID] ?? Room(consultation: consultationID, configuration: roomConfiguration)
         let entry = room.veilederArrives(connection: id, proposed: .random(), resume: resume.hash, now: clock.now)
-        rooms[consultationID] = room
+        setRoom(room, for: consultationID)
         veilederAccounts[entry.you.participant] = account
         await enter(entry, consultation: consultation, resume: resume, id: id, showTitle: true)
     }
@@ -234,7 +240,7 @@ public actor SignallingHub {
         let proposed = ParticipantID.random()
         do {
             let entry = try room.deltakerKnocks(connection: id, proposed: proposed, resume: resume.hash, now: clock.now)
-            rooms[consultation.id] = room
+            setRoom(room, for: consultation.id)
             await enter(entry, consultation: consultation, resume: resume, id: id, showTitle: false)
         } catch {
             try await audit(.knock, .participant(proposed, role: .deltaker), consultation.id, .denied, "lobby full", connection)
@@ -258,7 +264,7 @@ public actor SignallingHub {
             entry = try room.resume(token.hash, next: next.hash, connection: id, now: clock.now)
         } catch {
             // An expired seat is freed by the attempt; keep that.
-            rooms[consultationID] = room
+            setRoom(room, for: consultationID)
             dropRoomIfEmpty(consultationID)
             try await audit(.resume, .anonymous, consultationID, .denied, "resume refused: \(error.code.rawValue)", connection)
             throw error
@@ -269,7 +275,7 @@ public actor SignallingHub {
             try await audit(.resume, .anonymous, consultationID, .denied, "veileder resume without the owner's session", connection)
             throw SignalError(.forbidden, "log in as the veileder of this consultation")
         }
-        rooms[consultationID] = room
+        setRoom(room, for: consultationID)
         await enter(entry, consultation: consultation, resume: next, id: id, showTitle: entry.you.role == .veileder)
     }
 
@@ -374,6 +380,7 @@ public actor SignallingHub {
         if case .dropped = connection.outbox.yield(.message(message)) {
             // The client does not read: it cannot be helped by more messages.
             logger.notice("closing a connection that does not keep up")
+            routes.closed(id)
             connection.outbox.finish()
         }
     }
@@ -394,9 +401,15 @@ public actor SignallingHub {
         }
     }
 
+    /// The one way a room is stored or dropped, so relay routes follow it.
+    func setRoom(_ room: Room?, for consultation: ConsultationID) {
+        routes.roomChanged(from: rooms[consultation], to: room)
+        rooms[consultation] = room
+    }
+
     private func dropRoomIfEmpty(_ consultation: ConsultationID) {
         if let room = rooms[consultation], room.isEmpty {
-            rooms[consultation] = nil
+            setRoom(nil, for: consultation)
             addresses[consultation] = nil
             chatKeyIDs[consultation] = nil
         }

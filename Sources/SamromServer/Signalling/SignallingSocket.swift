@@ -1,11 +1,14 @@
 import Foundation
 import HummingbirdWebSocket
+import Logging
+import Metrics
 import NIOWebSocket
 import SamromCore
 
 /// Runs one `/ws` connection: a writer draining the hub's outbox, a hello
 /// deadline, and the reader that rate-limits, parses and hands frames to the
-/// hub. Oversized messages end the connection with 1009.
+/// hub, or, for offer, answer and ICE in a call, straight to the other
+/// side's outbox (`RelayRoutes`). Oversized messages end the connection with 1009.
 struct SignallingSocket: Sendable {
     let hub: SignallingHub
     let configuration: ServerConfiguration
@@ -75,12 +78,35 @@ struct SignallingSocket: Sendable {
                 await hub.reject(SignalError(.badJSON, "binary frames are not part of this protocol"), to: id)
                 continue
             }
+            let parsed: ClientMessage
             do {
-                let parsed = try ClientMessage.decode(text)
-                await hub.receive(parsed, from: id)
+                parsed = try ClientMessage.decode(text)
             } catch {
                 await hub.reject(error, to: id)
+                continue
             }
+            if relayDirectly(parsed, from: id) { continue }
+            await hub.receive(parsed, from: id)
         }
+    }
+
+    /// The fast path for signalling inside a call; false when the hub must
+    /// decide (any other message, or no route yet).
+    private func relayDirectly(_ message: ClientMessage, from id: ConnectionID) -> Bool {
+        switch message {
+        case .offer, .answer, .ice: break
+        default: return false
+        }
+        switch hub.routes.relay(message, from: id) {
+        case .noRoute:
+            return false
+        case .relayed:
+            break
+        case .receiverTooSlow:
+            hub.logger.notice("closing a connection that does not keep up")
+        }
+        hub.metrics.messages.increment()
+        hub.metrics.relayed.increment()
+        return true
     }
 }
