@@ -1,5 +1,6 @@
 import Foundation
 import SamromCore
+import Sodium
 
 /// The signalling hot path's parts timed alone, in this process: what each
 /// relayed frame costs Samrom beyond what the bare stack does.
@@ -29,6 +30,18 @@ public enum MicroBenchmarks {
         if case .ice(let candidate) = parsedIce {
             time("encode relayed ice") { _ = ServerMessage.ice(from: participant, candidate: candidate).encoded() }
         }
+        let envelope = ChatEnvelope(
+            clientMsgId: "m-000001", senderKeyId: "KLqljBKXTshj1Sut3V6mog", recipientKeyId: "CMJeJrqz_SgUHVWZmhVDuA",
+            nonce: Base64URL.encode([UInt8](repeating: 7, count: 24)),
+            ciphertext: Base64URL.encode([UInt8](repeating: 9, count: 16 + 256)))
+        let chat = """
+            {"type":"chat","clientMsgId":"\(envelope.clientMsgId)","senderKeyId":"\(envelope.senderKeyId)",\
+            "recipientKeyId":"\(envelope.recipientKeyId)","nonce":"\(envelope.nonce)","ciphertext":"\(envelope.ciphertext)"}
+            """
+        time("decode chat (\(chat.utf8.count) B)") { _ = try? ClientMessage.decode(chat) }
+        let stored = StoredChat(envelope: envelope, seq: 42, senderRole: .deltaker, storedAt: Date())
+        time("encode relayed chat") { _ = ServerMessage.chat(from: participant, stored).encoded() }
+        time("encode chat ack") { _ = ServerMessage.chatAck(clientMsgId: envelope.clientMsgId, seq: 42).encoded() }
         let event = AuditEvent(
             at: Date(), actor: .participant(participant, role: .deltaker), action: .join, consultation: .random(), outcome: .allowed,
             reason: "came back within the grace period", clientIP: "127.0.0.1")

@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import Testing
 @testable import SamromCore
 
@@ -79,12 +80,28 @@ import Testing
             #"{"type":"offer","sdp":"v=0\#(String(repeating: "a", count: ClientMessage.maxSDPBytes))"}"#,
             #"{"type":"ping"}"#, #"{"type":"hello","v":1}"#, "[1]", "not json", #"{"type":"offer","sdp":"v=0""#,
         ]
-        for frame in taken {
+        let keyID = "KLqljBKXTshj1Sut3V6mog"
+        let nonce = Base64URL.encode([UInt8](repeating: 7, count: 24))
+        let ciphertext = Base64URL.encode([UInt8](repeating: 9, count: 16 + 256))
+        func chat(_ fields: String) -> String {
+            #"{"type":"chat",\#(fields)"senderKeyId":"\#(keyID)","recipientKeyId":"\#(keyID)","nonce":"\#(nonce)"}"#
+        }
+        let chats = [
+            chat(#""clientMsgId":"m-0001","ciphertext":"\#(ciphertext)","#),
+            chat(#""clientMsgId":"m_2","ciphertext":"\#(ciphertext)","seq":99,"from":"p-spoofed","#),
+        ]
+        let badChats = [
+            chat(#""clientMsgId":"m 1","ciphertext":"\#(ciphertext)","#),
+            chat(#""clientMsgId":"m-1","ciphertext":"\#(Base64URL.encode([UInt8](repeating: 9, count: 16 + 100)))","#),
+            chat(#""clientMsgId":"m-1","#), chat(#""clientMsgId":7,"ciphertext":"\#(ciphertext)","#),
+            #"{"type":"chat","clientMsgId":"m-1","ciphertext":"\#(ciphertext)","senderKeyId":"short","recipientKeyId":"\#(keyID)","nonce":"\#(nonce)"}"#,
+        ]
+        for frame in taken + chats {
             let fast = try #require(RelayFrame.decode(Data(frame.utf8)), "\(frame)")
             #expect(fast == (try ClientMessage.decodeFieldByField(Data(frame.utf8))), "\(frame)")
             #expect(try ClientMessage.decode(frame) == fast)
         }
-        for frame in refused {
+        for frame in refused + badChats {
             #expect(RelayFrame.decode(Data(frame.utf8)) == nil, "\(frame)")
         }
     }
@@ -96,6 +113,22 @@ import Testing
         let ice = IceCandidate(candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: nil)
         #expect(ServerMessage.ice(from: from, candidate: ice).encoded()
             == #"{"candidate":{"candidate":"candidate:1","sdpMLineIndex":0,"sdpMid":"0"},"from":"p-1","type":"ice"}"#)
+    }
+
+    @Test func chatAndAcksAreEncodedAsEveryOtherMessage() throws {
+        let envelope = ChatEnvelope(
+            clientMsgId: "m-1", senderKeyId: "KLqljBKXTshj1Sut3V6mog", recipientKeyId: "CMJeJrqz_SgUHVWZmhVDuA",
+            nonce: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX", ciphertext: "wg2E67eG")
+        let stored = StoredChat(envelope: envelope, seq: 42, senderRole: .deltaker, storedAt: Date(timeIntervalSince1970: 1_764_000_000.125))
+        var object = stored.json
+        object["type"] = .string("chat")
+        object["from"] = .string("p-1")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let expected = String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self)
+        #expect(ServerMessage.chat(from: ParticipantID(rawValue: "p-1"), stored).encoded() == expected)
+        #expect(expected.contains(#""storedAt":"2025-11-24T16:00:00.125Z""#))
+        #expect(ServerMessage.chatAck(clientMsgId: "m-1", seq: 42).encoded() == #"{"clientMsgId":"m-1","seq":42,"type":"chat-ack"}"#)
     }
 
     @Test func errorCodesMapToCloseCodes() {

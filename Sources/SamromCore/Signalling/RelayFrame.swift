@@ -1,15 +1,15 @@
 import Foundation
 
-/// The signalling hot path's typed shapes: offer, answer and ICE as they
-/// arrive and as they are relayed. Nearly every frame in a call is one of
-/// these, so they are decoded and encoded with `Codable` structs, which
+/// The hot path's typed shapes: offer, answer, ICE and chat envelopes as they
+/// arrive and as they are relayed (and the chat's ack). Nearly every frame in
+/// a call is one of these, so they are decoded and encoded with `Codable` structs, which
 /// Foundation does several times faster than the field-by-field `JSONValue`
 /// walk that `ClientMessage.decode` uses to give precise errors (see
 /// docs/benchmarks.md). Anything that does not fit here exactly takes that
 /// walk instead, so the answers to bad frames are the same as ever.
 enum RelayFrame {
-    /// An incoming frame, if it is a well-formed offer, answer or ICE
-    /// candidate; nil sends it the long way (other types, or any fault).
+    /// An incoming frame, if it is a well-formed offer, answer, ICE candidate
+    /// or chat envelope; nil sends it the long way (other types, or any fault).
     static func decode(_ data: Data) -> ClientMessage? {
         guard let frame = try? JSONDecoder().decode(Incoming.self, from: data) else { return nil }
         switch frame.type {
@@ -19,6 +19,15 @@ enum RelayFrame {
         case "ice":
             guard let candidate = try? frame.candidate?.validated() else { return nil }
             return .ice(candidate)
+        case "chat":
+            guard let clientMsgId = frame.clientMsgId, let senderKeyId = frame.senderKeyId,
+                let recipientKeyId = frame.recipientKeyId, let nonce = frame.nonce, let ciphertext = frame.ciphertext,
+                let envelope = try? ChatEnvelope(
+                    clientMsgId: clientMsgId, senderKeyId: senderKeyId, recipientKeyId: recipientKeyId, nonce: nonce,
+                    ciphertext: ciphertext
+                ).validated()
+            else { return nil }
+            return .chat(envelope)
         default:
             return nil
         }
@@ -34,17 +43,61 @@ enum RelayFrame {
         encode(Candidate(from: from.rawValue, candidate: candidate))
     }
 
+    static func encode(from: ParticipantID, chat stored: StoredChat) -> String {
+        let envelope = stored.envelope
+        return encode(
+            Chat(
+                from: from.rawValue, clientMsgId: envelope.clientMsgId, senderKeyId: envelope.senderKeyId,
+                recipientKeyId: envelope.recipientKeyId, nonce: envelope.nonce, ciphertext: envelope.ciphertext,
+                seq: stored.seq, senderRole: stored.senderRole.rawValue, storedAt: ServerMessage.timestamp(stored.storedAt)))
+    }
+
+    static func encode(ack clientMsgId: String, seq: UInt64) -> String {
+        encode(Ack(clientMsgId: clientMsgId, seq: seq))
+    }
+
     private static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings and small integers only: encoding cannot fail.
+        // Strings and integers only: encoding cannot fail.
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
+    /// Reads `type` first, then only that type's keys (required there), so an
+    /// ICE frame is not searched for the chat's five keys; keys of other
+    /// types are ignored, as the field-by-field path ignores them.
     private struct Incoming: Decodable {
         var type: String
         var sdp: String?
         var candidate: IceCandidate?
+        var clientMsgId: String?
+        var senderKeyId: String?
+        var recipientKeyId: String?
+        var nonce: String?
+        var ciphertext: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case type, sdp, candidate, clientMsgId, senderKeyId, recipientKeyId, nonce, ciphertext
+        }
+
+        init(from decoder: any Decoder) throws {
+            let keys = try decoder.container(keyedBy: CodingKeys.self)
+            type = try keys.decode(String.self, forKey: .type)
+            switch type {
+            case "offer", "answer":
+                sdp = try keys.decode(String.self, forKey: .sdp)
+            case "ice":
+                candidate = try keys.decode(IceCandidate.self, forKey: .candidate)
+            case "chat":
+                clientMsgId = try keys.decode(String.self, forKey: .clientMsgId)
+                senderKeyId = try keys.decode(String.self, forKey: .senderKeyId)
+                recipientKeyId = try keys.decode(String.self, forKey: .recipientKeyId)
+                nonce = try keys.decode(String.self, forKey: .nonce)
+                ciphertext = try keys.decode(String.self, forKey: .ciphertext)
+            default:
+                break
+            }
+        }
     }
 
     private struct Session: Encodable {
@@ -57,5 +110,24 @@ enum RelayFrame {
         var type = "ice"
         var from: String
         var candidate: IceCandidate
+    }
+
+    private struct Chat: Encodable {
+        var type = "chat"
+        var from: String
+        var clientMsgId: String
+        var senderKeyId: String
+        var recipientKeyId: String
+        var nonce: String
+        var ciphertext: String
+        var seq: UInt64
+        var senderRole: String
+        var storedAt: String
+    }
+
+    private struct Ack: Encodable {
+        var type = "chat-ack"
+        var clientMsgId: String
+        var seq: UInt64
     }
 }

@@ -99,6 +99,8 @@ public enum ServerMessage: Sendable, Equatable {
         switch self {
         case .offer(let from, let sdp), .answer(let from, let sdp): return RelayFrame.encode(type, from: from, sdp: sdp)
         case .ice(let from, let candidate): return RelayFrame.encode(from: from, candidate: candidate)
+        case .chat(let from, let stored): return RelayFrame.encode(from: from, chat: stored)
+        case .chatAck(let clientMsgId, let seq): return RelayFrame.encode(ack: clientMsgId, seq: seq)
         default: break
         }
         var object: [String: JSONValue] = ["type": .string(type)]
@@ -126,7 +128,7 @@ public enum ServerMessage: Sendable, Equatable {
         case .peerJoined(let peer), .peerLeft(let peer):
             object["participant"] = .string(peer.participant.rawValue)
             object["role"] = .string(peer.role.rawValue)
-        case .offer, .answer, .ice:
+        case .offer, .answer, .ice, .chat, .chatAck:
             break  // encoded above
         case .error(let error):
             object["code"] = .string(error.code.rawValue)
@@ -137,12 +139,6 @@ public enum ServerMessage: Sendable, Equatable {
             object["publicKey"] = .string(publicKey)
             object["keyId"] = .string(keyId)
             object["changed"] = .bool(changed)
-        case .chat(let from, let stored):
-            object.merge(stored.json) { _, new in new }
-            object["from"] = .string(from.rawValue)
-        case .chatAck(let clientMsgId, let seq):
-            object["clientMsgId"] = .string(clientMsgId)
-            object["seq"] = .int(Int64(seq))
         case .history(let messages, let more):
             object["messages"] = .array(messages.map { .object($0.json) })
             object["more"] = .bool(more)
