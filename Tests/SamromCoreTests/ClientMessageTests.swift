@@ -24,6 +24,8 @@ import Testing
         #expect(try ClientMessage.decode(#"{"type":"ice","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#)
             == .ice(IceCandidate(candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0)))
         #expect(try ClientMessage.decode(#"{"type":"ping","extra":"ignored"}"#) == .ping)
+        #expect(try ClientMessage.decode(#"{"type":"media","video":false}"#) == .media(video: false))
+        #expect(try ClientMessage.decode(#"{"type":"media","video":true}"#) == .media(video: true))
         for simple in ["leave", "end"] {
             #expect(try ClientMessage.decode(#"{"type":"\#(simple)"}"#) != .ping)
         }
@@ -47,6 +49,9 @@ import Testing
         #expect(code(#"{"type":"admit","participant":5}"#) == .badField)
         #expect(code(#"{"type":"offer","sdp":"hello"}"#) == .badField)
         #expect(code(#"{"type":"offer"}"#) == .badField)
+        #expect(code(#"{"type":"media"}"#) == .badField)
+        #expect(code(#"{"type":"media","video":"off"}"#) == .badField)
+        #expect(code(#"{"type":"media","video":0}"#) == .badField)
         #expect(code(#"{"type":"ice","candidate":"x"}"#) == .badField)
         #expect(code(#"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMLineIndex":"0"}}"#) == .badField)
         #expect(code(#"{"type":"ice","candidate":{"candidate":"nope"}}"#) == .badField)

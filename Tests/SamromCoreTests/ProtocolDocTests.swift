@@ -72,7 +72,7 @@ import Testing
             .lobby, .knock(participant: me), .lobbyLeft(participant: me), .admitted, .denied,
             .peerJoined(veileder), .peerLeft(veileder),
             .offer(from: me, sdp: "v=0\r\n"), .answer(from: me, sdp: "v=0\r\n"), .ice(from: me, candidate: candidate),
-            .ended, .pong, .error(SignalError(.notAdmitted, "wait")),
+            .media(from: me, video: false), .ended, .pong, .error(SignalError(.notAdmitted, "wait")),
             .key(from: me, role: .deltaker, publicKey: "k", keyId: "i", changed: false),
             .chat(from: me, stored), .chatAck(clientMsgId: "m", seq: 1), .history(messages: [stored], more: false),
         ]

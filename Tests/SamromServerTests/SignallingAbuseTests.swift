@@ -142,7 +142,7 @@ import Testing
             try await s.veileder.expect("knock")
             for frame in [
                 #"{"type":"offer","sdp":"v=0\r\n"}"#, #"{"type":"answer","sdp":"v=0\r\n"}"#,
-                #"{"type":"ice","candidate":{"candidate":""}}"#,
+                #"{"type":"ice","candidate":{"candidate":""}}"#, #"{"type":"media","video":false}"#,
             ] {
                 deltaker.send(frame)
                 try await deltaker.expectError("not-admitted")

@@ -82,6 +82,13 @@ import Testing
             deltaker.send(#"{"type":"ice","candidate":{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host","sdpMid":"0","sdpMLineIndex":0}}"#)
             let ice = try await s.veileder.expect("ice")
             #expect(ice.object("candidate")?.string("sdpMid") == "0")
+            // The camera goes off and on: the other side is told who, and which.
+            s.veileder.send(#"{"type":"media","video":false}"#)
+            let media = try await deltaker.expect("media")
+            #expect(media.string("from") == vID)
+            #expect(media["video"] == .bool(false))
+            deltaker.send(#"{"type":"media","video":true}"#)
+            #expect(try await s.veileder.expect("media")["video"] == .bool(true))
             s.veileder.send(["type": .string("ping")])
             try await s.veileder.expect("pong")
 

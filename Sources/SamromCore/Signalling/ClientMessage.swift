@@ -9,6 +9,9 @@ public enum ClientMessage: Sendable, Equatable {
     case offer(sdp: String)
     case answer(sdp: String)
     case ice(IceCandidate)
+    /// Whether this side sends a picture now (camera on, or a screen), so the
+    /// other side can say "camera off" instead of showing a black box.
+    case media(video: Bool)
     case leave
     case end
     case ping
@@ -35,7 +38,7 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// The `type` of every message this version understands.
     public static let knownTypes: Set<String> = [
-        "hello", "admit", "deny", "offer", "answer", "ice", "leave", "end", "ping", "key", "chat", "history",
+        "hello", "admit", "deny", "offer", "answer", "ice", "media", "leave", "end", "ping", "key", "chat", "history",
     ]
 
     /// History pages hold at most this many messages.
@@ -78,6 +81,9 @@ public enum ClientMessage: Sendable, Equatable {
             return .answer(sdp: try fields.sdp())
         case "ice":
             return .ice(try fields.candidate())
+        case "media":
+            guard case .bool(let video)? = object["video"] else { throw SignalError(.badField, "\"video\" must be true or false") }
+            return .media(video: video)
         case "leave":
             return .leave
         case "end":

@@ -223,7 +223,8 @@ public struct Room: Sendable {
 
     // MARK: In the call
 
-    /// Relays offer, answer and ICE to the other side of the call, and only there.
+    /// Relays offer, answer, ICE and media state to the other side of the
+    /// call, and only there.
     public func relay(_ message: ClientMessage, from connection: ConnectionID) throws(SignalError) -> [Action] {
         let sender: Seat
         let receiver: Seat?
@@ -246,6 +247,7 @@ public struct Room: Sendable {
         case .offer(let sdp): return [.send(target, .offer(from: from, sdp: sdp))]
         case .answer(let sdp): return [.send(target, .answer(from: from, sdp: sdp))]
         case .ice(let candidate): return [.send(target, .ice(from: from, candidate: candidate))]
+        case .media(let video): return [.send(target, .media(from: from, video: video))]
         default: throw SignalError(.badField, "this message is not relayed")
         }
     }

@@ -16,6 +16,8 @@ public enum ServerMessage: Sendable, Equatable {
     case offer(from: ParticipantID, sdp: String)
     case answer(from: ParticipantID, sdp: String)
     case ice(from: ParticipantID, candidate: IceCandidate)
+    /// The other side now sends a picture (`video`) or not (camera off).
+    case media(from: ParticipantID, video: Bool)
     case ended
     case pong
     case error(SignalError)
@@ -84,6 +86,7 @@ public enum ServerMessage: Sendable, Equatable {
         case .offer: "offer"
         case .answer: "answer"
         case .ice: "ice"
+        case .media: "media"
         case .ended: "ended"
         case .pong: "pong"
         case .error: "error"
@@ -130,6 +133,9 @@ public enum ServerMessage: Sendable, Equatable {
             object["role"] = .string(peer.role.rawValue)
         case .offer, .answer, .ice, .chat, .chatAck:
             break  // encoded above
+        case .media(let from, let video):
+            object["from"] = .string(from.rawValue)
+            object["video"] = .bool(video)
         case .error(let error):
             object["code"] = .string(error.code.rawValue)
             object["message"] = .string(error.message)

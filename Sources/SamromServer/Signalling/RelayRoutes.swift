@@ -2,7 +2,7 @@ import SamromCore
 import Synchronization
 
 /// The relay's fast path: for each connection in a call, to whom its offer,
-/// answer and ICE frames go. The hub rewrites a room's routes every time it
+/// answer, ICE and media frames go. The hub rewrites a room's routes every time it
 /// stores that room, and drops a connection's routes when it closes it; each
 /// socket's reader looks here first, so a relayed frame goes straight into
 /// the other side's outbox without waiting its turn on the hub actor, which
@@ -63,7 +63,7 @@ final class RelayRoutes: Sendable {
         case receiverTooSlow
     }
 
-    /// Relays an offer, answer or ICE frame from `id` if it has a route.
+    /// Relays an offer, answer, ICE or media frame from `id` if it has a route.
     func relay(_ message: ClientMessage, from id: ConnectionID) -> Outcome {
         let found: (Route, AsyncStream<SignallingHub.Outbound>.Continuation)? = state.withLock { state in
             guard state.outboxes[id] != nil, let route = state.routes[id], let outbox = state.outboxes[route.target]
@@ -76,6 +76,7 @@ final class RelayRoutes: Sendable {
         case .offer(let sdp): relayed = .offer(from: route.from, sdp: sdp)
         case .answer(let sdp): relayed = .answer(from: route.from, sdp: sdp)
         case .ice(let candidate): relayed = .ice(from: route.from, candidate: candidate)
+        case .media(let video): relayed = .media(from: route.from, video: video)
         default: return .noRoute
         }
         if case .dropped = outbox.yield(.message(relayed)) {

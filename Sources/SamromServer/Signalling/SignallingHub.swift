@@ -134,7 +134,7 @@ public actor SignallingHub {
                 actions = try room.admit(participant, by: id, now: now)
             case .deny(let participant):
                 actions = try room.deny(participant, by: id, now: now)
-            case .offer, .answer, .ice:
+            case .offer, .answer, .ice, .media:
                 actions = try room.relay(message, from: id)
                 metrics.relayed.increment()
             case .leave:

@@ -94,7 +94,7 @@ struct SignallingSocket: Sendable {
     /// decide (any other message, or no route yet).
     private func relayDirectly(_ message: ClientMessage, from id: ConnectionID) -> Bool {
         switch message {
-        case .offer, .answer, .ice: break
+        case .offer, .answer, .ice, .media: break
         default: return false
         }
         switch hub.routes.relay(message, from: id) {
