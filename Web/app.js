@@ -7,7 +7,7 @@
 import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say, followPictures } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
@@ -24,7 +24,7 @@ import { announceReconnects, QualityIndicator } from '/lib/resilience.js';
  * @property {number} inCall
  */
 
-/** @type {{client: SignallingClient, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string} | null} */
+/** @type {{client: SignallingClient, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string, tellPicture?: () => void} | null} */
 let room = null;
 /** @type {number | undefined} */
 let refresher;
@@ -152,6 +152,11 @@ async function enterRoom(c) {
   const client = new SignallingClient();
   room = { client, call: null, stream: null, id: c.id };
   const current = room;
+  // The deltaker is told when the camera is off (a shared screen counts as a picture).
+  current.tellPicture = followPictures(client, () => {
+    const cameras = current.stream?.getVideoTracks() ?? [];
+    return !current.screen && cameras.length > 0 && !cameras.some((track) => track.enabled);
+  });
   try {
     current.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
@@ -277,7 +282,10 @@ $('#end').addEventListener('click', async () => {
   room.client.end();
 });
 $('#mute').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
-$('#camera').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff'));
+$('#camera').addEventListener('click', (event) => {
+  toggleTracks(event, room?.stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff');
+  room?.tellPicture?.();
+});
 
 /** Screen sharing: the screen goes out on the camera's sender, and back. */
 async function startSharing() {
@@ -300,6 +308,7 @@ async function startSharing() {
   attach(/** @type {HTMLVideoElement} */ ($('#local')), screen);
   $('#share').setAttribute('aria-pressed', 'true');
   say($('#share'), 'share.stop');
+  current.tellPicture?.();
   announce(t('share.started'));
 }
 
@@ -313,6 +322,7 @@ function stopSharing() {
   attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
   $('#share').setAttribute('aria-pressed', 'false');
   say($('#share'), 'share.start');
+  current.tellPicture?.();
   announce(t('share.stopped'));
 }
 

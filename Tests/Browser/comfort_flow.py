@@ -180,6 +180,26 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
             result["share"]["afterStatus"] = veileder.find_element(By.ID, "status").text
             result["share"]["backFrames"] = frames_advance(deltaker)
 
+        # The veileder switches the camera off: the deltaker reads it over the picture and hears it
+        # (the live region) instead of watching black frames; the note goes when the camera is back.
+        status = "return document.querySelector('#status').textContent"
+        veileder.find_element(By.ID, "camera").click()
+        wait_for(deltaker, "return !document.querySelector('.no-video').hidden", seconds=10)
+        wait_for(deltaker, status + " === 'Den andre har slått av kameraet.'", seconds=5)
+        result["cameraOff"] = {
+            "deltakerSays": deltaker.execute_script("return document.querySelector('.no-video').textContent"),
+            "deltakerHeard": deltaker.execute_script(status),
+            "veilederButton": veileder.find_element(By.ID, "camera").text,
+            "veilederPressed": veileder.find_element(By.ID, "camera").get_attribute("aria-pressed"),
+        }
+        result["axe"] += axe(deltaker, "deltaker: the veileder's camera is off")
+        screenshot(deltaker, "deltaker-camera-off")
+        veileder.find_element(By.ID, "camera").click()
+        wait_for(deltaker, "return document.querySelector('.no-video').hidden", seconds=10)
+        wait_for(deltaker, status + " === 'Den andre har slått på kameraet igjen.'", seconds=5)
+        result["cameraOff"]["backOnHeard"] = deltaker.execute_script(status)
+        result["cameraOff"]["veilederButtonBack"] = veileder.find_element(By.ID, "camera").text
+
         # The veileder's call in English: labels follow, pressed states keep their words.
         veileder.find_element(By.ID, "mute").click()
         veileder.find_element(By.ID, "language").click()

@@ -8,7 +8,8 @@ extension BrowserInteropTests {
     /// meter moving with the fake microphone's tone, a refused permission
     /// explained and retried), a sound-only deltaker in the call, the
     /// veileder's knock alert asked for only after a click and rate-limited,
-    /// screen sharing and back while the deltaker keeps decoding, and the
+    /// screen sharing and back while the deltaker keeps decoding, the
+    /// veileder's camera off and on as the deltaker reads and hears it, and the
     /// English switch (remembered, axe-clean). Every state passes axe-core.
     @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
     func theComfortPartsWork() async throws {
@@ -68,6 +69,14 @@ extension BrowserInteropTests {
             #expect(share["localIsScreen"] as? String == "monitor")
             let widths = ["cameraFrames", "screenFrames", "backFrames"].map { (share[$0] as? [Int])?.last ?? 0 }
             #expect(widths[0] == widths[2] && widths[1] != widths[0], "widths camera, screen, camera: \(widths)")
+
+            // The veileder's camera off and on: said over the deltaker's picture and in the live region.
+            let cameraOff = try #require(result["cameraOff"] as? [String: String])
+            #expect(cameraOff["deltakerSays"] == "Den andre har slått av kameraet.", "\(cameraOff)")
+            #expect(cameraOff["deltakerHeard"] == "Den andre har slått av kameraet.", "\(cameraOff)")
+            #expect(cameraOff["veilederButton"] == "Slå på kameraet" && cameraOff["veilederPressed"] == "true", "\(cameraOff)")
+            #expect(cameraOff["backOnHeard"] == "Den andre har slått på kameraet igjen.", "\(cameraOff)")
+            #expect(cameraOff["veilederButtonBack"] == "Slå av kameraet", "\(cameraOff)")
 
             // English, remembered across a reload, and back to bokmål.
             let nb = try #require(result["welcomeNb"] as? [String: String])

@@ -7,7 +7,7 @@
 import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, say } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, say, followPictures } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
@@ -23,6 +23,11 @@ let stream = null;
 let call = null;
 const client = new SignallingClient();
 const deviceCheck = new DeviceCheck();
+// The veileder is told when the camera is switched off, and this page says when theirs is.
+const tellPicture = followPictures(client, () => {
+  const cameras = stream?.getVideoTracks() ?? [];
+  return cameras.length > 0 && !cameras.some((track) => track.enabled);
+});
 
 /** @param {string} code */
 function fail(code) {
@@ -165,7 +170,10 @@ $('#join-sound-only').addEventListener('click', () => {
   join();
 });
 $('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
-$('#camera').addEventListener('click', (event) => toggleTracks(event, stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff'));
+$('#camera').addEventListener('click', (event) => {
+  toggleTracks(event, stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff');
+  tellPicture();
+});
 $('#leave').addEventListener('click', () => {
   forgetResume();
   quality.stop();

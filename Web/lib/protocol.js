@@ -274,6 +274,8 @@ export class SignallingClient extends EventTarget {
   answer(sdp) { this.send('answer', { sdp }); }
   /** @param {RTCIceCandidateInit} candidate */
   ice(candidate) { this.send('ice', { candidate }); }
+  /** @param {boolean} video  whether this side sends a picture now (camera on, or a screen) */
+  media(video) { this.send('media', { video }); }
   /** @param {string} publicKey  base64url */
   key(publicKey) { this.send('key', { publicKey }); }
   /** @param {import('./e2e.js').Envelope} envelope */

@@ -50,24 +50,62 @@ export function announce(text) {
 export function attach(video, stream) {
   video.srcObject = stream;
   if (stream) video.play().catch(() => {});
-  if (video.classList.contains('remote')) showWhetherVideo(video, stream);
+  if (video.classList.contains('remote')) {
+    const update = () => showWhetherVideo(video);
+    update();
+    if (stream) {
+      stream.onaddtrack = update;
+      stream.onremovetrack = update;
+    }
+  }
 }
 
 /**
- * Says in words, over the big picture, when the other side sends sound but
- * no video (sound only, no camera), instead of leaving a black box.
+ * Says in words, over the big picture, when the other side sends no
+ * picture, instead of leaving a black box: sound only (no video at all), or
+ * a camera they switched off in the call (`data-camera-off`, from `media`).
  * @param {HTMLVideoElement} video
- * @param {MediaStream | null} stream
  */
-function showWhetherVideo(video, stream) {
+function showWhetherVideo(video) {
   const note = video.parentElement?.querySelector('.no-video');
   if (!(note instanceof HTMLElement)) return;
-  const update = () => { note.hidden = !stream || stream.getVideoTracks().length > 0; };
-  update();
-  if (stream) {
-    stream.onaddtrack = update;
-    stream.onremovetrack = update;
-  }
+  const stream = video.srcObject instanceof MediaStream ? video.srcObject : null;
+  const soundOnly = !!stream && stream.getVideoTracks().length === 0;
+  const cameraOff = !!stream && !soundOnly && video.dataset.cameraOff === 'true';
+  note.hidden = !soundOnly && !cameraOff;
+  if (!note.hidden) say(note, soundOnly ? 'call.noVideo' : 'call.theirCameraOff');
+}
+
+/**
+ * What the other side says of their picture (protocol `media`): the note
+ * over the big picture follows it, and a change is announced.
+ * @param {boolean} off
+ * @param {{quietly?: boolean}} [options]  `quietly`: no announcement (a peer that came back says again)
+ */
+function showTheirCameraOff(off, { quietly = false } = {}) {
+  const video = document.getElementById('remote');
+  if (!(video instanceof HTMLVideoElement)) return;
+  const changed = (video.dataset.cameraOff === 'true') !== off;
+  video.dataset.cameraOff = String(off);
+  showWhetherVideo(video);
+  if (changed && !quietly) announce(t(off ? 'call.theirCameraOff' : 'call.theirCameraOn'));
+}
+
+/**
+ * Keeps the other side of the call told when this side's camera is off
+ * (protocol `media`), and shows what they say of theirs. A peer that joins
+ * or comes back is told again, since the server keeps nothing of it.
+ * @param {import('./protocol.js').SignallingClient} client
+ * @param {() => boolean} cameraOff  this side has a camera, switched off, and shares no screen
+ * @returns {() => void}  to call after the camera was switched, or a screen shared or stopped
+ */
+export function followPictures(client, cameraOff) {
+  client.addEventListener('media', (event) => showTheirCameraOff(!(/** @type {CustomEvent} */ (event).detail.video)));
+  client.addEventListener('peer-joined', () => {
+    showTheirCameraOff(false, { quietly: true });
+    if (cameraOff()) client.media(false);
+  });
+  return () => client.media(!cameraOff());
 }
 
 /**
