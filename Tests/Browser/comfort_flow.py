@@ -210,10 +210,16 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         veileder.find_element(By.ID, "mute").click()
         result["veilederNbAgain"] = texts(veileder, "#mute")
 
-        # A reload mid-call comes back with the same microphone, still without camera.
+        # A reload mid-call comes back with the same microphone, still without camera;
+        # the veileder's camera is off meanwhile, and the page that came back is told so.
+        veileder.find_element(By.ID, "camera").click()
         deltaker.refresh()
         wait_for(deltaker, "const s = document.querySelector('#local').srcObject;"
                            " return document.body.dataset.state === 'call' && !!s && s.getAudioTracks().length > 0", seconds=20)
+        wait_for(deltaker, "return !document.querySelector('.no-video').hidden", seconds=15)
+        result["cameraOff"]["afterReload"] = deltaker.execute_script("return document.querySelector('.no-video').textContent")
+        veileder.find_element(By.ID, "camera").click()
+        wait_for(deltaker, "return document.querySelector('.no-video').hidden", seconds=10)
         result["afterReload"] = {
             "microphoneIsTheChosenOne": deltaker.execute_script(
                 "return document.querySelector('#local').srcObject.getAudioTracks()[0].getSettings().deviceId") == chosen,

@@ -77,6 +77,8 @@ extension BrowserInteropTests {
             #expect(cameraOff["veilederButton"] == "Slå på kameraet" && cameraOff["veilederPressed"] == "true", "\(cameraOff)")
             #expect(cameraOff["backOnHeard"] == "Den andre har slått på kameraet igjen.", "\(cameraOff)")
             #expect(cameraOff["veilederButtonBack"] == "Slå av kameraet", "\(cameraOff)")
+            // A deltaker who reloads while the camera is off is told again (the server keeps nothing of it).
+            #expect(cameraOff["afterReload"] == "Den andre har slått av kameraet.", "\(cameraOff)")
 
             // English, remembered across a reload, and back to bokmål.
             let nb = try #require(result["welcomeNb"] as? [String: String])
