@@ -7,7 +7,7 @@
 import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say, followPictures } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
@@ -153,10 +153,7 @@ async function enterRoom(c) {
   room = { client, call: null, stream: null, id: c.id };
   const current = room;
   // The deltaker is told when the camera is off (a shared screen counts as a picture).
-  current.tellPicture = followPictures(client, () => {
-    const cameras = current.stream?.getVideoTracks() ?? [];
-    return !current.screen && cameras.length > 0 && !cameras.some((track) => track.enabled);
-  });
+  current.tellPicture = followPictures(client, () => !current.screen && cameraSwitchedOff(current.stream));
   try {
     current.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);

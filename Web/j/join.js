@@ -7,7 +7,7 @@
 import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, say, followPictures } from '/lib/ui.js';
+import { $, show, announce, attach, toggleTracks, bindChat, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
@@ -24,10 +24,7 @@ let call = null;
 const client = new SignallingClient();
 const deviceCheck = new DeviceCheck();
 // The veileder is told when the camera is switched off, and this page says when theirs is.
-const tellPicture = followPictures(client, () => {
-  const cameras = stream?.getVideoTracks() ?? [];
-  return cameras.length > 0 && !cameras.some((track) => track.enabled);
-});
+const tellPicture = followPictures(client, () => cameraSwitchedOff(stream));
 
 /** @param {string} code */
 function fail(code) {

@@ -92,6 +92,15 @@ function showTheirCameraOff(off, { quietly = false } = {}) {
 }
 
 /**
+ * Whether a stream has a camera and it is switched off (the camera button).
+ * @param {MediaStream | null | undefined} stream
+ */
+export function cameraSwitchedOff(stream) {
+  const cameras = stream?.getVideoTracks() ?? [];
+  return cameras.length > 0 && !cameras.some((track) => track.enabled);
+}
+
+/**
  * Keeps the other side of the call told when this side's camera is off
  * (protocol `media`), and shows what they say of theirs. A peer that joins
  * or comes back is told again, since the server keeps nothing of it.
