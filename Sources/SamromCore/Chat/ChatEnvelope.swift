@@ -6,7 +6,7 @@ import Sodium
 /// `ciphertext` = XChaCha20-Poly1305-IETF(sodium_pad(utf8(json{"sentAt","text"}), 128),
 /// ad, nonce, tx), so its decoded length is 16 + a multiple of 128: the server
 /// learns a message's size only to the nearest 128 bytes.
-public struct ChatEnvelope: Sendable, Equatable {
+public struct ChatEnvelope: Sendable, Equatable, Codable {
     public var clientMsgId: String
     public var senderKeyId: String
     public var recipientKeyId: String

@@ -21,13 +21,7 @@ enum RelayFrame {
             guard let candidate = try? frame.candidate?.validated() else { return nil }
             return .ice(candidate)
         case "chat":
-            guard let clientMsgId = frame.clientMsgId, let senderKeyId = frame.senderKeyId,
-                let recipientKeyId = frame.recipientKeyId, let nonce = frame.nonce, let ciphertext = frame.ciphertext,
-                let envelope = try? ChatEnvelope(
-                    clientMsgId: clientMsgId, senderKeyId: senderKeyId, recipientKeyId: recipientKeyId, nonce: nonce,
-                    ciphertext: ciphertext
-                ).validated()
-            else { return nil }
+            guard let envelope = try? frame.envelope?.validated() else { return nil }
             return .chat(envelope)
         default:
             return nil
@@ -45,12 +39,7 @@ enum RelayFrame {
     }
 
     static func encode(from: ParticipantID, chat stored: StoredChat) -> String {
-        let envelope = stored.envelope
-        return encode(
-            Chat(
-                from: from.rawValue, clientMsgId: envelope.clientMsgId, senderKeyId: envelope.senderKeyId,
-                recipientKeyId: envelope.recipientKeyId, nonce: envelope.nonce, ciphertext: envelope.ciphertext,
-                seq: stored.seq, senderRole: stored.senderRole.rawValue, storedAt: ServerMessage.timestamp(stored.storedAt)))
+        encode(Chat(from: from.rawValue, stored: stored))
     }
 
     static func encode(ack clientMsgId: String, seq: UInt64) -> String {
@@ -65,20 +54,16 @@ enum RelayFrame {
     }
 
     /// Reads `type` first, then only that type's keys (required there), so an
-    /// ICE frame is not searched for the chat's five keys; keys of other
-    /// types are ignored, as the field-by-field path ignores them.
+    /// ICE frame is not searched for the chat envelope's five keys; keys of
+    /// other types are ignored, as the field-by-field path ignores them.
     private struct Incoming: Decodable {
         var type: String
         var sdp: String?
         var candidate: IceCandidate?
-        var clientMsgId: String?
-        var senderKeyId: String?
-        var recipientKeyId: String?
-        var nonce: String?
-        var ciphertext: String?
+        var envelope: ChatEnvelope?
 
         private enum CodingKeys: String, CodingKey {
-            case type, sdp, candidate, clientMsgId, senderKeyId, recipientKeyId, nonce, ciphertext
+            case type, sdp, candidate
         }
 
         init(from decoder: any Decoder) throws {
@@ -90,11 +75,8 @@ enum RelayFrame {
             case "ice":
                 candidate = try keys.decode(IceCandidate.self, forKey: .candidate)
             case "chat":
-                clientMsgId = try keys.decode(String.self, forKey: .clientMsgId)
-                senderKeyId = try keys.decode(String.self, forKey: .senderKeyId)
-                recipientKeyId = try keys.decode(String.self, forKey: .recipientKeyId)
-                nonce = try keys.decode(String.self, forKey: .nonce)
-                ciphertext = try keys.decode(String.self, forKey: .ciphertext)
+                // The envelope's five fields sit beside `type` in the same object.
+                envelope = try ChatEnvelope(from: decoder)
             default:
                 break
             }
@@ -113,17 +95,24 @@ enum RelayFrame {
         var candidate: IceCandidate
     }
 
+    /// The envelope's fields and the server's, in one object.
     private struct Chat: Encodable {
-        var type = "chat"
         var from: String
-        var clientMsgId: String
-        var senderKeyId: String
-        var recipientKeyId: String
-        var nonce: String
-        var ciphertext: String
-        var seq: UInt64
-        var senderRole: String
-        var storedAt: String
+        var stored: StoredChat
+
+        private enum CodingKeys: String, CodingKey {
+            case type, from, seq, senderRole, storedAt
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try stored.envelope.encode(to: encoder)
+            var keys = encoder.container(keyedBy: CodingKeys.self)
+            try keys.encode("chat", forKey: .type)
+            try keys.encode(from, forKey: .from)
+            try keys.encode(stored.seq, forKey: .seq)
+            try keys.encode(stored.senderRole.rawValue, forKey: .senderRole)
+            try keys.encode(ServerMessage.timestamp(stored.storedAt), forKey: .storedAt)
+        }
     }
 
     private struct Ack: Encodable {

@@ -79,10 +79,6 @@ final class RelayRoutes: Sendable {
         case .media(let video): relayed = .media(from: route.from, video: video)
         default: return .noRoute
         }
-        if case .dropped = outbox.yield(.message(relayed)) {
-            outbox.finish()
-            return .receiverTooSlow
-        }
-        return .relayed
+        return outbox.deliver(relayed) ? .relayed : .receiverTooSlow
     }
 }

@@ -377,11 +377,9 @@ public actor SignallingHub {
 
     func send(_ message: ServerMessage, to id: ConnectionID) {
         guard let connection = connections[id], !connection.closing else { return }
-        if case .dropped = connection.outbox.yield(.message(message)) {
-            // The client does not read: it cannot be helped by more messages.
+        if !connection.outbox.deliver(message) {
             logger.notice("closing a connection that does not keep up")
             routes.closed(id)
-            connection.outbox.finish()
         }
     }
 
@@ -413,5 +411,16 @@ public actor SignallingHub {
             addresses[consultation] = nil
             chatKeyIDs[consultation] = nil
         }
+    }
+}
+
+extension AsyncStream<SignallingHub.Outbound>.Continuation {
+    /// Queues a message for the connection's writer. False when its outbox
+    /// is full: the client does not read and more messages cannot help it,
+    /// so the outbox is finished (the writer then closes with `too-slow`).
+    func deliver(_ message: ServerMessage) -> Bool {
+        guard case .dropped = yield(.message(message)) else { return true }
+        finish()
+        return false
     }
 }
