@@ -152,6 +152,7 @@ let package = Package(
             name: "SamromTestSupport",
             dependencies: [
                 "SamromCore",
+                "Sodium",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -163,6 +164,7 @@ let package = Package(
             name: "SamromCoreTests",
             dependencies: [
                 "SamromCore", "SamromStore", "Sodium", "ReferenceMerkle",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 // An independent Ed25519 for checking our signed notes.
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

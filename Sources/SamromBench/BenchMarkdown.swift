@@ -77,7 +77,7 @@ public enum BenchMarkdown {
             out += "| \(target.what) | \(target.goal) | \(target.measured) | \(target.met.map { $0 ? "met" : "**not met**" } ?? "") |\n"
         }
 
-        out += "\n### Relay (\(r.profile.relayRooms) rooms × 2 clients, offer/answer/ICE-sized frames)\n\n"
+        out += "\n### Relay (\(r.profile.relayRooms) rooms × 2 clients, sealed `signal` frames of offer/answer/ICE size)\n\n"
         out += "| server | saturated msgs/s | p50 / p99 / max at \(Int(r.profile.relayFixedRate))/s | p50 / p99 saturated | server CPU ms per 1,000 | server peak RSS |\n"
         out += "|---|---|---|---|---|---|\n"
         for (key, name) in [("samrom", "Samrom"), ("ceiling", "bare Hummingbird WS relay"), ("saltyrtc", "SaltyRTC 5.0.1")] {
@@ -101,9 +101,9 @@ public enum BenchMarkdown {
             out += "server CPU \(String(format: "%.1f", s.serverCpuSeconds)) s.\n"
         }
         if let c = r.chat {
-            out += "\n### Durable chat\n\n\(c.pairs) pairs, \(r.profile.chatWindow) envelopes in flight per sender, fsync on: "
+            out += "\n### Durable chat\n\n\(c.pairs) pairs, \(r.profile.chatWindow) messages (2 sealed copies each) in flight per sender, fsync on: "
             out += "**\(rate(c.ackedPerSec)) acks/s**, ack latency p50 \(ms(c.ackP50Ms)), p99 \(ms(c.ackP99Ms)), max \(ms(c.ackMaxMs)); "
-            out += "server CPU \(String(format: "%.1f", c.serverCpuMsPerThousand)) ms per 1,000 envelopes.\n"
+            out += "server CPU \(String(format: "%.1f", c.serverCpuMsPerThousand)) ms per 1,000 messages.\n"
         }
         if let a = r.audit {
             out += "\n### Audit\n\n\(a.appended) entries appended by \(r.profile.auditWriters) concurrent writers: **\(rate(a.appendPerSec)) entries/s** "

@@ -52,7 +52,8 @@ public struct BenchReport: Codable, Sendable {
         /// From the first reconnect to the last deltaker back in its call.
         public var seconds: Double
         public var errors: Int
-        /// Each deltaker's time from starting to reconnect to `admitted`.
+        /// Each deltaker's time from starting to reconnect until it is back in its
+        /// call with its key announced again (`welcome`, `admitted`, `roster`, `key`).
         public var perClient: LatencySummary
         public var serverCpuSeconds: Double
     }

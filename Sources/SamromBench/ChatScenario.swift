@@ -3,26 +3,28 @@ import SamromCore
 import Sodium
 import Synchronization
 
-/// Durable chat: pairs in a call, keys announced, each side sending sealed
-/// envelopes (XChaCha20-Poly1305 with libsodium, as the browser does) and
-/// keeping `chatWindow` unacknowledged. An envelope counts when its
-/// `chat-ack` arrives, which the server sends only after the envelope is
-/// committed to SQLite with fsync (`synchronous=FULL`).
+/// Durable chat: pairs in a call, keys announced, each side sending messages
+/// as the browser does (one copy sealed for the peer's key and one for its
+/// own, XChaCha20-Poly1305 with libsodium through `PairChannel`) and keeping
+/// `chatWindow` unacknowledged. A message counts when its `chat-ack` arrives,
+/// which the server sends only after both copies are committed to SQLite
+/// with fsync (`synchronous=FULL`).
 enum ChatScenario {
+    /// What one side seals with: a channel to the peer and one to itself.
+    struct Sender: Sendable {
+        let toPeer: PairChannel
+        let toSelf: PairChannel
+    }
+
     static func samrom(_ server: ServerProcess, _ target: SamromTarget, profile: BenchProfile) async throws -> BenchReport.Chat {
         let pairs = try await concurrently(profile.chatPairs, width: profile.setupConcurrency) { index in
             let pair = try await target.pair(index)
-            let veileder = KeyExchange.KeyPair.generate()
-            let deltaker = KeyExchange.KeyPair.generate()
-            let consultation = ConsultationID(rawValue: pair.consultation)
-            pair.veileder.send(#"{"type":"key","publicKey":"\#(Base64URL.encode(veileder.publicKey.bytes))"}"#)
-            pair.deltaker.send(#"{"type":"key","publicKey":"\#(Base64URL.encode(deltaker.publicKey.bytes))"}"#)
-            _ = try await SamromTarget.expect("key", on: pair.veileder, skipping: ["pong", "peer-joined"])
-            _ = try await SamromTarget.expect("key", on: pair.deltaker, skipping: ["pong", "peer-joined"])
-            return [
-                (pair.veileder, try ChatCipher(consultation: consultation, role: .veileder, own: veileder, peer: deltaker.publicKey)),
-                (pair.deltaker, try ChatCipher(consultation: consultation, role: .deltaker, own: deltaker, peer: veileder.publicKey)),
-            ]
+            func sender(_ me: SamromTarget.Participant, _ peer: SamromTarget.Participant) throws -> (BenchSocket, Sender) {
+                let own = try PairChannel(consultation: pair.consultation, own: me.keys, peer: me.keys.publicKey)
+                let toPeer = try PairChannel(consultation: pair.consultation, own: me.keys, peer: peer.keys.publicKey)
+                return (me.socket, Sender(toPeer: toPeer, toSelf: own))
+            }
+            return [try sender(pair.veileder, pair.deltaker), try sender(pair.deltaker, pair.veileder)]
         }.flatMap { $0 }
 
         let warmup = profile.chatSeconds / 5
@@ -32,14 +34,14 @@ enum ChatScenario {
         let stop = StopFlag()
         let cpuBefore = server.cpuSeconds()
         let (acked, latency) = await withTaskGroup(of: (Int, Latency).self) { group in
-            for (index, (socket, cipher)) in pairs.enumerated() {
+            for (index, (socket, sender)) in pairs.enumerated() {
                 let (credits, creditSink) = AsyncStream<Void>.makeStream()
                 group.addTask {
-                    for sent in 0..<profile.chatWindow { socket.send(chatFrame(cipher, id: "\(RelayTraffic.now())-\(index)-\(sent)")) }
+                    for sent in 0..<profile.chatWindow { socket.send(chatFrame(sender, id: "\(RelayTraffic.now())-\(index)-\(sent)")) }
                     var sent = profile.chatWindow
                     for await _ in credits {
                         if stop.isSet { break }
-                        socket.send(chatFrame(cipher, id: "\(RelayTraffic.now())-\(index)-\(sent)"))
+                        socket.send(chatFrame(sender, id: "\(RelayTraffic.now())-\(index)-\(sent)"))
                         sent += 1
                     }
                     return (0, Latency())
@@ -73,11 +75,15 @@ enum ChatScenario {
             serverCpuMsPerThousand: cpu * 1e6 / max(perSecond * (warmup + profile.chatSeconds + 0.3), 1))
     }
 
-    /// A `chat` frame with a freshly sealed envelope, as the browser sends it.
-    static func chatFrame(_ cipher: ChatCipher, id: String) -> String {
-        let message = ChatCipher.Message(text: "Hei! Hvordan gikk turen i dag? \(id)", sentAt: "2026-12-02T10:00:00.000Z")
-        guard let envelope = try? cipher.seal(message, clientMsgId: id) else { return #"{"type":"ping"}"# }
-        return #"{"type":"chat","clientMsgId":"\#(envelope.clientMsgId)","senderKeyId":"\#(envelope.senderKeyId)","recipientKeyId":"\#(envelope.recipientKeyId)","nonce":"\#(envelope.nonce)","ciphertext":"\#(envelope.ciphertext)"}"#
+    /// A `chat` frame with two freshly sealed copies, as the browser sends it.
+    static func chatFrame(_ sender: Sender, id: String) -> String {
+        let message = PairChannel.ChatText(text: "Hei! Hvordan gikk turen i dag? \(id)", sentAt: "2026-12-02T10:00:00.000Z")
+        guard let peer = try? sender.toPeer.sealChat(message, clientMsgId: id), let own = try? sender.toSelf.sealChat(message, clientMsgId: id)
+        else { return #"{"type":"ping"}"# }
+        let copies = [peer, own].map {
+            #"{"recipientKeyId":"\#($0.recipientKeyId)","nonce":"\#($0.nonce)","ciphertext":"\#($0.ciphertext)"}"#
+        }
+        return #"{"type":"chat","clientMsgId":"\#(id)","senderKeyId":"\#(sender.toPeer.ownKeyID)","copies":[\#(copies.joined(separator: ","))]}"#
     }
 
     /// The send time at the start of the acknowledged `clientMsgId`.

@@ -5,10 +5,10 @@ import Foundation
 /// server memory: (RSS while holding − RSS before) / count.
 enum ConnectionsScenario {
     static func samrom(_ server: ServerProcess, _ target: SamromTarget, profile: BenchProfile) async throws -> BenchReport.Connections {
-        // Veileder and admitted deltaker per consultation: a quiet call.
+        // Veileder and admitted deltaker per consultation, keys announced: a quiet call.
         try await hold(server, count: profile.connections, profile: profile) { index in
             let pair = try await target.pair(index)
-            return [pair.veileder, pair.deltaker]
+            return [pair.veileder.socket, pair.deltaker.socket]
         }
     }
 

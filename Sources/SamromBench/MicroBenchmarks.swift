@@ -3,45 +3,52 @@ import SamromCore
 import Sodium
 
 /// The signalling hot path's parts timed alone, in this process: what each
-/// relayed frame costs Samrom beyond what the bare stack does.
+/// relayed frame costs Samrom beyond what the bare stack does. The frames
+/// are the relay scenario's (sealed offer and ICE candidate) and the chat
+/// scenario's (two sealed copies).
 public enum MicroBenchmarks {
     public static func run(iterations: Int) -> [String] {
-        let traffic = RelayTraffic()
-        let offer = traffic.frame(0, first: true, nanos: 1_764_000_000_000)
-        let ice = traffic.frame(1, first: true, nanos: 1_764_000_000_000)
-        let participant = ParticipantID.random()
         var lines: [String] = []
         func time(_ name: String, _ body: () -> Void) {
             for _ in 0..<min(iterations, 1000) { body() }
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<iterations { body() }
             let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
-            lines.append(String(format: "%-44@ %9.2f µs", name as NSString, nanos / 1000))
+            lines.append(name.padding(toLength: max(44, name.count), withPad: " ", startingAt: 0) + String(format: " %9.2f µs", nanos / 1000))
         }
-        let parsedOffer = try! ClientMessage.decode(offer)
-        let parsedIce = try! ClientMessage.decode(ice)
-        time("decode offer (\(offer.utf8.count) B)") { _ = try? ClientMessage.decode(offer) }
-        time("decode ice (\(ice.utf8.count) B)") { _ = try? ClientMessage.decode(ice) }
-        time("JSONSerialization ice (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(ice.utf8)) }
-        time("JSONSerialization offer (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(offer.utf8)) }
-        if case .offer(let sdp) = parsedOffer {
-            time("encode relayed offer") { _ = ServerMessage.offer(from: participant, sdp: sdp).encoded() }
+
+        let consultation = ConsultationID.random()
+        let (veileder, deltaker) = (KeyExchange.KeyPair.generate(), KeyExchange.KeyPair.generate())
+        let (sender, _) = try! RelayTraffic().sides(
+            consultation: consultation, offerer: (.random(), veileder), answerer: (.random(), deltaker))
+        let offer = sender.frame(0, nanos: 1_764_000_000_000)
+        let ice = sender.frame(1, nanos: 1_764_000_000_000)
+        let participant = ParticipantID.random()
+        time("decode signal, offer (\(offer.utf8.count) B)") { _ = try? ClientMessage.decode(offer) }
+        time("decode signal, ice (\(ice.utf8.count) B)") { _ = try? ClientMessage.decode(ice) }
+        time("JSONSerialization signal, ice (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(ice.utf8)) }
+        time("JSONSerialization signal, offer (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(offer.utf8)) }
+        if case .signal(_, let signal)? = try? ClientMessage.decode(offer) {
+            time("encode relayed signal, offer") { _ = ServerMessage.signal(from: participant, signal).encoded() }
         }
-        if case .ice(let candidate) = parsedIce {
-            time("encode relayed ice") { _ = ServerMessage.ice(from: participant, candidate: candidate).encoded() }
+        if case .signal(_, let signal)? = try? ClientMessage.decode(ice) {
+            time("encode relayed signal, ice") { _ = ServerMessage.signal(from: participant, signal).encoded() }
         }
-        let envelope = ChatEnvelope(
-            clientMsgId: "m-000001", senderKeyId: "KLqljBKXTshj1Sut3V6mog", recipientKeyId: "CMJeJrqz_SgUHVWZmhVDuA",
-            nonce: Base64URL.encode([UInt8](repeating: 7, count: 24)),
-            ciphertext: Base64URL.encode([UInt8](repeating: 9, count: 16 + 256)))
-        let chat = """
-            {"type":"chat","clientMsgId":"\(envelope.clientMsgId)","senderKeyId":"\(envelope.senderKeyId)",\
-            "recipientKeyId":"\(envelope.recipientKeyId)","nonce":"\(envelope.nonce)","ciphertext":"\(envelope.ciphertext)"}
-            """
-        time("decode chat (\(chat.utf8.count) B)") { _ = try? ClientMessage.decode(chat) }
-        let stored = StoredChat(envelope: envelope, seq: 42, senderRole: .deltaker, storedAt: Date())
-        time("encode relayed chat") { _ = ServerMessage.chat(from: participant, stored).encoded() }
-        time("encode chat ack") { _ = ServerMessage.chatAck(clientMsgId: envelope.clientMsgId, seq: 42).encoded() }
+
+        let id = "1764000000000000000-3-7"
+        let chat = ChatScenario.chatFrame(
+            .init(
+                toPeer: try! PairChannel(consultation: consultation, own: deltaker, peer: veileder.publicKey),
+                toSelf: try! PairChannel(consultation: consultation, own: deltaker, peer: deltaker.publicKey)),
+            id: id)
+        time("decode chat, 2 copies (\(chat.utf8.count) B)") { _ = try? ClientMessage.decode(chat) }
+        if case .chat(let envelope)? = try? ClientMessage.decode(chat) {
+            let stored = StoredChat(
+                from: participant, senderRole: .deltaker, clientMsgId: envelope.clientMsgId, senderKeyId: envelope.senderKeyId,
+                copy: envelope.copies[0], seq: 42, storedAt: Date())
+            time("encode relayed chat copy") { _ = ServerMessage.chat(stored).encoded() }
+        }
+        time("encode chat ack") { _ = ServerMessage.chatAck(clientMsgId: id, seq: 42).encoded() }
         let event = AuditEvent(
             at: Date(), actor: .participant(participant, role: .deltaker), action: .join, consultation: .random(), outcome: .allowed,
             reason: "came back within the grace period", clientIP: "127.0.0.1")

@@ -1,9 +1,11 @@
 import Foundation
+import SamromCore
 import Sodium
 
-/// Relay: rooms of two clients exchanging offer/answer/ICE-sized frames
-/// through a server, first at a fixed total rate (latency), then as fast as
-/// the server allows (throughput). The same client drives each server.
+/// Relay: rooms of two clients exchanging sealed `signal` frames the size of
+/// a real offer's, answer's and ICE candidate's (`RelayTraffic`) through a
+/// server, first at a fixed total rate (latency), then as fast as the server
+/// allows (throughput). The same client drives each server.
 enum RelayScenario {
     typealias PairMaker = @Sendable (Int) async throws -> (RelayEndpoint, RelayEndpoint)
 
@@ -34,12 +36,17 @@ enum RelayScenario {
 
     // MARK: The three servers' pairs
 
+    /// A consultation per room: the veileder (who offers) and an admitted
+    /// deltaker, both with their keys announced, exchanging `signal` frames.
     static func samromPair(_ target: SamromTarget, traffic: RelayTraffic) -> PairMaker {
         { index in
             let pair = try await target.pair(index)
+            let (veileder, deltaker) = try traffic.sides(
+                consultation: pair.consultation, offerer: (pair.veileder.participant, pair.veileder.keys),
+                answerer: (pair.deltaker.participant, pair.deltaker.keys))
             return (
-                RelayEndpoint(socket: pair.veileder) { .text(traffic.frame($0, first: true, nanos: $1)) },
-                RelayEndpoint(socket: pair.deltaker) { .text(traffic.frame($0, first: false, nanos: $1)) }
+                RelayEndpoint(socket: pair.veileder.socket) { .text(veileder.frame($0, nanos: $1)) },
+                RelayEndpoint(socket: pair.deltaker.socket) { .text(deltaker.frame($0, nanos: $1)) }
             )
         }
     }
@@ -52,10 +59,11 @@ enum RelayScenario {
             for socket in [a, b] {
                 guard await socket.nextText() == "ready" else { throw BenchError("ceiling: no ready") }
             }
-            // The same frames Samrom's clients send, relayed as they are.
+            // Frames as long as Samrom's clients send, relayed as they are.
+            let (first, second) = try traffic.standaloneSides()
             return (
-                RelayEndpoint(socket: a) { .text(traffic.frame($0, first: true, nanos: $1)) },
-                RelayEndpoint(socket: b) { .text(traffic.frame($0, first: false, nanos: $1)) }
+                RelayEndpoint(socket: a) { .text(first.frame($0, nanos: $1)) },
+                RelayEndpoint(socket: b) { .text(second.frame($0, nanos: $1)) }
             )
         }
     }
@@ -63,16 +71,18 @@ enum RelayScenario {
     static func saltyPair(_ port: Int, servers: BenchServers, traffic: RelayTraffic) -> PairMaker {
         { _ in
             let (initiator, responder) = try await saltyClients(port, servers: servers, pingInterval: 0)
-            // Between peers SaltyRTC frames are NaCl boxes: the same bytes plus a 16-byte tag.
-            let tag = [UInt8](repeating: 0, count: Box.tagLength)
+            // The payload is the very text a Samrom client sends (its box
+            // sealed end to end, tag included), behind SaltyRTC's 24-byte
+            // nonce header: the same bytes to relay as Samrom gets.
+            let (first, second) = try traffic.standaloneSides()
             return (
                 RelayEndpoint(socket: initiator.socket) {
                     .binary(initiator.relayFrame(to: responder.address, sequence: UInt32(truncatingIfNeeded: $0),
-                        payload: Array(traffic.frame($0, first: true, nanos: $1).utf8) + tag))
+                        payload: Array(first.frame($0, nanos: $1).utf8)))
                 },
                 RelayEndpoint(socket: responder.socket) {
                     .binary(responder.relayFrame(to: initiator.address, sequence: UInt32(truncatingIfNeeded: $0),
-                        payload: Array(traffic.frame($0, first: false, nanos: $1).utf8) + tag))
+                        payload: Array(second.frame($0, nanos: $1).utf8)))
                 }
             )
         }

@@ -7,6 +7,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 import SamromCore
+import Sodium
 
 /// Samrom as the load generator drives it, through its public surface only:
 /// the HTTP API for the login and consultations, `/ws` for everything else.
@@ -60,52 +61,99 @@ struct SamromTarget: Sendable {
         return try await BenchSocket.connect("wss://127.0.0.1:\(port)/ws", headers: headers, tls: tls, logger: logger)
     }
 
-    /// A veileder in the room of `consultation`, welcomed.
-    func veileder(_ consultation: String) async throws -> BenchSocket {
+    /// One participant's side of a call as the load generator plays it: the
+    /// socket, who the server says it is, and its real device key pair.
+    struct Participant: Sendable {
+        let socket: BenchSocket
+        let participant: ParticipantID
+        let keys: KeyExchange.KeyPair
+        var keyID: String { DeviceKey.keyID(keys.publicKey) }
+
+        /// `{"type":"key","publicKey":…}`: announces this device's key in the call.
+        func announceKey() {
+            socket.send(#"{"type":"key","publicKey":"\#(Base64URL.encode(keys.publicKey.bytes))"}"#)
+        }
+    }
+
+    /// The owning veileder in the call of `consultation`: welcomed, admitted
+    /// at once, and on the first roster (just itself).
+    func veileder(_ consultation: String) async throws -> Participant {
         let socket = try await socket(asVeileder: true)
-        socket.send(#"{"type":"hello","v":1,"consultation":"\#(consultation)"}"#)
-        _ = try await Self.expect("welcome", on: socket)
-        return socket
+        socket.send(#"{"type":"hello","v":2,"consultation":"\#(consultation)"}"#)
+        let welcome = try await Self.expect("welcome", on: socket)
+        _ = try await Self.expect("admitted", on: socket)
+        _ = try await Self.expect("roster", on: socket)
+        return Participant(socket: socket, participant: try Self.you(welcome), keys: .generate())
     }
 
     /// A deltaker through the link: welcomed, in the lobby. Returns its resume token.
-    func deltaker(token: String) async throws -> (socket: BenchSocket, resume: String) {
+    func deltaker(token: String) async throws -> (Participant, resume: String) {
         let socket = try await socket(asVeileder: false)
-        socket.send(#"{"type":"hello","v":1,"token":"\#(token)"}"#)
+        socket.send(#"{"type":"hello","v":2,"token":"\#(token)"}"#)
         let welcome = try await Self.expect("welcome", on: socket)
         guard case .string(let resume)? = welcome["resume"] else { throw Failure(description: "welcome without resume") }
         _ = try await Self.expect("lobby", on: socket)
-        return (socket, resume)
+        return (Participant(socket: socket, participant: try Self.you(welcome), keys: .generate()), resume)
     }
 
-    /// The veileder admits the one who knocked; returns when the deltaker is told.
+    /// The veileder admits the one who knocked; returns when the deltaker is
+    /// told (`admitted`) and both have the roster with two in the call.
     func admit(veileder: BenchSocket, deltaker: BenchSocket) async throws {
         let knock = try await Self.expect("knock", on: veileder)
         guard case .string(let participant)? = knock["participant"] else { throw Failure(description: "knock without participant") }
         veileder.send(#"{"type":"admit","participant":"\#(participant)"}"#)
         _ = try await Self.expect("admitted", on: deltaker)
-        _ = try await Self.expect("peer-joined", on: veileder)
+        _ = try await Self.expectRoster(on: deltaker) { $0.count == 2 }
+        _ = try await Self.expectRoster(on: veileder) { $0.count == 2 }
     }
 
-    /// A consultation with its veileder and an admitted deltaker in the call.
+    /// A consultation with its veileder and an admitted deltaker in the call,
+    /// both with their device keys announced and each holding the other's:
+    /// from here on either may signal or chat to the other.
     func pair(_ index: Int) async throws -> Pair {
         let (id, token) = try await createConsultation(title: "Benchmark \(index)")
         let veileder = try await veileder(id)
         let (deltaker, resume) = try await deltaker(token: token)
-        try await admit(veileder: veileder, deltaker: deltaker)
-        return Pair(consultation: id, veileder: veileder, deltaker: deltaker, deltakerResume: resume)
+        try await admit(veileder: veileder.socket, deltaker: deltaker.socket)
+        veileder.announceKey()
+        deltaker.announceKey()
+        for (me, other) in [(veileder, deltaker), (deltaker, veileder)] {
+            let key = try await Self.expect("key", on: me.socket)
+            guard key["keyId"] == .string(other.keyID) else { throw Failure(description: "a key that is not the peer's") }
+        }
+        return Pair(consultation: ConsultationID(rawValue: id), veileder: veileder, deltaker: deltaker, deltakerResume: resume)
     }
 
     struct Pair: Sendable {
-        let consultation: String
-        let veileder: BenchSocket
-        let deltaker: BenchSocket
+        let consultation: ConsultationID
+        let veileder: Participant
+        let deltaker: Participant
         let deltakerResume: String
     }
 
-    /// Reads until a message of `type` arrives; `pong`, `peer-joined`/`peer-left`
-    /// and relayed keys on the way are skipped, an `error` fails.
-    static func expect(_ type: String, on socket: BenchSocket, skipping: Set<String> = ["pong", "peer-left", "key", "lobby", "peer-joined"])
+    /// `welcome.you.participant`.
+    static func you(_ welcome: Message) throws -> ParticipantID {
+        guard case .object(let you)? = welcome["you"], case .string(let participant)? = you["participant"] else {
+            throw Failure(description: "welcome without you.participant")
+        }
+        return ParticipantID(rawValue: participant)
+    }
+
+    /// Reads until a `roster` whose participants (`{participant, role, keyId}`) satisfy `accept`.
+    static func expectRoster(on socket: BenchSocket, _ accept: ([[String: JSONValue]]) -> Bool) async throws -> [[String: JSONValue]] {
+        while true {
+            let roster = try await expect("roster", on: socket)
+            guard case .array(let list)? = roster["participants"] else { throw Failure(description: "roster without participants") }
+            let entries = list.compactMap { entry -> [String: JSONValue]? in
+                if case .object(let object) = entry { return object } else { return nil }
+            }
+            if accept(entries) { return entries }
+        }
+    }
+
+    /// Reads until a message of `type` arrives; `pong`, `roster`, relayed
+    /// keys and the lobby on the way are skipped, an `error` fails.
+    static func expect(_ type: String, on socket: BenchSocket, skipping: Set<String> = ["pong", "roster", "key", "lobby", "lobby-left"])
         async throws -> Message
     {
         while let text = await socket.nextText() {

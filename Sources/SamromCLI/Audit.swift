@@ -111,7 +111,7 @@ struct Purge: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(name: .customLong("audit-retention-days"), help: "Erase the content of audit entries older than this (default 1826, five years).")
     var auditRetentionDays: Int = 1826
-    @Option(name: .customLong("chat-retention-days"), help: "Delete chat envelopes and keys this long after a consultation closed (default 30).")
+    @Option(name: .customLong("chat-retention-days"), help: "Delete sealed chat copies this long after a consultation closed (default 30).")
     var chatRetentionDays: Int = 30
 
     func validate() throws {
@@ -127,7 +127,7 @@ struct Purge: AsyncParsableCommand {
         let app = try await openApp(data, configuration: configuration)
         let result = try await Retention.run(store: app.store, auditor: app.auditor, configuration: configuration, clock: app.clock)
         try await app.auditLog.checkpoint()
-        say("Deleted \(result.chatMessagesDeleted) chat messages and \(result.chatKeysDeleted) chat keys of closed consultations.")
+        say("Deleted \(result.chatCopiesDeleted) sealed chat copies of closed consultations.")
         say("Erased the content of \(result.auditEntriesErased) audit entries (their leaf hashes stay).")
     }
 }

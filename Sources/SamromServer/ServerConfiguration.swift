@@ -60,10 +60,11 @@ public struct ServerConfiguration: Sendable {
     /// (with a 1 s TLS shutdown timeout: a half-open socket is gone within ~9 s).
     public var pingInterval: Duration = .seconds(4)
     /// Largest WebSocket message accepted; larger ones close with 1009.
-    public var maxMessageBytes: Int = 64 * 1024
+    /// (A sealed offer is at most 64 KiB of base64; six chat copies about 100 KiB.)
+    public var maxMessageBytes: Int = 128 * 1024
     /// Per-connection message rate (sustained, burst).
-    public var messagesPerSecond: Double = 20
-    public var messageBurst: Double = 60
+    public var messagesPerSecond: Double = 30
+    public var messageBurst: Double = 120
     /// After this many rate-limited messages in a row, the connection is closed.
     public var maxRejectedMessages: Int = 200
     /// Largest JSON request body on the HTTP API.

@@ -3,18 +3,15 @@ import GRDB
 import SamromCore
 
 extension SQLiteStore: ConsultationStore {
-    public func insertConsultation(_ c: Consultation) async throws {
+    public func insertConsultation(_ c: Consultation, link: JoinLink) async throws {
         try await write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO consultation (id, ownerId, title, createdAt, expiresAt, endedAt, linkHash, linkIssuedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                sql: "INSERT INTO consultation (id, ownerId, title, createdAt, expiresAt, endedAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [
                     c.id.rawValue, c.owner.rawValue, c.title, c.createdAt.timeIntervalSince1970,
-                    c.expiresAt.timeIntervalSince1970, c.endedAt?.timeIntervalSince1970, Data(c.linkHash.bytes),
-                    c.linkIssuedAt.timeIntervalSince1970,
+                    c.expiresAt.timeIntervalSince1970, c.endedAt?.timeIntervalSince1970,
                 ])
+            try Self.setLink(link, of: c.id, in: db)
         }
     }
 
@@ -25,13 +22,21 @@ extension SQLiteStore: ConsultationStore {
         }
     }
 
-    public func consultation(linkHash: TokenHash) async throws -> Consultation? {
+    public func consultation(linkHash: TokenHash) async throws -> (consultation: Consultation, role: ParticipantRole)? {
         try await read { db in
-            guard let found = try Row.fetchOne(
-                db, sql: "SELECT * FROM consultation WHERE linkHash = ?", arguments: [Data(linkHash.bytes)]
-            ).map(Self.consultation) else { return nil }
-            // The unique index found it; confirm in constant time anyway.
-            return found.linkHash.matches(linkHash) ? found : nil
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT consultation.*, joinLink.hash AS linkHash, joinLink.role AS linkRole
+                    FROM joinLink JOIN consultation ON consultation.id = joinLink.consultationId
+                    WHERE joinLink.hash = ?
+                    """,
+                arguments: [Data(linkHash.bytes)]),
+                let role = ParticipantRole(rawValue: row["linkRole"]), ParticipantRole.invited.contains(role)
+            else { return nil }
+            // The primary key found it; confirm in constant time anyway.
+            guard TokenHash(bytes: Array(row["linkHash"] as Data)).matches(linkHash) else { return nil }
+            return (Self.consultation(row), role)
         }
     }
 
@@ -43,13 +48,34 @@ extension SQLiteStore: ConsultationStore {
         }
     }
 
-    public func replaceLink(of id: ConsultationID, with hash: TokenHash, at: Date) async throws {
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE consultation SET linkHash = ?, linkIssuedAt = ? WHERE id = ?",
-                arguments: [Data(hash.bytes), at.timeIntervalSince1970, id.rawValue])
-            guard db.changesCount == 1 else { throw StorageError(.notFound, "no such consultation") }
+    public func links(of id: ConsultationID) async throws -> [JoinLink] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM joinLink WHERE consultationId = ? ORDER BY role", arguments: [id.rawValue]
+            ).compactMap { row in
+                guard let role = ParticipantRole(rawValue: row["role"]), ParticipantRole.invited.contains(role) else { return nil }
+                return JoinLink(role: role, hash: TokenHash(bytes: Array(row["hash"] as Data)), issuedAt: Date(timeIntervalSince1970: row["issuedAt"]))
+            }
         }
+    }
+
+    public func replaceLink(of id: ConsultationID, with link: JoinLink) async throws {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM consultation WHERE id = ?", arguments: [id.rawValue]) != nil else {
+                throw StorageError(.notFound, "no such consultation")
+            }
+            try Self.setLink(link, of: id, in: db)
+        }
+    }
+
+    /// One link per role: the new one replaces the role's old one.
+    private static func setLink(_ link: JoinLink, of id: ConsultationID, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO joinLink (hash, consultationId, role, issuedAt) VALUES (?, ?, ?, ?)
+                ON CONFLICT (consultationId, role) DO UPDATE SET hash = excluded.hash, issuedAt = excluded.issuedAt
+                """,
+            arguments: [Data(link.hash.bytes), id.rawValue, link.role.rawValue, link.issuedAt.timeIntervalSince1970])
     }
 
     public func endConsultation(_ id: ConsultationID, at: Date) async throws -> Bool {
@@ -66,8 +92,6 @@ extension SQLiteStore: ConsultationStore {
             id: ConsultationID(rawValue: row["id"]), owner: AccountID(rawValue: row["ownerId"]), title: row["title"],
             createdAt: Date(timeIntervalSince1970: row["createdAt"]),
             expiresAt: Date(timeIntervalSince1970: row["expiresAt"]),
-            endedAt: (row["endedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            linkHash: TokenHash(bytes: Array(row["linkHash"] as Data)),
-            linkIssuedAt: Date(timeIntervalSince1970: row["linkIssuedAt"]))
+            endedAt: (row["endedAt"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

@@ -75,6 +75,60 @@ enum Schema {
                 t.column("signedAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v2: a join link per role, chat copies per recipient key, no stored keys") { db in
+            // Links move to their own table, one per invited role; the
+            // existing link becomes the deltaker's.
+            try db.create(table: "joinLink") { t in
+                t.primaryKey("hash", .blob)
+                t.column("consultationId", .text).notNull().references("consultation", onDelete: .cascade)
+                t.column("role", .text).notNull()
+                t.column("issuedAt", .double).notNull()
+                t.uniqueKey(["consultationId", "role"])
+            }
+            try db.execute(sql: "INSERT INTO joinLink (hash, consultationId, role, issuedAt) SELECT linkHash, id, 'deltaker', linkIssuedAt FROM consultation")
+            // A chat message is stored as one sealed copy per recipient key.
+            // A v1 envelope was one copy (to the other person's key), and stays
+            // as such: its ciphertext is kept, never opened here.
+            try db.create(table: "chatCopy") { t in
+                t.column("consultationId", .text).notNull().references("consultation", onDelete: .cascade)
+                t.column("seq", .integer).notNull()
+                t.column("recipientKeyId", .text).notNull()
+                t.column("clientMsgId", .text).notNull()
+                t.column("senderParticipant", .text).notNull()
+                t.column("senderRole", .text).notNull()
+                t.column("senderKeyId", .text).notNull()
+                t.column("nonce", .text).notNull()
+                t.column("ciphertext", .text).notNull()
+                t.column("storedAt", .double).notNull()
+                t.primaryKey(["consultationId", "seq", "recipientKeyId"])
+            }
+            try db.create(index: "chatCopyByRecipient", on: "chatCopy", columns: ["consultationId", "recipientKeyId", "seq"])
+            try db.create(index: "chatCopyBySender", on: "chatCopy", columns: ["consultationId", "senderKeyId", "clientMsgId"])
+            try db.execute(sql: """
+                INSERT INTO chatCopy
+                    (consultationId, seq, recipientKeyId, clientMsgId, senderParticipant, senderRole, senderKeyId, nonce, ciphertext, storedAt)
+                SELECT consultationId, seq, recipientKeyId, clientMsgId, '', senderRole, senderKeyId, nonce, ciphertext, storedAt FROM chatMessage
+                """)
+            try db.drop(table: "chatMessage")
+            // Device keys live only in memory, while their holder is in the call.
+            try db.drop(table: "chatKey")
+            // The consultation row without its link columns (SQLite cannot drop
+            // a UNIQUE column; foreign keys are checked when the migration ends).
+            try db.create(table: "consultationV2") { t in
+                t.primaryKey("id", .text)
+                t.column("ownerId", .integer).notNull().indexed().references("account")
+                t.column("title", .text)
+                t.column("createdAt", .double).notNull()
+                t.column("expiresAt", .double).notNull()
+                t.column("endedAt", .double)
+            }
+            try db.execute(sql: """
+                INSERT INTO consultationV2 (id, ownerId, title, createdAt, expiresAt, endedAt)
+                SELECT id, ownerId, title, createdAt, expiresAt, endedAt FROM consultation
+                """)
+            try db.drop(table: "consultation")
+            try db.rename(table: "consultationV2", to: "consultation")
+        }
         return migrator
     }
 }

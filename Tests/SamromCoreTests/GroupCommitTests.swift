@@ -37,8 +37,8 @@ import Testing
         let (store, directory) = try Self.store()
         defer { try? FileManager.default.removeItem(at: directory) }
         let envelope = ChatEnvelope(
-            clientMsgId: "m", senderKeyId: "AAAAAAAAAAAAAAAAAAAAAA", recipientKeyId: "AAAAAAAAAAAAAAAAAAAAAA",
-            nonce: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ciphertext: "AA")
+            clientMsgId: "m", senderKeyId: "AAAAAAAAAAAAAAAAAAAAAA",
+            copies: [ChatCopy(recipientKeyId: "AAAAAAAAAAAAAAAAAAAAAA", nonce: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ciphertext: "AA")])
         // Chat for a consultation that does not exist violates a foreign key;
         // the audit appends around it, in the same batches, must all land.
         let outcomes = await withTaskGroup(of: Bool.self) { group in
@@ -46,7 +46,8 @@ import Testing
                 group.addTask {
                     if i % 10 == 5 {
                         return (try? await store.appendChat(
-                            envelope, consultation: ConsultationID(rawValue: "nope\(i)"), senderRole: .deltaker, at: Date())) != nil
+                            envelope, consultation: ConsultationID(rawValue: "nope\(i)"),
+                            sender: Member(participant: ParticipantID(rawValue: "p-1"), role: .deltaker), at: Date())) != nil
                     }
                     return (try? await store.appendAudit(Self.event(i))) != nil
                 }

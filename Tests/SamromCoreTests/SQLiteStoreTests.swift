@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GRDB
 import SamromCore
 @testable import SamromStore
 
@@ -22,24 +23,96 @@ import SamromCore
                 try await store.createAccount(username: "kari", role: .admin, passwordHash: "h", at: now)
             }
             try await store.insertConsultation(
-                Consultation(id: id, owner: account.id, title: "Oppstart", createdAt: now, expiresAt: now.addingTimeInterval(60),
-                             linkHash: token.hash, linkIssuedAt: now))
+                Consultation(id: id, owner: account.id, title: "Oppstart", createdAt: now, expiresAt: now.addingTimeInterval(60)),
+                link: JoinLink(role: .deltaker, hash: token.hash, issuedAt: now))
         }
         let reopened = try SQLiteStore(directory: directory)
         let kari = try #require(try await reopened.account(username: "kari"))
         #expect(kari.role == .veileder)
         let found = try #require(try await reopened.consultation(linkHash: token.hash))
-        #expect(found.id == id && found.title == "Oppstart")
+        #expect(found.consultation.id == id && found.consultation.title == "Oppstart" && found.role == .deltaker)
         #expect(try await reopened.consultation(linkHash: JoinToken.random().hash) == nil)
 
+        // A tolk link beside the deltaker's; a new deltaker link replaces only the deltaker's.
+        let tolk = JoinToken.random()
+        try await reopened.replaceLink(of: id, with: JoinLink(role: .tolk, hash: tolk.hash, issuedAt: now))
+        #expect(try await reopened.consultation(linkHash: tolk.hash)?.role == .tolk)
         let newToken = JoinToken.random()
-        try await reopened.replaceLink(of: id, with: newToken.hash, at: now)
+        try await reopened.replaceLink(of: id, with: JoinLink(role: .deltaker, hash: newToken.hash, issuedAt: now))
         #expect(try await reopened.consultation(linkHash: token.hash) == nil)
-        #expect(try await reopened.consultation(linkHash: newToken.hash)?.id == id)
+        #expect(try await reopened.consultation(linkHash: newToken.hash)?.consultation.id == id)
+        #expect(try await reopened.consultation(linkHash: tolk.hash)?.role == .tolk)
+        #expect(try await reopened.links(of: id).map(\.role) == [.deltaker, .tolk])
+        await #expect(throws: StorageError.self) {
+            try await reopened.replaceLink(of: .random(), with: JoinLink(role: .tolk, hash: JoinToken.random().hash, issuedAt: now))
+        }
         #expect(try await reopened.endConsultation(id, at: now))
         #expect(try await !reopened.endConsultation(id, at: now))
         // WAL mode, as promised.
         #expect(try await reopened.journalMode() == "wal")
+    }
+
+    static let keyA = "AAAAAAAAAAAAAAAAAAAAAA", keyB = "BBBBBBBBBBBBBBBBBBBBBB", keyC = "CCCCCCCCCCCCCCCCCCCCCC"
+
+    /// Every copy of a message under one seq; each recipient reads only its
+    /// own copies; the same sender key's clientMsgId is stored once.
+    @Test func chatCopiesPerRecipient() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let now = Date()
+        let account = try await store.createAccount(username: "kari", role: .veileder, passwordHash: "h", at: now)
+        let id = ConsultationID.random()
+        try await store.insertConsultation(
+            Consultation(id: id, owner: account.id, title: nil, createdAt: now, expiresAt: now.addingTimeInterval(60)),
+            link: JoinLink(role: .deltaker, hash: JoinToken.random().hash, issuedAt: now))
+        let sender = Member(participant: ParticipantID(rawValue: "p-a"), role: .deltaker)
+        func message(_ msgId: String, to keys: [String]) -> ChatEnvelope {
+            ChatEnvelope(clientMsgId: msgId, senderKeyId: Self.keyA, copies: keys.map { ChatCopy(recipientKeyId: $0, nonce: "n-\($0)", ciphertext: "c-\(msgId)-\($0)") })
+        }
+        let first = try await store.appendChat(message("m-1", to: [Self.keyA, Self.keyB, Self.keyC]), consultation: id, sender: sender, at: now)
+        #expect(!first.duplicate && first.copies.map(\.seq) == [0, 0, 0])
+        let again = try await store.appendChat(message("m-1", to: [Self.keyA, Self.keyB, Self.keyC]), consultation: id, sender: sender, at: now)
+        #expect(again.duplicate && again.copies.map(\.seq) == [0, 0, 0])
+        let second = try await store.appendChat(message("m-2", to: [Self.keyA, Self.keyB]), consultation: id, sender: sender, at: now)
+        #expect(second.copies.first?.seq == 1)
+        let forC = try await store.chatHistory(consultation: id, recipientKeyId: Self.keyC, afterSeq: nil, limit: 10)
+        #expect(forC.map(\.copy.ciphertext) == ["c-m-1-\(Self.keyC)"])
+        #expect(forC.first?.from == sender.participant && forC.first?.senderRole == .deltaker)
+        let forB = try await store.chatHistory(consultation: id, recipientKeyId: Self.keyB, afterSeq: 0, limit: 10)
+        #expect(forB.map(\.clientMsgId) == ["m-2"])
+        #expect(try await store.purgeChat(closedBefore: now) == 0)
+        #expect(try await store.purgeChat(closedBefore: now.addingTimeInterval(3600)) == 5)
+    }
+
+    /// A database written by the v1 server opens under v2 with nothing lost:
+    /// its link becomes the deltaker link, its envelopes stay as copies.
+    @Test func aV1DatabaseIsMigrated() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try DataDirectory.prepare(directory)
+        let token = JoinToken.random()
+        do {
+            let pool = try DatabasePool(path: directory.appendingPathComponent("samrom.sqlite").path)
+            try Schema.migrator.migrate(pool, upTo: "v1: accounts, sessions, consultations, audit")
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO account (id, username, role, passwordHash, createdAt) VALUES (1, 'kari', 'veileder', 'h', 0)")
+                try db.execute(
+                    sql: "INSERT INTO consultation (id, ownerId, title, createdAt, expiresAt, linkHash, linkIssuedAt) VALUES ('c1', 1, 'Oppstart', 0, 4e9, ?, 5)",
+                    arguments: [Data(token.hash.bytes)])
+                try db.execute(sql: """
+                    INSERT INTO chatMessage (consultationId, seq, clientMsgId, senderRole, senderKeyId, recipientKeyId, nonce, ciphertext, storedAt)
+                    VALUES ('c1', 0, 'm-1', 'deltaker', '\(Self.keyA)', '\(Self.keyB)', 'n', 'c', 7)
+                    """)
+                try db.execute(sql: "INSERT INTO chatKey (consultationId, role, publicKey, updatedAt) VALUES ('c1', 'deltaker', x'00', 0)")
+            }
+        }
+        let store = try SQLiteStore(directory: directory)
+        let found = try #require(try await store.consultation(linkHash: token.hash))
+        #expect(found.consultation.title == "Oppstart" && found.role == .deltaker)
+        #expect(try await store.links(of: found.consultation.id).first?.issuedAt == Date(timeIntervalSince1970: 5))
+        let copies = try await store.chatHistory(consultation: found.consultation.id, recipientKeyId: Self.keyB, afterSeq: nil, limit: 10)
+        #expect(copies.map(\.clientMsgId) == ["m-1"] && copies.first?.senderKeyId == Self.keyA)
     }
 
     @Test func disablingDeletesSessions() async throws {

@@ -59,8 +59,7 @@ import Testing
 
     @Test func consultationStatus() {
         let c = Consultation(
-            id: .random(), owner: AccountID(rawValue: 1), title: nil, createdAt: t0, expiresAt: t0.addingTimeInterval(10),
-            linkHash: TokenHash(bytes: [1]), linkIssuedAt: t0)
+            id: .random(), owner: AccountID(rawValue: 1), title: nil, createdAt: t0, expiresAt: t0.addingTimeInterval(10))
         #expect(c.status(at: t0) == .active)
         #expect(c.status(at: t0.addingTimeInterval(10)) == .expired)
         var ended = c
@@ -83,6 +82,9 @@ import Testing
     @Test func serverMessagesEncodeWithTheirType() {
         #expect(ServerMessage.pong.encoded() == #"{"type":"pong"}"#)
         #expect(ServerMessage.error(SignalError(.badJSON, "x")).encoded() == #"{"code":"bad-json","message":"x","type":"error"}"#)
-        #expect(ServerMessage.knock(participant: ParticipantID(rawValue: "p-1")).encoded() == #"{"participant":"p-1","type":"knock"}"#)
+        #expect(ServerMessage.knock(Member(participant: ParticipantID(rawValue: "p-1"), role: .tolk)).encoded() == #"{"participant":"p-1","role":"tolk","type":"knock"}"#)
+        // A roster says null for a key not yet announced.
+        let roster = ServerMessage.roster([.init(member: Member(participant: ParticipantID(rawValue: "p-1"), role: .veileder), keyId: nil)])
+        #expect(roster.encoded() == #"{"participants":[{"keyId":null,"participant":"p-1","role":"veileder"}],"type":"roster"}"#)
     }
 }

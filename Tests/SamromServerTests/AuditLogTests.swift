@@ -27,11 +27,11 @@ import Testing
     @Test func aScriptedConsultationLeavesTheExpectedTrail() async throws {
         try await withServer { server in
             let s = try await SignallingFlowTests.setUp(server)
-            let (deltaker, _) = try await SignallingFlowTests.admitted(server, s)
-            deltaker.send(["type": .string("leave")])
-            try await s.veileder.expect("peer-left")
+            let deltaker = try await SignallingFlowTests.join(s, token: s.token, call: [s.veileder])
+            deltaker.socket.send(["type": .string("leave")])
+            try await s.veileder.socket.expectRoster([s.veileder.participant])
             let forged = try await WSTestClient.connect(server)
-            forged.send(["type": .string("hello"), "v": .int(1), "token": .string(JoinToken.random().encoded)])
+            forged.send(["type": .string("hello"), "v": .int(2), "token": .string(JoinToken.random().encoded)])
             try await forged.expectError("invalid-token")
             #expect(try await s.http.request(.POST, "/api/consultations/\(s.consultation)/end").status == 200)
 
@@ -39,7 +39,7 @@ import Testing
             let reply = try await pvo.request(.GET, "/api/audit?purpose=review%20of%20consultation&consultation=\(s.consultation)")
             #expect(reply.status == 200)
             let trail = Self.entries(reply).map { ($0["action"].flatMap { if case .string(let a) = $0 { a } else { nil } } ?? "") }
-            #expect(trail == ["consultation.create", "room.join", "room.knock", "room.admit", "room.leave", "consultation.end"])
+            #expect(trail == ["consultation.create", "room.join", "room.key", "room.knock", "room.admit", "room.key", "room.leave", "consultation.end"])
             // Who: the deltaker by pseudonymous participant id, the veileder by account id and role.
             let admit = try #require(Self.entries(reply).first { $0["action"] == .string("room.admit") })
             guard case .object(let actor)? = admit["actor"] else { Issue.record("no actor"); return }
@@ -234,8 +234,10 @@ import Testing
         try await withServer { server in
             let a = try await SignallingFlowTests.setUp(server, username: "anne")
             let b = try await SignallingFlowTests.setUp(server, username: "bjorn")
-            _ = try await SignallingFlowTests.knock(server, token: a.token)
-            _ = try await SignallingFlowTests.knock(server, token: b.token)
+            _ = try await SignallingFlowTests.knock(a, token: a.token)
+            let tolkToken = try await SignallingFlowTests.link(a, role: "tolk")
+            _ = try await SignallingFlowTests.knock(a, token: tolkToken)
+            _ = try await SignallingFlowTests.knock(b, token: b.token)
 
             let deltaker = HTTPTestClient(server)
             let report = try await deltaker.request(.POST, "/api/access-report", body: #"{"token":"\#(a.token)"}"#)
@@ -244,13 +246,16 @@ import Testing
             let rows = accesses.compactMap { if case .object(let o) = $0 { o } else { nil } }
             #expect(rows.contains { $0["name"] == .string("anne") && $0["role"] == .string("veileder") })
             #expect(rows.contains { $0["role"] == .string("deltaker") && $0["action"] == .string("room.knock") })
+            // That a tolk took part is shown, as a role, never a name.
+            #expect(rows.contains { $0["role"] == .string("tolk") && $0["action"] == .string("room.knock") && $0["name"] == nil })
             // Nothing of Bjørn's consultation, no addresses, no ids.
             #expect(!report.body.contains("bjorn"))
             #expect(!report.body.contains("127.0.0.1"))
             #expect(!report.body.contains("p-"))
             #expect(!report.body.contains(a.consultation) && !report.body.contains(b.consultation))
 
-            for body in [#"{"token":"\#(JoinToken.random().encoded)"}"#, #"{"token":"x"}"#] {
+            // Only the deltaker link opens the report; the tolk's does not.
+            for body in [#"{"token":"\#(JoinToken.random().encoded)"}"#, #"{"token":"x"}"#, #"{"token":"\#(tolkToken)"}"#] {
                 let reply = try await deltaker.request(.POST, "/api/access-report", body: body)
                 #expect(reply.status == 404)
                 #expect(reply.errorCode == "invalid-token")

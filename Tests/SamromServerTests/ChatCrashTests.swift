@@ -22,43 +22,25 @@ import Testing
             defer { if server.process.isRunning { server.process.terminate() } }
             let (cookie, consultation, token) = try await Self.consultation(server)
 
-            let veileder = try await WSTestClient.connect(port: server.port, tls: server.tls, cookie: cookie)
-            veileder.send(["type": .string("hello"), "v": .int(1), "consultation": .string(consultation)])
-            try await veileder.expect("welcome")
-            let deltaker = try await WSTestClient.connect(port: server.port, tls: server.tls)
-            deltaker.send(["type": .string("hello"), "v": .int(1), "token": .string(token)])
-            let welcome = try await deltaker.expect("welcome")
-            try await deltaker.expect("lobby")
-            try await veileder.expect("knock")
-            veileder.send(["type": .string("admit"), "participant": .string(welcome.object("you")!.string("participant")!)])
-            try await deltaker.expect("admitted")
-
+            let v = try await CallParticipant.veileder(port: server.port, tls: server.tls, cookie: cookie, consultation: consultation)
+            let d = try await CallParticipant.knock(port: server.port, tls: server.tls, token: token, consultation: consultation)
+            try await v.socket.expect("knock", ignoring: ["roster"])
+            v.socket.send(["type": .string("admit"), "participant": .string(d.participant)])
+            try await d.socket.expect("admitted")
+            for person in [v, d] { person.announceKey() }
+            for person in [v, d] { try await person.socket.expectRoster([v.participant, d.participant], withKeys: true) }
             let id = ConsultationID(rawValue: consultation)
-            let vKeys = KeyExchange.KeyPair.generate()
-            let dKeys = KeyExchange.KeyPair.generate()
-            let senders = [
-                (veileder, try ChatCipher(consultation: id, role: .veileder, own: vKeys, peer: dKeys.publicKey), vKeys),
-                (deltaker, try ChatCipher(consultation: id, role: .deltaker, own: dKeys, peer: vKeys.publicKey), dKeys),
-            ]
-            for (socket, _, keys) in senders {
-                socket.send(["type": .string("key"), "publicKey": .string(Base64URL.encode(keys.publicKey.bytes))])
-            }
-            try await deltaker.expect("peer-joined")
-            try await Task.sleep(for: .milliseconds(300))
+            let senders = [(v, d), (d, v)]
 
             // Both send as fast as the rate limit allows; the server dies mid-burst.
             let acked = Acks()
             let pid = server.process.processIdentifier
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, (socket, cipher, _)) in senders.enumerated() {
+                for (index, (sender, receiver)) in senders.enumerated() {
+                    let socket = sender.socket
                     group.addTask {
                         for n in 0..<55 {
-                            let envelope = try cipher.seal(.init(text: "melding \(n)", sentAt: "2026-11-24T09:30:00.000Z"), clientMsgId: "s\(index)-\(n)")
-                            socket.send([
-                                "type": .string("chat"), "clientMsgId": .string(envelope.clientMsgId),
-                                "senderKeyId": .string(envelope.senderKeyId), "recipientKeyId": .string(envelope.recipientKeyId),
-                                "nonce": .string(envelope.nonce), "ciphertext": .string(envelope.ciphertext),
-                            ])
+                            socket.send(try sender.chatFrame("melding \(n)", id: "s\(index)-\(n)", to: [receiver.keys.publicKey, sender.keys.publicKey]))
                         }
                         // Collect acks until the connection dies.
                         while let message = try? await socket.next(timeout: .seconds(5)) {
@@ -81,18 +63,26 @@ import Testing
 
             // Read back what is on disk.
             let store = try SQLiteStore(directory: URL(fileURLWithPath: data))
-            let stored = try await store.chatHistory(consultation: id, afterSeq: nil, limit: 1000)
-            let bySender = Dictionary(uniqueKeysWithValues: stored.map { ($0.envelope.clientMsgId, $0.seq) })
+            let forVeileder = try await store.chatHistory(consultation: id, recipientKeyId: v.keyID, afterSeq: nil, limit: 1000)
+            let forDeltaker = try await store.chatHistory(consultation: id, recipientKeyId: d.keyID, afterSeq: nil, limit: 1000)
             let acks = acked.all
             #expect(acks.count >= 30)
+            // Every message is whole: both its copies are there, under one seq, or neither.
+            let seqs = Dictionary(uniqueKeysWithValues: forVeileder.map { ($0.clientMsgId, $0.seq) })
+            #expect(seqs == Dictionary(uniqueKeysWithValues: forDeltaker.map { ($0.clientMsgId, $0.seq) }))
             for (clientMsgId, seq) in acks {
-                #expect(bySender[clientMsgId] == seq, "acked \(clientMsgId) as \(seq) but stored \(String(describing: bySender[clientMsgId]))")
+                #expect(seqs[clientMsgId] == seq, "acked \(clientMsgId) as \(seq) but stored \(String(describing: seqs[clientMsgId]))")
             }
-            // Whole messages only, numbered without gaps, and each opens.
-            #expect(stored.map(\.seq) == Array(0..<UInt64(stored.count)))
-            let veilederCipher = senders[0].1
-            for message in stored where message.senderRole == .deltaker {
-                #expect(try veilederCipher.open(message.envelope, senderRole: .deltaker).text.hasPrefix("melding "))
+            // Numbered without gaps, and each copy opens for its recipient.
+            #expect(forVeileder.map(\.seq) == Array(0..<UInt64(forVeileder.count)))
+            for copy in forVeileder {
+                let sender = copy.senderKeyId == d.keyID ? d.keys.publicKey : v.keys.publicKey
+                let frame: WSTestClient.Message = [
+                    "from": .string(copy.from.rawValue), "senderRole": .string(copy.senderRole.rawValue), "clientMsgId": .string(copy.clientMsgId),
+                    "senderKeyId": .string(copy.senderKeyId), "recipientKeyId": .string(copy.copy.recipientKeyId),
+                    "nonce": .string(copy.copy.nonce), "ciphertext": .string(copy.copy.ciphertext), "seq": .int(Int64(copy.seq)),
+                ]
+                #expect(try v.openChat(frame, from: sender).hasPrefix("melding "))
             }
             let verify = try SamromProcess.run(["audit", "verify", "--data-dir", data])
             #expect(verify.status == 0, "\(verify.error)")

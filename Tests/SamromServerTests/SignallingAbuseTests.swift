@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOWebSocket
 import SamromCore
 import SamromServer
+import Sodium
 import SamromTestSupport
 import Testing
 
@@ -13,13 +14,13 @@ import Testing
     typealias Flow = SignallingFlowTests
 
     static func hello(token: String) -> [String: JSONValue] {
-        ["type": .string("hello"), "v": .int(1), "token": .string(token)]
+        ["type": .string("hello"), "v": .int(2), "token": .string(token)]
     }
 
     @Test func malformedFramesGetAnErrorAndTheConnectionLivesOn() async throws {
         try await withServer { server in
             let s = try await Flow.setUp(server)
-            let socket = s.veileder
+            let socket = s.veileder.socket
             for (frame, code) in [
                 ("not json", "bad-json"),
                 ("[1,2,3]", "bad-json"),
@@ -28,12 +29,17 @@ import Testing
                 (#"{"type":"launch-missiles"}"#, "unknown-type"),
                 (#"{"type":"admit"}"#, "bad-field"),
                 (#"{"type":"admit","participant":7}"#, "bad-field"),
-                (#"{"type":"offer","sdp":"hello"}"#, "bad-field"),
-                (#"{"type":"ice","candidate":"x"}"#, "bad-field"),
-                (#"{"type":"ice","candidate":{"candidate":"c","sdpMLineIndex":"zero"}}"#, "bad-field"),
+                (#"{"type":"offer","sdp":"v=0\r\n"}"#, "unknown-type"),
+                (#"{"type":"signal","to":"p-x"}"#, "bad-field"),
+                (#"{"type":"signal","to":7,"senderKeyId":"\#(s.veileder.keyID)","recipientKeyId":"\#(s.veileder.keyID)","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","box":"AAAA"}"#, "bad-field"),
+                (#"{"type":"signal","to":"p-x","senderKeyId":"short","recipientKeyId":"\#(s.veileder.keyID)","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","box":"AAAA"}"#, "bad-field"),
+                (#"{"type":"signal","to":"p-x","senderKeyId":"\#(s.veileder.keyID)","recipientKeyId":"\#(s.veileder.keyID)","nonce":"AAAA","box":"AAAA"}"#, "bad-field"),
+                (#"{"type":"signal","to":"p-x","senderKeyId":"\#(s.veileder.keyID)","recipientKeyId":"\#(s.veileder.keyID)","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","box":"AAAA"}"#, "bad-field"),
+                (#"{"type":"key","publicKey":"AAAA"}"#, "bad-field"),
+                (#"{"type":"chat","clientMsgId":"m","senderKeyId":"\#(s.veileder.keyID)","copies":"x"}"#, "bad-field"),
+                (#"{"type":"history","limit":0}"#, "bad-field"),
                 (#"{"type":"admit","participant":"p-nobody"}"#, "not-waiting"),
-                (#"{"type":"offer","sdp":"v=0\r\n"}"#, "peer-absent"),
-                (#"{"type":"hello","v":1,"consultation":"\#(s.consultation)"}"#, "already-joined"),
+                (#"{"type":"hello","v":2,"consultation":"\#(s.consultation)"}"#, "already-joined"),
             ] {
                 socket.send(frame)
                 try await socket.expectError(code)
@@ -50,16 +56,19 @@ import Testing
     @Test func theFirstMessageMustBeHello() async throws {
         try await withServer { server in
             let socket = try await WSTestClient.connect(server)
-            for type in ["leave", "end", "offer"] {
-                socket.send(type == "offer" ? #"{"type":"offer","sdp":"v=0\r\n"}"# : #"{"type":"\#(type)"}"#)
+            for type in ["leave", "end", "history"] {
+                socket.send(#"{"type":"\#(type)"}"#)
                 try await socket.expectError("hello-required")
             }
             // A ping is answered even before hello (it keeps a slow page's socket alive).
             socket.send(["type": .string("ping")])
             try await socket.expect("pong")
-            socket.send(#"{"type":"hello","v":2,"token":"x"}"#)
+            socket.send(#"{"type":"hello","v":3,"token":"x"}"#)
             try await socket.expectError("bad-field")
-            socket.send(#"{"type":"hello","v":1}"#)
+            socket.send(#"{"type":"hello","v":2}"#)
+            try await socket.expectError("bad-field")
+            // Protocol v1 is gone.
+            socket.send(#"{"type":"hello","v":1,"token":"\#(JoinToken.random().encoded)"}"#)
             try await socket.expectError("bad-field")
             #expect(!socket.isFinished)
         }
@@ -84,7 +93,7 @@ import Testing
             let old = try await WSTestClient.connect(server)
             old.send(Self.hello(token: s.token))
             try await old.expectError("invalid-token")
-            _ = try await Flow.knock(server, token: newToken)
+            _ = try await Flow.knock(s, token: newToken)
 
             // Expired: a short-lived consultation after its time.
             let (shortID, shortToken) = try await s.http.createConsultation(days: 1)
@@ -97,7 +106,7 @@ import Testing
             // a day has passed, so the session has expired too).
             #expect(try await s.http.login("kari").status == 204)
             let veileder = try await WSTestClient.connect(server, cookie: s.http.cookie)
-            veileder.send(["type": .string("hello"), "v": .int(1), "consultation": .string(shortID)])
+            veileder.send(["type": .string("hello"), "v": .int(2), "consultation": .string(shortID)])
             try await veileder.expectError("expired")
 
             let reasons = try await server.auditEntries()
@@ -110,10 +119,10 @@ import Testing
     @Test func aDeltakerCannotAdmitDenyOrEnd() async throws {
         try await withServer { server in
             let s = try await Flow.setUp(server)
-            let (first, w1) = try await Flow.knock(server, token: s.token)
-            let (second, w2) = try await Flow.knock(server, token: s.token)
-            let firstID = try #require(w1.object("you")?.string("participant"))
-            let secondID = try #require(w2.object("you")?.string("participant"))
+            let firstPerson = try await Flow.knock(s, token: s.token)
+            let secondPerson = try await Flow.knock(s, token: s.token)
+            let (first, second) = (firstPerson.socket, secondPerson.socket)
+            let (firstID, secondID) = (firstPerson.participant, secondPerson.participant)
             // A waiting deltaker tries to let in itself and the other one.
             for id in [firstID, secondID] {
                 first.send(["type": .string("admit"), "participant": .string(id)])
@@ -125,9 +134,9 @@ import Testing
             try await first.expectError("forbidden")
             try await second.expectSilence()
             // Admitted, it still cannot end the consultation for the veileder.
-            s.veileder.send(["type": .string("admit"), "participant": .string(firstID)])
+            s.veileder.socket.send(["type": .string("admit"), "participant": .string(firstID)])
             try await first.expect("admitted")
-            try await first.expect("peer-joined")
+            try await first.expect("roster", ignoring: ["key"])
             first.send(["type": .string("end")])
             try await first.expectError("forbidden")
             first.send(["type": .string("admit"), "participant": .string(secondID)])
@@ -138,20 +147,19 @@ import Testing
     @Test func signallingBeforeAdmissionIsRefusedAndNeverRelayed() async throws {
         try await withServer { server in
             let s = try await Flow.setUp(server)
-            let (deltaker, _) = try await Flow.knock(server, token: s.token)
-            try await s.veileder.expect("knock")
-            for frame in [
-                #"{"type":"offer","sdp":"v=0\r\n"}"#, #"{"type":"answer","sdp":"v=0\r\n"}"#,
-                #"{"type":"ice","candidate":{"candidate":""}}"#, #"{"type":"media","video":false}"#,
-            ] {
-                deltaker.send(frame)
-                try await deltaker.expectError("not-admitted")
-            }
-            // And the veileder cannot push an offer into the lobby.
-            s.veileder.send(#"{"type":"offer","sdp":"v=0\r\n"}"#)
-            try await s.veileder.expectError("peer-absent")
-            try await deltaker.expectSilence()
-            try await s.veileder.expectSilence()
+            let deltaker = try await Flow.knock(s, token: s.token)
+            try await s.veileder.socket.expect("knock", ignoring: ["roster"])
+            deltaker.announceKey()
+            try await deltaker.socket.expectError("not-admitted")
+            deltaker.socket.send(try deltaker.signalFrame(.offer(sdp: "v=0"), to: s.veileder.participant, peer: s.veileder.keys.publicKey))
+            try await deltaker.socket.expectError("not-admitted")
+            deltaker.socket.send(["type": .string("history")])
+            try await deltaker.socket.expectError("not-admitted")
+            // And the veileder cannot push a signal into the lobby.
+            try s.veileder.sendSignal(.offer(sdp: "v=0"), to: deltaker)
+            try await s.veileder.socket.expectError("not-in-call")
+            try await deltaker.socket.expectSilence()
+            try await s.veileder.socket.expectSilence()
         }
     }
 
@@ -159,23 +167,26 @@ import Testing
         try await withServer { server in
             let a = try await Flow.setUp(server, username: "anne")
             let b = try await Flow.setUp(server, username: "bjorn")
-            // Both admit a deltaker.
-            var deltakere: [WSTestClient] = []
-            for s in [a, b] {
-                deltakere.append(try await Flow.admitted(server, s).0)
-            }
-            a.veileder.send(#"{"type":"offer","sdp":"v=0\r\na\r\n"}"#)
-            #expect(try await deltakere[0].expect("offer").string("sdp") == "v=0\r\na\r\n")
-            try await deltakere[1].expectSilence()
-            try await b.veileder.expectSilence()
+            let deltakere = [
+                try await Flow.join(a, token: a.token, call: [a.veileder]),
+                try await Flow.join(b, token: b.token, call: [b.veileder]),
+            ]
+            try a.veileder.sendSignal(.offer(sdp: "v=0 a"), to: deltakere[0])
+            #expect(try deltakere[0].open(try await deltakere[0].socket.expect("signal"), from: a.veileder.keys.publicKey) == .offer(sdp: "v=0 a"))
+            // Addressed to the other consultation's deltaker: not in this call.
+            try a.veileder.sendSignal(.offer(sdp: "v=0 b"), to: deltakere[1])
+            try await a.veileder.socket.expectError("not-in-call")
+            try await deltakere[1].socket.expectSilence()
+            try await b.veileder.socket.expectSilence()
 
             // Anne cannot open Bjørn's consultation, nor admit into it.
             let intruder = try await WSTestClient.connect(server, cookie: a.http.cookie)
-            intruder.send(["type": .string("hello"), "v": .int(1), "consultation": .string(b.consultation)])
+            intruder.send(["type": .string("hello"), "v": .int(2), "consultation": .string(b.consultation)])
             try await intruder.expectError("forbidden")
             // Over HTTP it does not even exist for her.
             #expect(try await a.http.request(.POST, "/api/consultations/\(b.consultation)/end").status == 404)
-            try await b.veileder.expectSilence()
+            #expect(try await a.http.request(.POST, "/api/consultations/\(b.consultation)/links", body: #"{"role":"tolk"}"#).status == 404)
+            try await b.veileder.socket.expectSilence()
         }
     }
 
@@ -183,11 +194,11 @@ import Testing
         try await withServer { server in
             let s = try await Flow.setUp(server)
             let socket = try await WSTestClient.connect(server)
-            socket.send(["type": .string("hello"), "v": .int(1), "consultation": .string(s.consultation)])
+            socket.send(["type": .string("hello"), "v": .int(2), "consultation": .string(s.consultation)])
             try await socket.expectError("forbidden")
             // A stale cookie is no better.
             let stale = try await WSTestClient.connect(server, cookie: "samrom_session=" + ResumeToken.random().encoded)
-            stale.send(["type": .string("hello"), "v": .int(1), "consultation": .string(s.consultation)])
+            stale.send(["type": .string("hello"), "v": .int(2), "consultation": .string(s.consultation)])
             try await stale.expectError("forbidden")
         }
     }
@@ -208,12 +219,12 @@ import Testing
         }) { server in
             let s = try await Flow.setUp(server)
             // The test clock stands still, so the bucket never refills: hello
-            // took one of five tokens, four pings pass, the rest are dropped.
-            for _ in 0..<40 { s.veileder.send(["type": .string("ping")]) }
+            // and key took two of five tokens, three pings pass, the rest are dropped.
+            for _ in 0..<40 { s.veileder.socket.send(["type": .string("ping")]) }
             var pongs = 0
             var limited: [String] = []
             while limited.count < 2 {
-                let message = try await s.veileder.next()
+                let message = try await s.veileder.socket.next()
                 switch message.string("type") {
                 case "pong": pongs += 1
                 case "error":
@@ -222,10 +233,10 @@ import Testing
                 default: Issue.record("unexpected \(message)")
                 }
             }
-            #expect(pongs == 4)
+            #expect(pongs == 3)
             // Said once per burst, not once per dropped frame; then closed.
             #expect(limited == ["slow down; messages were dropped", "too many messages; closing"])
-            #expect(try await s.veileder.closeCode() == .policyViolation)
+            #expect(try await s.veileder.socket.closeCode() == .policyViolation)
         }
     }
 
@@ -311,11 +322,12 @@ import Testing
                 kill(silent.processIdentifier, SIGKILL)
                 silent.waitUntilExit()
             }
-            let knock = try await s.veileder.expect("knock", timeout: .seconds(20))
-            s.veileder.send(["type": .string("admit"), "participant": knock["participant"]!])
-            try await s.veileder.expect("peer-joined")
-            let left = try await s.veileder.expect("peer-left", timeout: .seconds(20))
-            #expect(left["participant"] == knock["participant"])
+            let knock = try await s.veileder.socket.expect("knock", ignoring: ["roster"], timeout: .seconds(20))
+            s.veileder.socket.send(["type": .string("admit"), "participant": knock["participant"]!])
+            let participant = try #require(knock.string("participant"))
+            try await s.veileder.socket.expectRoster([s.veileder.participant, participant])
+            // Dropped by the pings: the roster has the veileder alone again.
+            try await s.veileder.socket.expectRoster([s.veileder.participant], timeout: .seconds(20))
             #expect(silent.isRunning, "the silent peer must still hold its socket open")
         }
     }
@@ -332,7 +344,7 @@ import Testing
         while b"\r\n\r\n" not in head:
             head += tls.recv(1)
         assert b" 101 " in head.split(b"\r\n")[0], head
-        payload = json.dumps({"type": "hello", "v": 1, "token": token}).encode()
+        payload = json.dumps({"type": "hello", "v": 2, "token": token}).encode()
         mask = os.urandom(4)
         tls.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
         time.sleep(30)  # never read again, never answer a ping
@@ -341,8 +353,8 @@ import Testing
     @Test func aFullLobbyTurnsMoreDeltakereAway() async throws {
         try await withServer({ $0.room.lobbyCapacity = 2 }) { server in
             let s = try await Flow.setUp(server)
-            _ = try await Flow.knock(server, token: s.token)
-            _ = try await Flow.knock(server, token: s.token)
+            _ = try await Flow.knock(s, token: s.token)
+            _ = try await Flow.knock(s, token: s.token)
             let third = try await WSTestClient.connect(server)
             third.send(Self.hello(token: s.token))
             try await third.expectError("room-full")

@@ -34,8 +34,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     /// A deltaker's own "who has seen my consultation" report.
     public static let accessReport = AuditAction(rawValue: "audit.access-report")
 
-    // The end-to-end chat (never its content)
-    public static let chatKey = AuditAction(rawValue: "chat.key")
+    // End-to-end keys and chat (never content): a device key announced in a call
+    public static let deviceKey = AuditAction(rawValue: "room.key")
     public static let chatHistory = AuditAction(rawValue: "chat.history")
 
     // Retention

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A consultation: one veileder's room for one deltaker, from creation until
-/// it is ended or its link expires. It never stores who the deltaker is.
+/// A consultation: one veileder's room for a deltaker (or a group, with a
+/// tolk when needed), from creation until it is ended or expires. It never
+/// stores who takes part; its join links are `JoinLink`s, one per invited role.
 public struct Consultation: Sendable, Equatable {
     public var id: ConsultationID
     public var owner: AccountID
@@ -10,13 +11,10 @@ public struct Consultation: Sendable, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
     public var endedAt: Date?
-    /// BLAKE2b hash of the current join token; older tokens are forgotten.
-    public var linkHash: TokenHash
-    public var linkIssuedAt: Date
 
     public init(
         id: ConsultationID, owner: AccountID, title: String?, createdAt: Date, expiresAt: Date,
-        endedAt: Date? = nil, linkHash: TokenHash, linkIssuedAt: Date
+        endedAt: Date? = nil
     ) {
         self.id = id
         self.owner = owner
@@ -24,8 +22,6 @@ public struct Consultation: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.endedAt = endedAt
-        self.linkHash = linkHash
-        self.linkIssuedAt = linkIssuedAt
     }
 
     public enum Status: String, Sendable, Codable {

@@ -8,8 +8,15 @@ public enum AccountRole: String, Sendable, Codable, CaseIterable {
     case admin
 }
 
-/// Who someone is inside a consultation's room.
-public enum ParticipantRole: String, Sendable, Codable {
+/// Who someone is inside a consultation's call.
+public enum ParticipantRole: String, Sendable, Codable, CaseIterable {
+    /// The consultation's owner, by session cookie.
     case veileder
+    /// A participant who came by the deltaker link (several may share one link in a group).
     case deltaker
+    /// An interpreter, who came by the tolk link.
+    case tolk
+
+    /// The roles that join by a link and knock; the veileder never does.
+    public static let invited: [ParticipantRole] = [.deltaker, .tolk]
 }

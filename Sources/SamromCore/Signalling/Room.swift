@@ -1,51 +1,78 @@
 import Foundation
 
-/// The lobby and call of one consultation, as a value-type state machine.
+/// The lobby and call of one consultation, as a value-type state machine:
+/// every decision about who may enter, who is in the call and who may send
+/// what to whom is made here, and only here.
 ///
 /// Each `mutating` method takes the current time and returns the actions the
 /// caller must perform (send, close, forget a resume token, audit), so every
-/// transition is tested without sockets or clocks. At most one veileder and
-/// one admitted deltaker are in the call; others wait in the lobby.
+/// transition is tested without sockets or clocks. A call holds the owning
+/// veileder, up to four deltakere and one tolk; others wait in the lobby.
 public struct Room: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// How long a dropped participant may come back with their resume token.
         public var resumeGrace: TimeInterval
         /// How many may wait in the lobby at once (one link can be shared).
         public var lobbyCapacity: Int
+        /// Seats per role in the call.
+        public var seats: [ParticipantRole: Int]
 
-        public init(resumeGrace: TimeInterval = 120, lobbyCapacity: Int = 8) {
+        public init(
+            resumeGrace: TimeInterval = 120, lobbyCapacity: Int = 8,
+            seats: [ParticipantRole: Int] = [.veileder: 1, .deltaker: 4, .tolk: 1]
+        ) {
             self.resumeGrace = resumeGrace
             self.lobbyCapacity = lobbyCapacity
+            self.seats = seats
         }
+
+        /// Everyone who can be in the call at once.
+        public var callCapacity: Int { seats.values.reduce(0, +) }
     }
 
     /// What the caller must do after a transition, in order.
     public enum Action: Sendable, Equatable {
         case send(ConnectionID, ServerMessage)
+        /// Send `admitted` with this participant's ICE servers (the caller holds the TURN secret).
+        case admitted(ConnectionID, ParticipantID)
         case close(ConnectionID, WebSocketCloseCode, reason: String)
         /// The resume token with this hash no longer leads anywhere.
         case forgetResume(TokenHash)
-        case audit(AuditAction, actor: ServerMessage.Peer, outcome: AuditOutcome, reason: String)
+        case audit(AuditAction, actor: Member, outcome: AuditOutcome, reason: String)
     }
 
-    /// The result of entering the room: who you are, who is already there,
-    /// and what to do after sending `welcome`.
+    /// The result of entering the room: who you are, and what to do after
+    /// sending `welcome` (audit entries first: the welcome reports them done).
     public struct Entry: Sendable, Equatable {
-        public var you: ServerMessage.Peer
-        public var peers: [ServerMessage.Peer]
+        public var you: Member
         public var actions: [Action]
+    }
+
+    /// A device key as announced in the call.
+    public struct AnnouncedKey: Sendable, Equatable {
+        public var publicKey: String
+        public var keyId: String
+        public init(publicKey: String, keyId: String) {
+            self.publicKey = publicKey
+            self.keyId = keyId
+        }
     }
 
     /// A place in the call, kept through a short disconnection.
     struct Seat: Sendable, Equatable {
-        var peer: ServerMessage.Peer
+        var member: Member
         var connection: ConnectionID?
         var resume: TokenHash
         var leftAt: Date?
+        /// Announced on the current connection; cleared when another connection takes the seat.
+        var key: AnnouncedKey?
+        /// The last key this seat announced on any connection: chat copies
+        /// may still be addressed to it, and a different one is `changed`.
+        var lastKeyId: String?
     }
 
     struct Waiting: Sendable, Equatable {
-        var participant: ParticipantID
+        var member: Member
         var connection: ConnectionID
         var resume: TokenHash
         var knockedAt: Date
@@ -53,8 +80,8 @@ public struct Room: Sendable {
 
     public let consultation: ConsultationID
     public let configuration: Configuration
-    private(set) var veileder: Seat?
-    private(set) var deltaker: Seat?
+    /// In order of entry; the veileder's seat may be anywhere.
+    private(set) var seats: [Seat] = []
     private(set) var lobby: [Waiting] = []
 
     public init(consultation: ConsultationID, configuration: Configuration = .init()) {
@@ -65,191 +92,219 @@ public struct Room: Sendable {
     // MARK: Queries
 
     /// Nobody connected, waiting, or within their grace period.
-    public var isEmpty: Bool { veileder == nil && deltaker == nil && lobby.isEmpty }
+    public var isEmpty: Bool { seats.isEmpty && lobby.isEmpty }
 
     /// Every live connection in the room.
-    public var connections: [ConnectionID] {
-        [veileder?.connection, deltaker?.connection].compactMap { $0 } + lobby.map(\.connection)
-    }
+    public var connections: [ConnectionID] { seats.compactMap(\.connection) + lobby.map(\.connection) }
 
     /// Who a connection is here, and whether they are in the call.
-    public func member(_ connection: ConnectionID) -> (peer: ServerMessage.Peer, inCall: Bool)? {
-        if let seat = veileder, seat.connection == connection { return (seat.peer, true) }
-        if let seat = deltaker, seat.connection == connection { return (seat.peer, true) }
-        if let waiting = lobby.first(where: { $0.connection == connection }) {
-            return (.init(participant: waiting.participant, role: .deltaker), false)
-        }
+    public func member(_ connection: ConnectionID) -> (member: Member, inCall: Bool)? {
+        if let seat = seats.first(where: { $0.connection == connection }) { return (seat.member, true) }
+        if let waiting = lobby.first(where: { $0.connection == connection }) { return (waiting.member, false) }
         return nil
     }
 
-    /// The connection of the other person in the call, if any: where a
-    /// call participant's chat and key announcements go.
-    public func counterpart(of connection: ConnectionID) -> ConnectionID? {
-        if veileder?.connection == connection { return deltaker?.connection }
-        if deltaker?.connection == connection { return veileder?.connection }
-        return nil
+    /// How many wait in the lobby and how many are connected in the call.
+    public var presence: (waiting: Int, inCall: Int) { (lobby.count, seats.filter { $0.connection != nil }.count) }
+
+    /// The roster everyone in the call sees: connected seats, veileder first,
+    /// then in order of entry.
+    public var roster: [ServerMessage.RosterEntry] {
+        let connected = seats.filter { $0.connection != nil }
+        let ordered = connected.filter { $0.member.role == .veileder } + connected.filter { $0.member.role != .veileder }
+        return ordered.map { ServerMessage.RosterEntry(member: $0.member, keyId: $0.key?.keyId) }
     }
 
     // MARK: Entering
 
-    /// The consultation's owner arrives (authenticated by the caller). A
-    /// second tab takes over from the first.
+    /// The consultation's owner arrives (authenticated by the caller) and is
+    /// in the call at once. A second tab takes over from the first.
     public mutating func veilederArrives(
         connection: ConnectionID, proposed: ParticipantID, resume: TokenHash, now: Date
     ) -> Entry {
         var actions: [Action] = []
-        let participant = veileder?.peer.participant ?? proposed
-        let peer = ServerMessage.Peer(participant: participant, role: .veileder)
-        if let old = veileder {
-            actions.append(.forgetResume(old.resume))
-            if let oldConnection = old.connection {
-                actions += replaced(oldConnection)
-                if let other = deltaker?.connection { actions.append(.send(other, .peerLeft(peer))) }
-            }
+        let index: Int
+        if let existing = seats.firstIndex(where: { $0.member.role == .veileder }) {
+            index = existing
+            actions += takeOver(index, connection: connection, resume: resume)
+        } else {
+            let member = Member(participant: proposed, role: .veileder)
+            seats.append(Seat(member: member, connection: connection, resume: resume))
+            index = seats.count - 1
         }
-        veileder = Seat(peer: peer, connection: connection, resume: resume, leftAt: nil)
-        actions.append(.audit(.join, actor: peer, outcome: .allowed, reason: "veileder opened the consultation"))
-        for waiting in lobby {
-            actions.append(.send(connection, .knock(participant: waiting.participant)))
-        }
-        var peers: [ServerMessage.Peer] = []
-        if let seat = deltaker, let other = seat.connection {
-            peers.append(seat.peer)
-            actions.append(.send(other, .peerJoined(peer)))
-        }
-        return Entry(you: peer, peers: peers, actions: actions)
+        let member = seats[index].member
+        actions.append(.audit(.join, actor: member, outcome: .allowed, reason: "veileder opened the consultation"))
+        actions += enteredCall(index)
+        for waiting in lobby { actions.append(.send(connection, .knock(waiting.member))) }
+        return Entry(you: member, actions: actions)
     }
 
-    /// A deltaker with a valid link knocks and waits in the lobby.
-    public mutating func deltakerKnocks(
-        connection: ConnectionID, proposed: ParticipantID, resume: TokenHash, now: Date
+    /// A deltaker or tolk with a valid link knocks and waits in the lobby.
+    public mutating func knocks(
+        role: ParticipantRole, connection: ConnectionID, proposed: ParticipantID, resume: TokenHash, now: Date
     ) throws(SignalError) -> Entry {
+        precondition(ParticipantRole.invited.contains(role), "the veileder does not knock")
         guard lobby.count < configuration.lobbyCapacity else {
             throw SignalError(.roomFull, "too many are waiting for this consultation")
         }
-        lobby.append(Waiting(participant: proposed, connection: connection, resume: resume, knockedAt: now))
-        let peer = ServerMessage.Peer(participant: proposed, role: .deltaker)
+        let member = Member(participant: proposed, role: role)
+        lobby.append(Waiting(member: member, connection: connection, resume: resume, knockedAt: now))
         var actions: [Action] = [
-            .audit(.knock, actor: peer, outcome: .allowed, reason: "deltaker is waiting in the lobby"),
+            .audit(.knock, actor: member, outcome: .allowed, reason: "\(role.rawValue) is waiting in the lobby"),
             .send(connection, .lobby),
         ]
-        if let host = veileder?.connection {
-            actions.append(.send(host, .knock(participant: proposed)))
-        }
-        return Entry(you: peer, peers: [], actions: actions)
+        if let host = veilederConnection { actions.append(.send(host, .knock(member))) }
+        return Entry(you: member, actions: actions)
     }
 
-    /// Someone comes back with a resume token (hash) within the grace period;
-    /// `next` is the hash of the fresh token their new `welcome` carries.
+    /// Someone comes back to their seat with a resume token (hash) within the
+    /// grace period; `next` is the hash of the fresh token their new `welcome` carries.
     public mutating func resume(
         _ hash: TokenHash, next: TokenHash, connection: ConnectionID, now: Date
     ) throws(SignalError) -> Entry {
-        let isVeileder: Bool
-        if let seat = veileder, seat.resume.matches(hash) {
-            isVeileder = true
-        } else if let seat = deltaker, seat.resume.matches(hash) {
-            isVeileder = false
-        } else {
+        guard let index = seats.firstIndex(where: { $0.resume.matches(hash) }) else {
             throw SignalError(.invalidToken, "nothing to resume")
         }
-        var seat = (isVeileder ? veileder : deltaker)!
-        var actions: [Action] = [.forgetResume(seat.resume)]
-        if let leftAt = seat.leftAt, now.timeIntervalSince(leftAt) > configuration.resumeGrace {
-            if isVeileder { veileder = nil } else { deltaker = nil }
+        if let leftAt = seats[index].leftAt, now.timeIntervalSince(leftAt) > configuration.resumeGrace {
+            // The seat is freed by the attempt (the caller keeps the room).
+            seats.remove(at: index)
             throw SignalError(.expired, "too long has passed; join again")
         }
-        let other = isVeileder ? deltaker : veileder
-        if let oldConnection = seat.connection {
-            actions += replaced(oldConnection)
-            if let otherConnection = other?.connection { actions.append(.send(otherConnection, .peerLeft(seat.peer))) }
+        var actions = takeOver(index, connection: connection, resume: next)
+        let member = seats[index].member
+        actions.append(.audit(.resume, actor: member, outcome: .allowed, reason: "\(member.role.rawValue) came back within the grace period"))
+        actions += enteredCall(index)
+        if member.role == .veileder {
+            for waiting in lobby { actions.append(.send(connection, .knock(waiting.member))) }
         }
-        seat.connection = connection
-        seat.resume = next
-        seat.leftAt = nil
-        if isVeileder { veileder = seat } else { deltaker = seat }
-        actions.append(.audit(.resume, actor: seat.peer, outcome: .allowed, reason: "came back within the grace period"))
-        if !isVeileder { actions.append(.send(connection, .admitted)) }
-        if isVeileder {
-            for waiting in lobby { actions.append(.send(connection, .knock(participant: waiting.participant))) }
-        }
-        var peers: [ServerMessage.Peer] = []
-        if let other, let otherConnection = other.connection {
-            peers.append(other.peer)
-            actions.append(.send(otherConnection, .peerJoined(seat.peer)))
-        }
-        return Entry(you: seat.peer, peers: peers, actions: actions)
+        return Entry(you: member, actions: actions)
     }
 
     // MARK: The veileder decides
 
     public mutating func admit(_ participant: ParticipantID, by connection: ConnectionID, now: Date) throws(SignalError) -> [Action] {
         let host = try requireVeileder(connection)
-        guard let index = lobby.firstIndex(where: { $0.participant == participant }) else {
+        guard let waitingIndex = lobby.firstIndex(where: { $0.member.participant == participant }) else {
             throw SignalError(.notWaiting, "nobody with that id is waiting")
         }
+        let role = lobby[waitingIndex].member.role
         var actions: [Action] = []
-        if let current = deltaker {
-            guard current.connection == nil else {
-                throw SignalError(.roomFull, "another deltaker is already in the call")
+        let taken = seats.filter { $0.member.role == role }
+        if taken.count >= configuration.seats[role, default: 0] || seats.count >= configuration.callCapacity {
+            // A seat whose holder dropped and has not come back goes first.
+            guard let dropped = seats.firstIndex(where: { $0.member.role == role && $0.connection == nil }) else {
+                throw SignalError(.roomFull, role == .tolk ? "a tolk is already in the call" : "every \(role.rawValue) seat in the call is taken")
             }
-            // The earlier deltaker dropped and has not come back: their place goes.
-            actions.append(.forgetResume(current.resume))
+            actions.append(.forgetResume(seats.remove(at: dropped).resume))
         }
-        let waiting = lobby.remove(at: index)
-        let peer = ServerMessage.Peer(participant: waiting.participant, role: .deltaker)
-        deltaker = Seat(peer: peer, connection: waiting.connection, resume: waiting.resume, leftAt: nil)
-        actions += [
-            .audit(.admit, actor: host.peer, outcome: .allowed, reason: "veileder admitted \(participant.rawValue)"),
-            .send(waiting.connection, .admitted),
-            .send(waiting.connection, .peerJoined(host.peer)),
-            .send(connection, .peerJoined(peer)),
-        ]
+        let waiting = lobby.remove(at: waitingIndex)
+        seats.append(Seat(member: waiting.member, connection: waiting.connection, resume: waiting.resume))
+        actions.append(.audit(.admit, actor: host, outcome: .allowed, reason: "veileder admitted a \(role.rawValue) (\(participant.rawValue))"))
+        actions += enteredCall(seats.count - 1)
         return actions
     }
 
     public mutating func deny(_ participant: ParticipantID, by connection: ConnectionID, now: Date) throws(SignalError) -> [Action] {
         let host = try requireVeileder(connection)
-        guard let index = lobby.firstIndex(where: { $0.participant == participant }) else {
+        guard let index = lobby.firstIndex(where: { $0.member.participant == participant }) else {
             throw SignalError(.notWaiting, "nobody with that id is waiting")
         }
         let waiting = lobby.remove(at: index)
         return [
-            .audit(.deny, actor: host.peer, outcome: .allowed, reason: "veileder denied \(participant.rawValue)"),
+            .audit(.deny, actor: host, outcome: .allowed, reason: "veileder denied a \(waiting.member.role.rawValue) (\(participant.rawValue))"),
             .send(waiting.connection, .denied),
             .close(waiting.connection, .normal, reason: "denied"),
             .forgetResume(waiting.resume),
         ]
     }
 
+    /// The link of `role` was replaced: whoever waits with the old one goes.
+    public mutating func linkReplaced(role: ParticipantRole) -> [Action] {
+        var actions: [Action] = []
+        for waiting in lobby where waiting.member.role == role {
+            actions += [
+                .audit(.leave, actor: waiting.member, outcome: .denied, reason: "removed from the lobby: the \(role.rawValue) link was replaced"),
+                .send(waiting.connection, .error(SignalError(.invalidToken, "this link was replaced; ask for a new one"))),
+                .close(waiting.connection, .policyViolation, reason: "invalid-token"),
+                .forgetResume(waiting.resume),
+            ]
+            if let host = veilederConnection { actions.append(.send(host, .lobbyLeft(participant: waiting.member.participant))) }
+        }
+        lobby.removeAll { $0.member.role == role }
+        return actions
+    }
+
     // MARK: In the call
 
-    /// Relays offer, answer, ICE and media state to the other side of the
-    /// call, and only there.
-    public func relay(_ message: ClientMessage, from connection: ConnectionID) throws(SignalError) -> [Action] {
-        let sender: Seat
-        let receiver: Seat?
-        if let seat = veileder, seat.connection == connection {
-            sender = seat
-            receiver = deltaker
-        } else if let seat = deltaker, seat.connection == connection {
-            sender = seat
-            receiver = veileder
-        } else if lobby.contains(where: { $0.connection == connection }) {
-            throw SignalError(.notAdmitted, "wait until the veileder lets you in")
-        } else {
-            throw SignalError(.forbidden, "not in this consultation")
+    /// A device key announced by someone in the call: everyone else is told,
+    /// and the roster shows its id.
+    public mutating func announceKey(_ key: AnnouncedKey, from connection: ConnectionID) throws(SignalError) -> [Action] {
+        let index = try seatIndex(of: connection)
+        // The same key again on the same connection changes nothing (and is not logged again).
+        if seats[index].key == key { return [] }
+        let changed = seats[index].lastKeyId.map { $0 != key.keyId } ?? false
+        let member = seats[index].member
+        seats[index].key = key
+        seats[index].lastKeyId = key.keyId
+        var actions: [Action] = [
+            .audit(.deviceKey, actor: member, outcome: .allowed, reason: changed ? "changed its device key to \(key.keyId)" : "announced its device key \(key.keyId)")
+        ]
+        let announcement = ServerMessage.KeyAnnouncement(from: member, publicKey: key.publicKey, keyId: key.keyId, changed: changed)
+        for other in seats where other.member != member {
+            if let target = other.connection { actions.append(.send(target, .key(announcement))) }
         }
-        guard let target = receiver?.connection else {
-            throw SignalError(.peerAbsent, "the other participant is not connected")
+        actions += rosterToEveryone()
+        return actions
+    }
+
+    /// The one relay decision: a sealed box goes from someone in the call,
+    /// under the key they announced, to one other participant of the same
+    /// call who is connected, and only there.
+    public func relay(_ signal: SealedSignal, to participant: ParticipantID, from connection: ConnectionID) throws(SignalError) -> Action {
+        let sender = seats[try seatIndex(of: connection)]
+        guard let key = sender.key, key.keyId == signal.senderKeyId else {
+            throw SignalError(.badField, "\"senderKeyId\" is not the key you announced; send \"key\" first")
         }
-        let from = sender.peer.participant
-        switch message {
-        case .offer(let sdp): return [.send(target, .offer(from: from, sdp: sdp))]
-        case .answer(let sdp): return [.send(target, .answer(from: from, sdp: sdp))]
-        case .ice(let candidate): return [.send(target, .ice(from: from, candidate: candidate))]
-        case .media(let video): return [.send(target, .media(from: from, video: video))]
-        default: throw SignalError(.badField, "this message is not relayed")
+        guard participant != sender.member.participant, let target = seats.first(where: { $0.member.participant == participant }) else {
+            throw SignalError(.notInCall, "\"to\" is not in this call")
         }
+        guard let targetConnection = target.connection else {
+            throw SignalError(.peerAbsent, "that participant is not connected")
+        }
+        return .send(targetConnection, .signal(from: sender.member.participant, signal))
+    }
+
+    /// Who sends this chat message, if they may: someone in the call, under
+    /// the key they announced, with copies only for keys of this call's
+    /// participants (or their own).
+    public func chatSender(_ envelope: ChatEnvelope, from connection: ConnectionID) throws(SignalError) -> Member {
+        let sender = seats[try seatIndex(of: connection)]
+        guard let key = sender.key, key.keyId == envelope.senderKeyId else {
+            throw SignalError(.badField, "\"senderKeyId\" is not the key you announced; send \"key\" first")
+        }
+        let known = Set(seats.flatMap { [$0.key?.keyId, $0.lastKeyId] }.compactMap { $0 })
+        for copy in envelope.copies where !known.contains(copy.recipientKeyId) {
+            throw SignalError(.notInCall, "a copy is for a key that is not in this call")
+        }
+        return sender.member
+    }
+
+    /// Each stored copy goes live to the connected participant whose key it
+    /// is addressed to; the sender's own copy stays for its history.
+    public func deliver(_ copies: [StoredChat]) -> [Action] {
+        copies.compactMap { stored in
+            guard stored.copy.recipientKeyId != stored.senderKeyId,
+                let target = seats.first(where: { $0.key?.keyId == stored.copy.recipientKeyId })?.connection
+            else { return nil }
+            return .send(target, .chat(stored))
+        }
+    }
+
+    /// The key whose copies a participant in the call may read.
+    public func historyKey(of connection: ConnectionID) throws(SignalError) -> (member: Member, keyId: String) {
+        let seat = seats[try seatIndex(of: connection)]
+        guard let key = seat.key else { throw SignalError(.badField, "send \"key\" first: history holds the copies for your key") }
+        return (seat.member, key.keyId)
     }
 
     // MARK: Leaving
@@ -258,30 +313,20 @@ public struct Room: Sendable {
     /// grace period; a place in the lobby is not.
     public mutating func disconnect(_ connection: ConnectionID, now: Date, explicit: Bool) -> [Action] {
         let why = explicit ? "left" : "connection lost"
-        if var seat = veileder, seat.connection == connection {
-            seat.connection = nil
-            seat.leftAt = now
-            veileder = seat
-            var actions: [Action] = [.audit(.leave, actor: seat.peer, outcome: .allowed, reason: why)]
-            if let other = deltaker?.connection { actions.append(.send(other, .peerLeft(seat.peer))) }
-            return actions
-        }
-        if var seat = deltaker, seat.connection == connection {
-            seat.connection = nil
-            seat.leftAt = now
-            deltaker = seat
-            var actions: [Action] = [.audit(.leave, actor: seat.peer, outcome: .allowed, reason: why)]
-            if let other = veileder?.connection { actions.append(.send(other, .peerLeft(seat.peer))) }
-            return actions
+        if let index = seats.firstIndex(where: { $0.connection == connection }) {
+            seats[index].connection = nil
+            seats[index].leftAt = now
+            seats[index].key = nil
+            let member = seats[index].member
+            return [.audit(.leave, actor: member, outcome: .allowed, reason: "\(member.role.rawValue) \(why)")] + rosterToEveryone()
         }
         if let index = lobby.firstIndex(where: { $0.connection == connection }) {
             let waiting = lobby.remove(at: index)
-            let peer = ServerMessage.Peer(participant: waiting.participant, role: .deltaker)
             var actions: [Action] = [
-                .audit(.leave, actor: peer, outcome: .allowed, reason: "\(why) while waiting"),
+                .audit(.leave, actor: waiting.member, outcome: .allowed, reason: "\(waiting.member.role.rawValue) \(why) while waiting"),
                 .forgetResume(waiting.resume),
             ]
-            if let host = veileder?.connection { actions.append(.send(host, .lobbyLeft(participant: waiting.participant))) }
+            if let host = veilederConnection { actions.append(.send(host, .lobbyLeft(participant: waiting.member.participant))) }
             return actions
         }
         return []
@@ -290,12 +335,10 @@ public struct Room: Sendable {
     /// Frees seats whose grace period has passed.
     public mutating func sweep(now: Date) -> [Action] {
         var actions: [Action] = []
-        for isVeileder in [true, false] {
-            guard let seat = isVeileder ? veileder : deltaker, let leftAt = seat.leftAt,
-                now.timeIntervalSince(leftAt) > configuration.resumeGrace
-            else { continue }
+        seats.removeAll { seat in
+            guard let leftAt = seat.leftAt, now.timeIntervalSince(leftAt) > configuration.resumeGrace else { return false }
             actions.append(.forgetResume(seat.resume))
-            if isVeileder { veileder = nil } else { deltaker = nil }
+            return true
         }
         return actions
     }
@@ -313,25 +356,63 @@ public struct Room: Sendable {
             actions.append(.send(connection, .ended))
             actions.append(.close(connection, .normal, reason: "ended"))
         }
-        for hash in [veileder?.resume, deltaker?.resume].compactMap({ $0 }) + lobby.map(\.resume) {
-            actions.append(.forgetResume(hash))
-        }
+        for hash in seats.map(\.resume) + lobby.map(\.resume) { actions.append(.forgetResume(hash)) }
         return actions
     }
 
     // MARK: Helpers
 
-    private func requireVeileder(_ connection: ConnectionID) throws(SignalError) -> Seat {
-        guard let seat = veileder, seat.connection == connection else {
-            throw SignalError(.forbidden, "only the veileder may do that")
+    private var veilederConnection: ConnectionID? { seats.first { $0.member.role == .veileder }?.connection }
+
+    /// The seat of a connection in the call; a precise refusal otherwise.
+    private func seatIndex(of connection: ConnectionID) throws(SignalError) -> Int {
+        if let index = seats.firstIndex(where: { $0.connection == connection }) { return index }
+        if lobby.contains(where: { $0.connection == connection }) {
+            throw SignalError(.notAdmitted, "wait until the veileder lets you in")
         }
-        return seat
+        throw SignalError(.forbidden, "not in this consultation")
     }
 
-    private func replaced(_ connection: ConnectionID) -> [Action] {
-        [
-            .send(connection, .error(SignalError(.sessionReplaced, "opened in another window"))),
-            .close(connection, .policyViolation, reason: "session-replaced"),
-        ]
+    private func requireVeileder(_ connection: ConnectionID) throws(SignalError) -> Member {
+        guard let seat = seats.first(where: { $0.member.role == .veileder && $0.connection == connection }) else {
+            throw SignalError(.forbidden, "only the veileder may do that")
+        }
+        return seat.member
+    }
+
+    /// A new connection takes a seat (a second tab, or a resume): the old
+    /// connection is told and closed, and the new one must announce its key.
+    private mutating func takeOver(_ index: Int, connection: ConnectionID, resume: TokenHash) -> [Action] {
+        var actions: [Action] = [.forgetResume(seats[index].resume)]
+        if let old = seats[index].connection {
+            actions += [
+                .send(old, .error(SignalError(.sessionReplaced, "opened in another window"))),
+                .close(old, .policyViolation, reason: "session-replaced"),
+            ]
+        }
+        seats[index].connection = connection
+        seats[index].resume = resume
+        seats[index].leftAt = nil
+        seats[index].key = nil
+        return actions
+    }
+
+    /// Someone has just taken seat `index`: they get `admitted` and the keys
+    /// of those already in the call, and everyone gets the new roster.
+    private func enteredCall(_ index: Int) -> [Action] {
+        let seat = seats[index]
+        guard let connection = seat.connection else { return [] }
+        var actions: [Action] = [.admitted(connection, seat.member.participant)]
+        for other in seats where other.member != seat.member && other.connection != nil {
+            if let key = other.key {
+                actions.append(.send(connection, .key(.init(from: other.member, publicKey: key.publicKey, keyId: key.keyId, changed: false))))
+            }
+        }
+        return actions + rosterToEveryone()
+    }
+
+    private func rosterToEveryone() -> [Action] {
+        let roster = roster
+        return seats.compactMap(\.connection).map { .send($0, .roster(roster)) }
     }
 }

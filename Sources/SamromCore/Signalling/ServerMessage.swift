@@ -1,62 +1,42 @@
 import Foundation
 
-/// Everything the server sends on `/ws`.
-public enum ServerMessage: Sendable, Equatable {
+/// Everything the server sends on `/ws` (protocol v2). Encoded by one
+/// `Codable` writer (`encode(to:)`): sorted keys, slashes unescaped.
+public enum ServerMessage: Sendable, Equatable, Encodable {
     case welcome(Welcome)
-    /// To a deltaker: wait, the veileder will let you in.
+    /// To a deltaker or tolk: wait, the veileder will let you in.
     case lobby
-    /// To the veileder: someone is waiting.
-    case knock(participant: ParticipantID)
-    /// To the veileder: a waiting deltaker went away.
+    /// To the veileder: someone is waiting, in this role.
+    case knock(Member)
+    /// To the veileder: someone waiting went away (or their link was replaced).
     case lobbyLeft(participant: ParticipantID)
-    case admitted
+    /// You are in the call: how to reach the others (TURN credentials valid at most an hour).
+    case admitted(IceConfiguration)
     case denied
-    case peerJoined(Peer)
-    case peerLeft(Peer)
-    case offer(from: ParticipantID, sdp: String)
-    case answer(from: ParticipantID, sdp: String)
-    case ice(from: ParticipantID, candidate: IceCandidate)
-    /// The other side now sends a picture (`video`) or not (camera off).
-    case media(from: ParticipantID, video: Bool)
+    /// Who is in the call now, with each one's announced key id.
+    case roster([RosterEntry])
+    /// A participant's device key for this consultation.
+    case key(KeyAnnouncement)
+    /// A sealed box from `from`, for you alone.
+    case signal(from: ParticipantID, SealedSignal)
+    /// Your copy of a chat message, as stored.
+    case chat(StoredChat)
+    /// The message with this clientMsgId is durably stored (every copy) as `seq`.
+    case chatAck(clientMsgId: String, seq: UInt64)
+    case history(messages: [StoredChat], more: Bool)
     case ended
     case pong
     case error(SignalError)
-    /// The other person's chat public key; `changed` when it replaced an earlier one.
-    case key(from: ParticipantID, role: ParticipantRole, publicKey: String, keyId: String, changed: Bool)
-    /// A relayed chat envelope as stored.
-    case chat(from: ParticipantID, StoredChat)
-    /// The envelope with this clientMsgId is durably stored as `seq`.
-    case chatAck(clientMsgId: String, seq: UInt64)
-    case history(messages: [StoredChat], more: Bool)
 
     public struct Welcome: Sendable, Equatable {
-        public var you: Peer
+        public var you: Member
         public var consultation: ConsultationInfo
-        public var iceServers: [IceServer]
-        /// How browsers must build their peer connection: `relay` hides both IP addresses.
-        public var iceTransportPolicy: IceTransportPolicy
-        public var peers: [Peer]
         public var resume: ResumeToken
 
-        public init(
-            you: Peer, consultation: ConsultationInfo, iceServers: [IceServer], iceTransportPolicy: IceTransportPolicy = .all,
-            peers: [Peer], resume: ResumeToken
-        ) {
+        public init(you: Member, consultation: ConsultationInfo, resume: ResumeToken) {
             self.you = you
             self.consultation = consultation
-            self.iceServers = iceServers
-            self.iceTransportPolicy = iceTransportPolicy
-            self.peers = peers
             self.resume = resume
-        }
-    }
-
-    public struct Peer: Sendable, Equatable, Codable {
-        public var participant: ParticipantID
-        public var role: ParticipantRole
-        public init(participant: ParticipantID, role: ParticipantRole) {
-            self.participant = participant
-            self.role = role
         }
     }
 
@@ -73,6 +53,40 @@ public enum ServerMessage: Sendable, Equatable {
         }
     }
 
+    public struct IceConfiguration: Sendable, Equatable {
+        public var iceServers: [IceServer]
+        /// How browsers must build their peer connections: `relay` hides every IP address.
+        public var iceTransportPolicy: IceTransportPolicy
+        public init(iceServers: [IceServer], iceTransportPolicy: IceTransportPolicy) {
+            self.iceServers = iceServers
+            self.iceTransportPolicy = iceTransportPolicy
+        }
+    }
+
+    public struct RosterEntry: Sendable, Equatable {
+        public var member: Member
+        /// Null on the wire until the participant announced a key.
+        public var keyId: String?
+        public init(member: Member, keyId: String?) {
+            self.member = member
+            self.keyId = keyId
+        }
+    }
+
+    public struct KeyAnnouncement: Sendable, Equatable {
+        public var from: Member
+        public var publicKey: String
+        public var keyId: String
+        /// This participant announced another key before (a new device, or new keys).
+        public var changed: Bool
+        public init(from: Member, publicKey: String, keyId: String, changed: Bool) {
+            self.from = from
+            self.publicKey = publicKey
+            self.keyId = keyId
+            self.changed = changed
+        }
+    }
+
     public var type: String {
         switch self {
         case .welcome: "welcome"
@@ -81,99 +95,103 @@ public enum ServerMessage: Sendable, Equatable {
         case .lobbyLeft: "lobby-left"
         case .admitted: "admitted"
         case .denied: "denied"
-        case .peerJoined: "peer-joined"
-        case .peerLeft: "peer-left"
-        case .offer: "offer"
-        case .answer: "answer"
-        case .ice: "ice"
-        case .media: "media"
-        case .ended: "ended"
-        case .pong: "pong"
-        case .error: "error"
+        case .roster: "roster"
         case .key: "key"
+        case .signal: "signal"
         case .chat: "chat"
         case .chatAck: "chat-ack"
         case .history: "history"
+        case .ended: "ended"
+        case .pong: "pong"
+        case .error: "error"
         }
+    }
+
+    private enum Key: String, CodingKey {
+        case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants
+        case from, publicKey, keyId, changed, senderKeyId, recipientKeyId, nonce, box
+        case senderRole, clientMsgId, ciphertext, seq, storedAt, messages, more, code, message
+        case id, expiresAt, title
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var keys = encoder.container(keyedBy: Key.self)
+        try keys.encode(type, forKey: .type)
+        switch self {
+        case .welcome(let welcome):
+            try keys.encode(ClientMessage.protocolVersion, forKey: .v)
+            try keys.encode(welcome.you, forKey: .you)
+            var info = keys.nestedContainer(keyedBy: Key.self, forKey: .consultation)
+            try info.encode(welcome.consultation.id, forKey: .id)
+            try info.encode(Self.timestamp(welcome.consultation.expiresAt), forKey: .expiresAt)
+            try info.encodeIfPresent(welcome.consultation.title, forKey: .title)
+            try keys.encode(welcome.resume.encoded, forKey: .resume)
+        case .knock(let member):
+            try keys.encode(member.participant, forKey: .participant)
+            try keys.encode(member.role, forKey: .role)
+        case .lobbyLeft(let participant):
+            try keys.encode(participant, forKey: .participant)
+        case .admitted(let ice):
+            try keys.encode(ice.iceServers, forKey: .iceServers)
+            try keys.encode(ice.iceTransportPolicy, forKey: .iceTransportPolicy)
+        case .roster(let entries):
+            var list = keys.nestedUnkeyedContainer(forKey: .participants)
+            for entry in entries {
+                var item = list.nestedContainer(keyedBy: Key.self)
+                try item.encode(entry.member.participant, forKey: .participant)
+                try item.encode(entry.member.role, forKey: .role)
+                if let keyId = entry.keyId { try item.encode(keyId, forKey: .keyId) } else { try item.encodeNil(forKey: .keyId) }
+            }
+        case .key(let announcement):
+            try keys.encode(announcement.from.participant, forKey: .from)
+            try keys.encode(announcement.from.role, forKey: .role)
+            try keys.encode(announcement.publicKey, forKey: .publicKey)
+            try keys.encode(announcement.keyId, forKey: .keyId)
+            try keys.encode(announcement.changed, forKey: .changed)
+        case .signal(let from, let signal):
+            try keys.encode(from, forKey: .from)
+            try signal.encode(to: encoder)
+        case .chat(let stored):
+            try Self.encode(stored, into: &keys)
+        case .chatAck(let clientMsgId, let seq):
+            try keys.encode(clientMsgId, forKey: .clientMsgId)
+            try keys.encode(seq, forKey: .seq)
+        case .history(let messages, let more):
+            var list = keys.nestedUnkeyedContainer(forKey: .messages)
+            for stored in messages {
+                var item = list.nestedContainer(keyedBy: Key.self)
+                try Self.encode(stored, into: &item)
+            }
+            try keys.encode(more, forKey: .more)
+        case .error(let error):
+            try keys.encode(error.code, forKey: .code)
+            try keys.encode(error.message, forKey: .message)
+        case .lobby, .denied, .ended, .pong:
+            break
+        }
+    }
+
+    /// A chat copy as relayed and in history: the same fields in both.
+    private static func encode(_ stored: StoredChat, into keys: inout KeyedEncodingContainer<Key>) throws {
+        try keys.encode(stored.from, forKey: .from)
+        try keys.encode(stored.senderRole, forKey: .senderRole)
+        try keys.encode(stored.clientMsgId, forKey: .clientMsgId)
+        try keys.encode(stored.senderKeyId, forKey: .senderKeyId)
+        try keys.encode(stored.copy.recipientKeyId, forKey: .recipientKeyId)
+        try keys.encode(stored.copy.nonce, forKey: .nonce)
+        try keys.encode(stored.copy.ciphertext, forKey: .ciphertext)
+        try keys.encode(stored.seq, forKey: .seq)
+        try keys.encode(timestamp(stored.storedAt), forKey: .storedAt)
     }
 
     /// The JSON text frame.
     public func encoded() -> String {
-        switch self {
-        case .offer(let from, let sdp), .answer(let from, let sdp): return RelayFrame.encode(type, from: from, sdp: sdp)
-        case .ice(let from, let candidate): return RelayFrame.encode(from: from, candidate: candidate)
-        case .chat(let from, let stored): return RelayFrame.encode(from: from, chat: stored)
-        case .chatAck(let clientMsgId, let seq): return RelayFrame.encode(ack: clientMsgId, seq: seq)
-        default: break
-        }
-        var object: [String: JSONValue] = ["type": .string(type)]
-        switch self {
-        case .welcome(let welcome):
-            object["v"] = .int(Int64(ClientMessage.protocolVersion))
-            object["you"] = welcome.you.json
-            var info: [String: JSONValue] = [
-                "id": .string(welcome.consultation.id.rawValue),
-                "expiresAt": .string(ServerMessage.timestamp(welcome.consultation.expiresAt)),
-            ]
-            if let title = welcome.consultation.title { info["title"] = .string(title) }
-            object["consultation"] = .object(info)
-            object["iceServers"] = .array(welcome.iceServers.map { server in
-                var entry: [String: JSONValue] = ["urls": .array(server.urls.map(JSONValue.string))]
-                if let username = server.username { entry["username"] = .string(username) }
-                if let credential = server.credential { entry["credential"] = .string(credential) }
-                return .object(entry)
-            })
-            object["iceTransportPolicy"] = .string(welcome.iceTransportPolicy.rawValue)
-            object["peers"] = .array(welcome.peers.map(\.json))
-            object["resume"] = .string(welcome.resume.encoded)
-        case .knock(let participant), .lobbyLeft(let participant):
-            object["participant"] = .string(participant.rawValue)
-        case .peerJoined(let peer), .peerLeft(let peer):
-            object["participant"] = .string(peer.participant.rawValue)
-            object["role"] = .string(peer.role.rawValue)
-        case .offer, .answer, .ice, .chat, .chatAck:
-            break  // encoded above
-        case .media(let from, let video):
-            object["from"] = .string(from.rawValue)
-            object["video"] = .bool(video)
-        case .error(let error):
-            object["code"] = .string(error.code.rawValue)
-            object["message"] = .string(error.message)
-        case .key(let from, let role, let publicKey, let keyId, let changed):
-            object["from"] = .string(from.rawValue)
-            object["role"] = .string(role.rawValue)
-            object["publicKey"] = .string(publicKey)
-            object["keyId"] = .string(keyId)
-            object["changed"] = .bool(changed)
-        case .history(let messages, let more):
-            object["messages"] = .array(messages.map { .object($0.json) })
-            object["more"] = .bool(more)
-        case .lobby, .admitted, .denied, .ended, .pong:
-            break
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(JSONValue.object(object)), as: UTF8.self)
+        // Strings, numbers, booleans and ids only: encoding cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     /// UTC, RFC 3339 with milliseconds.
     public static func timestamp(_ date: Date) -> String { AuditEntry.timestamp(date) }
-}
-
-extension ServerMessage.Peer {
-    var json: JSONValue {
-        .object(["participant": .string(participant.rawValue), "role": .string(role.rawValue)])
-    }
-}
-
-extension StoredChat {
-    /// The envelope plus `seq`, `senderRole` and `storedAt`, as relayed and in history.
-    var json: [String: JSONValue] {
-        [
-            "clientMsgId": .string(envelope.clientMsgId), "senderKeyId": .string(envelope.senderKeyId),
-            "recipientKeyId": .string(envelope.recipientKeyId), "nonce": .string(envelope.nonce),
-            "ciphertext": .string(envelope.ciphertext), "seq": .int(Int64(seq)), "senderRole": .string(senderRole.rawValue),
-            "storedAt": .string(ServerMessage.timestamp(storedAt)),
-        ]
-    }
 }

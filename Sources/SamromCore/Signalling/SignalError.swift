@@ -18,6 +18,8 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
         case ended
         case roomFull = "room-full"
         case peerAbsent = "peer-absent"
+        /// A `signal` or chat copy addressed to someone not in this call.
+        case notInCall = "not-in-call"
         case notWaiting = "not-waiting"
         // The connection
         case helloTimeout = "hello-timeout"
@@ -35,14 +37,21 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 
+    /// The stable code of any error, for the audit log: `internal` unless it is a `SignalError`.
+    public static func code(of error: any Error) -> String {
+        ((error as? SignalError)?.code ?? .internalError).rawValue
+    }
+
     /// Whether the connection must close after this error is sent, and how.
     /// Frame-level mistakes keep the connection; failed authentication and
     /// policy decisions end it.
     public var closeCode: WebSocketCloseCode? {
         switch code {
         case .badJSON, .unknownType, .badField, .tooLarge, .rateLimited, .helloRequired,
-            .alreadyJoined, .forbidden, .notAdmitted, .peerAbsent, .notWaiting:
+            .alreadyJoined, .forbidden, .notAdmitted, .peerAbsent, .notInCall, .notWaiting:
             return nil
+        // room-full closes only a hello (a knock into a full lobby); a veileder's
+        // admit into a full call is answered and the veileder stays.
         case .invalidToken, .expired, .ended, .roomFull, .helloTimeout, .sessionReplaced:
             return .policyViolation
         case .internalError:

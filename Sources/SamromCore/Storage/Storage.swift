@@ -23,15 +23,18 @@ public protocol SessionStore: Sendable {
     func deleteExpiredSessions(now: Date, idleTimeout: TimeInterval) async throws -> Int
 }
 
-/// Consultations and their join-link hashes.
+/// Consultations and their join links (one per invited role, hashes only).
 public protocol ConsultationStore: Sendable {
-    func insertConsultation(_ consultation: Consultation) async throws
+    /// Stores a new consultation with its first link (the deltaker's).
+    func insertConsultation(_ consultation: Consultation, link: JoinLink) async throws
     func consultation(id: ConsultationID) async throws -> Consultation?
-    /// The consultation whose *current* link has this hash.
-    func consultation(linkHash: TokenHash) async throws -> Consultation?
+    /// The consultation one of whose *current* links has this hash, and that link's role.
+    func consultation(linkHash: TokenHash) async throws -> (consultation: Consultation, role: ParticipantRole)?
     func consultations(owner: AccountID) async throws -> [Consultation]
-    /// Replaces the link hash (the old link stops working at once).
-    func replaceLink(of id: ConsultationID, with hash: TokenHash, at: Date) async throws
+    /// The current links of a consultation, by role.
+    func links(of id: ConsultationID) async throws -> [JoinLink]
+    /// Sets the link of `link.role` (the old one of that role stops working at once).
+    func replaceLink(of id: ConsultationID, with link: JoinLink) async throws
     /// Marks it ended; false if it already was.
     func endConsultation(_ id: ConsultationID, at: Date) async throws -> Bool
 }
@@ -63,22 +66,21 @@ public protocol AuditStore: Sendable {
     func auditCheckpoints() async throws -> [String]
 }
 
-/// Everything the server persists. SQLite (GRDB) implements it today; a
-/// PostgreSQL backend can implement the same protocol later.
-/// The end-to-end chat: public keys and opaque envelopes, never plaintext.
+/// The end-to-end chat: opaque copies, one per recipient key, never plaintext
+/// and never a key. Everything the server persists is these protocols; SQLite
+/// (GRDB) implements them today, a PostgreSQL backend can later.
 public protocol ChatStore: Sendable {
-    /// Stores a role's current public key; returns the one it replaced, if different.
-    func storeChatKey(_ publicKey: [UInt8], consultation: ConsultationID, role: ParticipantRole, at: Date) async throws -> [UInt8]?
-    func chatKey(consultation: ConsultationID, role: ParticipantRole) async throws -> [UInt8]?
-    /// Appends durably (synced before it returns). The same sender's same
-    /// clientMsgId returns the message stored first, with `duplicate` set.
+    /// Appends every copy of a message durably (synced before it returns),
+    /// all under one new `seq`. The same sender key's same clientMsgId
+    /// returns the message stored first, with `duplicate` set.
     func appendChat(
-        _ envelope: ChatEnvelope, consultation: ConsultationID, senderRole: ParticipantRole, at: Date
-    ) async throws -> (stored: StoredChat, duplicate: Bool)
-    /// Messages after `afterSeq` (from the start when nil), oldest first, at most `limit`.
-    func chatHistory(consultation: ConsultationID, afterSeq: UInt64?, limit: Int) async throws -> [StoredChat]
-    /// Deletes envelopes and keys of consultations that ended or expired before `date`.
-    func purgeChat(closedBefore date: Date) async throws -> (messages: Int, keys: Int)
+        _ envelope: ChatEnvelope, consultation: ConsultationID, sender: Member, at: Date
+    ) async throws -> (copies: [StoredChat], duplicate: Bool)
+    /// The copies addressed to `recipientKeyId` after `afterSeq` (from the
+    /// start when nil), oldest first, at most `limit`.
+    func chatHistory(consultation: ConsultationID, recipientKeyId: String, afterSeq: UInt64?, limit: Int) async throws -> [StoredChat]
+    /// Deletes the copies of consultations that ended or expired before `date`; returns how many.
+    func purgeChat(closedBefore date: Date) async throws -> Int
 }
 
 public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore & ChatStore

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import SamromCore
 
-/// The veileder's consultations: create, list, new link, end.
+/// The veileder's consultations: create, list, new links (per role), end.
 struct ConsultationController {
     let consultations: ConsultationService
     let hub: SignallingHub
@@ -21,6 +21,23 @@ struct ConsultationController {
         let title: String?
     }
 
+    struct LinkRequest: Decodable {
+        let role: String
+    }
+
+    /// `POST …/links`: the link for one role.
+    struct NewLink: ResponseEncodable {
+        let joinUrl: String
+        let role: String
+        let expiresAt: String
+    }
+
+    /// When a role's current link was made (never the link itself: only its hash is kept).
+    struct LinkSummary: ResponseEncodable {
+        let role: String
+        let issuedAt: String
+    }
+
     struct Summary: ResponseEncodable {
         let id: String
         let title: String?
@@ -28,7 +45,7 @@ struct ConsultationController {
         let createdAt: String
         let expiresAt: String
         let endedAt: String?
-        let linkIssuedAt: String
+        let links: [LinkSummary]
         /// Deltakere knocking right now.
         let waiting: Int
         /// Participants in the call right now.
@@ -44,6 +61,7 @@ struct ConsultationController {
         group.post(use: create)
         group.get(use: list)
         group.post("/:id/link", use: newLink)
+        group.post("/:id/links", use: newRoleLink)
         group.post("/:id/end", use: end)
     }
 
@@ -66,21 +84,17 @@ struct ConsultationController {
         var summaries: [Summary] = []
         for c in try await consultations.list(owner: owner, clientIP: context.clientIP) {
             let presence = await hub.presence(of: c.id)
-            summaries.append(
-                Summary(
-                    id: c.id.rawValue, title: c.title, status: c.status(at: now).rawValue,
-                    createdAt: ServerMessage.timestamp(c.createdAt), expiresAt: ServerMessage.timestamp(c.expiresAt),
-                    endedAt: c.endedAt.map(ServerMessage.timestamp), linkIssuedAt: ServerMessage.timestamp(c.linkIssuedAt),
-                    waiting: presence.waiting, inCall: presence.inCall))
+            summaries.append(try await summary(c, now: now, presence: presence))
         }
         return Listing(consultations: summaries)
     }
 
+    /// The deltaker link, as before protocol v2 (same as `links` with `deltaker`).
     @Sendable func newLink(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<Created> {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
-        let (consultation, token) = try await mapped {
-            try await consultations.newLink(owner: owner, id: id, clientIP: context.clientIP)
+        let (consultation, _, token) = try await mapped {
+            try await consultations.newLink(owner: owner, id: id, role: .deltaker, clientIP: context.clientIP)
         }
         return EditedResponse(
             status: .ok, headers: [.cacheControl: "no-store"],
@@ -89,15 +103,38 @@ struct ConsultationController {
                 expiresAt: ServerMessage.timestamp(consultation.expiresAt), title: consultation.title))
     }
 
+    /// `{role: "deltaker"|"tolk"}` → 201 `{joinUrl, role, expiresAt}`.
+    @Sendable func newRoleLink(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<NewLink> {
+        let owner = try context.requireRole(.veileder)
+        let id = try consultationID(context)
+        let body = try await JSONBody.decode(LinkRequest.self, from: request, context: context)
+        guard let role = ParticipantRole(rawValue: body.role), ParticipantRole.invited.contains(role) else {
+            throw APIError.badField("\"role\" must be \"deltaker\" or \"tolk\".")
+        }
+        let (consultation, link, token) = try await mapped {
+            try await consultations.newLink(owner: owner, id: id, role: role, clientIP: context.clientIP)
+        }
+        return EditedResponse(
+            status: .created, headers: [.cacheControl: "no-store"],
+            response: NewLink(
+                joinUrl: try joinURL(token, request: request), role: link.role.rawValue,
+                expiresAt: ServerMessage.timestamp(consultation.expiresAt)))
+    }
+
     @Sendable func end(_ request: Request, context: SamromRequestContext) async throws -> Summary {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
         let c = try await mapped { try await consultations.end(owner: owner, id: id, clientIP: context.clientIP) }
-        return Summary(
-            id: c.id.rawValue, title: c.title, status: c.status(at: clock.now).rawValue,
+        return try await summary(c, now: clock.now, presence: (0, 0))
+    }
+
+    private func summary(_ c: Consultation, now: Date, presence: (waiting: Int, inCall: Int)) async throws -> Summary {
+        Summary(
+            id: c.id.rawValue, title: c.title, status: c.status(at: now).rawValue,
             createdAt: ServerMessage.timestamp(c.createdAt), expiresAt: ServerMessage.timestamp(c.expiresAt),
-            endedAt: c.endedAt.map(ServerMessage.timestamp), linkIssuedAt: ServerMessage.timestamp(c.linkIssuedAt),
-            waiting: 0, inCall: 0)
+            endedAt: c.endedAt.map(ServerMessage.timestamp),
+            links: try await consultations.links(of: c).map { LinkSummary(role: $0.role.rawValue, issuedAt: ServerMessage.timestamp($0.issuedAt)) },
+            waiting: presence.waiting, inCall: presence.inCall)
     }
 
     private func consultationID(_ context: SamromRequestContext) throws -> ConsultationID {
@@ -132,7 +169,7 @@ struct ConsultationController {
             case .notFound: throw APIError.notFound
             case .ended: throw APIError(.conflict, "ended", failure.message)
             case .expired: throw APIError(.conflict, "expired", failure.message)
-            case .badTitle, .badValidity: throw APIError.badField(failure.message)
+            case .badTitle, .badValidity, .badRole: throw APIError.badField(failure.message)
             }
         }
     }

@@ -62,11 +62,12 @@ public struct AuditService: Sendable {
         public var accesses: [Access]
     }
 
-    /// Who accessed the consultation whose *current* link is `token`, and
-    /// when: roles and veileder names, never addresses, ids or anyone's
-    /// other consultations. Nil when the link is not valid.
+    /// Who accessed the consultation whose *current* deltaker link is
+    /// `token`, and when: roles (a tolk shows as `tolk`) and veileder names,
+    /// never addresses, ids, display names or anyone's other consultations.
+    /// Nil when the link is not a valid deltaker link.
     public func accessReport(token: JoinToken, clientIP: String?) async throws -> AccessReport? {
-        guard let consultation = try await store.consultation(linkHash: token.hash) else { return nil }
+        guard let (consultation, role) = try await store.consultation(linkHash: token.hash), role == .deltaker else { return nil }
         try await auditor.record(
             .accessReport, actor: AuditActor(kind: .anonymous, id: nil, role: ParticipantRole.deltaker.rawValue),
             consultation: consultation.id, outcome: .allowed,

@@ -16,13 +16,15 @@ public final class ConsultationService: Sendable {
     }
 
     public struct Failure: Error, Equatable {
-        public enum Code: String, Sendable { case badTitle = "bad-field", badValidity = "bad-validity", notFound = "not-found", ended, expired }
+        public enum Code: String, Sendable {
+            case badTitle = "bad-field", badValidity = "bad-validity", badRole = "bad-role", notFound = "not-found", ended, expired
+        }
         public let code: Code
         public let message: String
     }
 
-    /// A new consultation and its join token (the only time the token exists
-    /// outside the deltaker's browser).
+    /// A new consultation and its deltaker link's token (the only time the
+    /// token exists outside the deltaker's browser).
     public func create(owner: Account, title rawTitle: String?, validForDays: Int?, clientIP: String?) async throws -> (Consultation, JoinToken) {
         let title = try Self.validatedTitle(rawTitle)
         let days = validForDays ?? Consultation.defaultValidDays
@@ -33,8 +35,8 @@ public final class ConsultationService: Sendable {
         let token = JoinToken.random()
         let consultation = Consultation(
             id: .random(), owner: owner.id, title: title, createdAt: now,
-            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400), linkHash: token.hash, linkIssuedAt: now)
-        try await store.insertConsultation(consultation)
+            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400))
+        try await store.insertConsultation(consultation, link: JoinLink(role: .deltaker, hash: token.hash, issuedAt: now))
         try await auditor.record(
             .consultationCreate, actor: .user(owner), consultation: consultation.id, outcome: .allowed,
             reason: "veileder created a consultation valid for \(days) days", clientIP: clientIP)
@@ -49,23 +51,33 @@ public final class ConsultationService: Sendable {
         return list
     }
 
-    /// A fresh link; the previous one stops working at once.
-    public func newLink(owner: Account, id: ConsultationID, clientIP: String?) async throws -> (Consultation, JoinToken) {
-        var consultation = try await owned(id, by: owner, action: .consultationNewLink, clientIP: clientIP)
+    /// A fresh link for `role` (deltaker or tolk); that role's previous link
+    /// stops working at once, and whoever waits in the lobby with it goes.
+    public func newLink(owner: Account, id: ConsultationID, role: ParticipantRole, clientIP: String?) async throws -> (Consultation, JoinLink, JoinToken) {
+        let consultation = try await owned(id, by: owner, action: .consultationNewLink, clientIP: clientIP)
         switch consultation.status(at: clock.now) {
         case .active: break
         case .ended: throw Failure(code: .ended, message: "This consultation has ended.")
         case .expired: throw Failure(code: .expired, message: "This consultation has expired.")
         }
+        guard ParticipantRole.invited.contains(role) else {
+            throw Failure(code: .badRole, message: "A link is for the role \"deltaker\" or \"tolk\".")
+        }
         let token = JoinToken.random()
-        let now = clock.now
-        try await store.replaceLink(of: id, with: token.hash, at: now)
-        consultation.linkHash = token.hash
-        consultation.linkIssuedAt = now
+        let link = JoinLink(role: role, hash: token.hash, issuedAt: clock.now)
+        let replaced = try await store.links(of: id).contains { $0.role == role }
+        try await store.replaceLink(of: id, with: link)
         try await auditor.record(
             .consultationNewLink, actor: .user(owner), consultation: id, outcome: .allowed,
-            reason: "veileder replaced the join link; the old one is revoked", clientIP: clientIP)
-        return (consultation, token)
+            reason: replaced ? "veileder replaced the \(role.rawValue) link; the old one is revoked" : "veileder made a \(role.rawValue) link",
+            clientIP: clientIP)
+        await hub.linkReplaced(id, role: role)
+        return (consultation, link, token)
+    }
+
+    /// The current links' roles and when each was made.
+    public func links(of consultation: Consultation) async throws -> [JoinLink] {
+        try await store.links(of: consultation.id)
     }
 
     /// Ends it; everyone in the room is told and disconnected. Idempotent.

@@ -2,24 +2,24 @@ import Foundation
 import SamromCore
 import SamromStore
 
-/// Applies the retention periods: chat envelopes and keys go `chatRetention`
+/// Applies the retention periods: chat copies go `chatRetention`
 /// after their consultation ended or expired; audit entries older than
 /// `auditRetention` lose their content (their leaf hashes stay, so the log
 /// still verifies). Run hourly by `serve` and at once by `samrom purge`; each
 /// run that erases something is itself logged, with counts only.
 public enum Retention {
     public struct Result: Sendable, Equatable {
-        public var chatMessagesDeleted: Int
-        public var chatKeysDeleted: Int
+        /// Sealed copies (one per recipient key of each message).
+        public var chatCopiesDeleted: Int
         public var auditEntriesErased: Int
     }
 
     public static func run(store: SQLiteStore, auditor: Auditor, configuration: ServerConfiguration, clock: WallClock) async throws -> Result {
         let chat = try await store.purgeChat(closedBefore: clock.now.addingTimeInterval(-configuration.chatRetention))
-        if chat.messages > 0 || chat.keys > 0 {
+        if chat > 0 {
             try await auditor.record(
                 .purge, actor: .system, outcome: .allowed,
-                reason: "retention: deleted \(chat.messages) chat messages and \(chat.keys) chat keys of consultations closed over \(Int(configuration.chatRetention / 86_400)) days ago",
+                reason: "retention: deleted \(chat) sealed chat copies of consultations closed over \(Int(configuration.chatRetention / 86_400)) days ago",
                 clientIP: nil)
         }
         let cutoff = clock.now.addingTimeInterval(-configuration.auditRetention)
@@ -30,6 +30,6 @@ public enum Retention {
                 reason: "retention: erased the content of \(erased) audit entries older than \(AuditEntry.timestamp(cutoff))",
                 clientIP: nil)
         }
-        return Result(chatMessagesDeleted: chat.messages, chatKeysDeleted: chat.keys, auditEntriesErased: erased)
+        return Result(chatCopiesDeleted: chat, auditEntriesErased: erased)
     }
 }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import SamromCore
 
-/// The ICE servers a participant is given in `welcome`, and the transport
+/// The ICE servers a participant is given in `admitted`, and the transport
 /// policy (`all`, or `relay` only) their browser must use.
 ///
 /// No public STUN server, ever: without TURN configured the list is empty and
@@ -20,7 +20,8 @@ public struct IceServerProvider: Sendable {
     public init(urls: [String], secret: [UInt8]?, lifetime: TimeInterval, transportPolicy: IceTransportPolicy = .all) {
         self.urls = urls
         self.secret = secret
-        self.lifetime = min(lifetime, 24 * 3600)
+        // Credentials go out in `admitted` and are valid at most an hour.
+        self.lifetime = min(lifetime, 3600)
         self.transportPolicy = transportPolicy
     }
 

@@ -5,10 +5,11 @@ import Metrics
 import NIOWebSocket
 import SamromCore
 
-/// Runs one `/ws` connection: a writer draining the hub's outbox, a hello
-/// deadline, and the reader that rate-limits, parses and hands frames to the
-/// hub, or, for offer, answer and ICE in a call, straight to the other
-/// side's outbox (`RelayRoutes`). Oversized messages end the connection with 1009.
+/// Runs one `/ws` connection: a writer draining its outbox, a hello
+/// deadline, and the reader that rate-limits and parses frames and hands
+/// them to the hub until `hello` has put the connection in a room, then to
+/// that room's `ConsultationSession` directly. Oversized messages end the
+/// connection with 1009.
 struct SignallingSocket: Sendable {
     let hub: SignallingHub
     let configuration: ServerConfiguration
@@ -55,6 +56,7 @@ struct SignallingSocket: Sendable {
             ratePerSecond: configuration.messagesPerSecond, burst: configuration.messageBurst, now: clock.now)
         var rejectedInARow = 0
         var closing = false
+        var session: ConsultationSession?
         for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
             // After the close was sent, frames still in flight are ignored
             // until the peer's close frame ends the stream.
@@ -85,28 +87,13 @@ struct SignallingSocket: Sendable {
                 await hub.reject(error, to: id)
                 continue
             }
-            if relayDirectly(parsed, from: id) { continue }
-            await hub.receive(parsed, from: id)
+            if let session {
+                await session.receive(parsed, from: id)
+            } else if case .hello(let credential) = parsed {
+                session = await hub.hello(credential, from: id)
+            } else {
+                await hub.receive(parsed, from: id)
+            }
         }
-    }
-
-    /// The fast path for signalling inside a call; false when the hub must
-    /// decide (any other message, or no route yet).
-    private func relayDirectly(_ message: ClientMessage, from id: ConnectionID) -> Bool {
-        switch message {
-        case .offer, .answer, .ice, .media: break
-        default: return false
-        }
-        switch hub.routes.relay(message, from: id) {
-        case .noRoute:
-            return false
-        case .relayed:
-            break
-        case .receiverTooSlow:
-            hub.logger.notice("closing a connection that does not keep up")
-        }
-        hub.metrics.messages.increment()
-        hub.metrics.relayed.increment()
-        return true
     }
 }
