@@ -6,8 +6,9 @@
  */
 import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
-import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindLogin, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
+import { SecureRoom } from '/lib/room.js';
+import { Call, politeTowards } from '/lib/rtc.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, bindLogin, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
@@ -24,8 +25,14 @@ import { announceReconnects, QualityIndicator } from '/lib/resilience.js';
  * @property {number} inCall
  */
 
-/** @type {{client: SignallingClient, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string, tellPicture?: () => void} | null} */
+/**
+ * The open consultation: its signalling, its keys (lib/room.js), the call
+ * with the deltaker.
+ * @type {{client: SignallingClient, secure: SecureRoom, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string, tellPicture?: () => void} | null}
+ */
 let room = null;
+/** The logged-in veileder's username: sent sealed to the others in the call as the display name. */
+let username = '';
 /** @type {number | undefined} */
 let refresher;
 const quality = new QualityIndicator();
@@ -61,6 +68,7 @@ async function start() {
 /** @param {{username: string, role: string}} me */
 async function enterList(me) {
   $('#me').textContent = me.username;
+  username = me.username;
   if (me.role !== 'veileder') {
     announce(t('veileder.notVeileder'));
   }
@@ -150,39 +158,59 @@ async function enterRoom(c) {
   $('#lobby-empty').hidden = false;
   show('room');
   const client = new SignallingClient();
-  room = { client, call: null, stream: null, id: c.id };
+  const secure = new SecureRoom(client, { profile: () => (username ? { name: username } : null) });
+  room = { client, secure, call: null, stream: null, id: c.id };
   const current = room;
   // The deltaker is told when the camera is off (a shared screen counts as a picture).
-  current.tellPicture = followPictures(client, () => !current.screen && cameraSwitchedOff(current.stream));
+  current.tellPicture = followPictures(secure, () => !current.screen && cameraSwitchedOff(current.stream));
   try {
     current.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
   } catch {
     announce(t('deviceProblem'));
   }
-  client.addEventListener('knock', (e) => addToLobby(/** @type {CustomEvent} */ (e).detail.participant));
+  client.addEventListener('knock', (e) => {
+    const { participant, role } = /** @type {CustomEvent} */ (e).detail;
+    addToLobby(participant, role);
+  });
   client.addEventListener('lobby-left', (e) => removeFromLobby(/** @type {CustomEvent} */ (e).detail.participant));
+  // Fresh TURN credentials after a reconnect: for the next ICE round.
+  client.addEventListener('admitted', () => {
+    if (client.admitted) current.call?.updateIceServers(client.admitted.iceServers, client.admitted.iceTransportPolicy);
+  });
+  /** The deltaker is not (or no longer) reachable: their coming is announced. */
+  let away = true;
   /**
-   * The call with this deltaker; the one running is kept when the same
-   * deltaker comes back (their page reconnected: rtc.js restarts ICE if needed).
-   * @param {string} participant
+   * The call with this deltaker, once both keys are in place; the one
+   * running is kept when the same deltaker is reachable again (a page or
+   * socket that came back: rtc.js restarts ICE if needed).
+   * @param {import('/lib/room.js').Member} peer
    */
-  const startCall = (participant) => {
+  const startCall = (peer) => {
+    if (peer.role !== 'deltaker') return;  // a call of more than two is a later step
+    // One deltaker on this page: another one waits while the first is in the call.
+    const other = current.call && !current.call.closed && current.call.peer !== peer.participant;
+    if (other && secure.members.has(/** @type {Call} */ (current.call).peer)) return;
     $('#remote').hidden = false;
-    announce(t('veileder.peerJoined'));
-    if (current.call && !current.call.closed && current.call.peer === participant) return;
+    if (away) announce(t('veileder.peerJoined'));
+    away = false;
+    if (current.call && !current.call.closed && current.call.peer === peer.participant) return;
     current.call?.close();
-    current.call = new Call(client, {
-      polite: false, iceServers: client.welcome?.iceServers ?? [], iceTransportPolicy: client.welcome?.iceTransportPolicy,
-      stream: current.stream ?? undefined, peer: participant,
+    const me = { participant: secure.me ?? '', role: 'veileder' };
+    current.call = new Call(secure, {
+      peer: peer.participant, polite: politeTowards(me, peer),
+      iceServers: client.admitted?.iceServers ?? [], iceTransportPolicy: client.admitted?.iceTransportPolicy,
+      stream: current.stream ?? undefined,
     });
     current.call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
     const screen = current.screen?.getVideoTracks()[0];
     if (screen && current.stream) current.call.replaceVideo(screen, current.stream);
   };
-  client.addEventListener('peer-joined', (e) => startCall(/** @type {CustomEvent} */ (e).detail.participant));
-  client.addEventListener('peer-left', () => {
+  secure.addEventListener('peer-ready', (e) => startCall(/** @type {CustomEvent} */ (e).detail));
+  secure.addEventListener('peer-gone', (e) => {
+    if (/** @type {CustomEvent} */ (e).detail.participant !== current.call?.peer) return;
     // The call is kept: a deltaker whose connection dropped comes back into it.
+    away = true;
     $('#remote').hidden = true;
     announce(t('veileder.peerLeft'));
   });
@@ -191,10 +219,10 @@ async function enterRoom(c) {
     if (room !== current) return;
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
     if (code !== 'invalid-token' && code !== 'expired') return announce(t('veileder.cannotOpen', { reason: message }));
-    // Away longer than the server keeps a place: open the consultation again.
+    // Away longer than the server keeps a place: open the consultation again
+    // (the call is recovered once the deltaker is reachable again).
     try {
       await client.connect({ consultation: c.id });
-      await current.call?.recover();
     } catch (error) {
       announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
     }
@@ -202,31 +230,33 @@ async function enterRoom(c) {
   quality.follow(() => current.call);
   client.addEventListener('ended', () => leaveRoom());
   $('#messages').replaceChildren();
-  $('#key-warning').hidden = true;
-  // Listening before hello: the deltaker's stored key comes right after welcome.
-  const chat = new ChatSession(client, 'veileder');
-  bindChat(chat, 'veileder.remote');
+  bindCallCode(secure);
+  const chat = new ChatSession(secure);
+  bindChat(chat);
   try {
-    const welcome = await client.connect({ consultation: c.id });
-    // Reopened while the deltaker is still in the call: a new call with them.
-    const deltaker = welcome.peers.find((peer) => peer.role === 'deltaker');
-    if (deltaker) startCall(deltaker.participant);
+    // `admitted` follows at once: the key goes out, the roster and the deltaker's key come back.
+    await client.connect({ consultation: c.id });
     await chat.start();
   } catch (error) {
     announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
   }
 }
 
-/** @param {string} participant */
-function addToLobby(participant) {
+/**
+ * @param {string} participant
+ * @param {string} role  deltaker or tolk: said in words
+ */
+function addToLobby(participant, role) {
   $('#lobby-empty').hidden = true;
+  const kind = role === 'tolk' ? 'tolk' : 'deltaker';
   const item = document.createElement('li');
   item.dataset.participant = participant;
-  item.append(`${t('veileder.someoneWaiting')} `,
+  item.dataset.role = kind;
+  item.append(`${t(`veileder.waiting.${kind}`)} `,
     button(t('veileder.admit'), () => { room?.client.admit(participant); item.remove(); }, 'primary'),
     button(t('veileder.deny'), () => { room?.client.deny(participant); item.remove(); }));
   $('#lobby').append(item);
-  announce(t('veileder.knock'));
+  announce(t(`veileder.knock.${kind}`));
   if (room) alerts.knock(room.id);
 }
 
@@ -242,6 +272,7 @@ async function leaveRoom() {
     stopSharing();
     room.call?.close();
     room.client.close();
+    room.secure.close();
     for (const track of room.stream?.getTracks() ?? []) track.stop();
     room = null;
   }

@@ -15,7 +15,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from call_steps import admit, create_consultation, knock, probe_rtc, rtc_stats, video_both_ways
+from call_steps import admit, create_consultation, knock, probe_rtc, probe_ws, rtc_stats, video_both_ways, ws_frames
 from samrom_browser import axe, browser, resource_hosts, wait_for
 
 
@@ -23,8 +23,9 @@ def main():
     base, username, password = sys.argv[1:4]
     veileder = browser(media=True)
     deltaker = browser(media=True)
-    probe_rtc(veileder)
-    probe_rtc(deltaker)
+    for driver in (veileder, deltaker):
+        probe_rtc(driver)
+        probe_ws(driver)
     result = {"axe": []}
     try:
         join_url = create_consultation(veileder, base, username, password, "Oppfølging uke 3", result)
@@ -39,10 +40,13 @@ def main():
             wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'")
             result[name + "Quality"] = driver.find_element(By.ID, "quality").text
 
-        # The end-to-end chat: both see the same safety code; a message each way.
+        # The call code (commit, then reveal, through sealed signals): both see the same one.
         wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
         wait_for(deltaker, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")
-        result["safetyCodes"] = [veileder.find_element(By.ID, "safety-code").text, deltaker.find_element(By.ID, "safety-code").text]
+        result["callCodes"] = [veileder.find_element(By.ID, "safety-code").text, deltaker.find_element(By.ID, "safety-code").text]
+        result["callCodeLabel"] = deltaker.find_element(By.CSS_SELECTOR, ".safety span").text
+        result["codeWarningShown"] = [d.execute_script("return !document.querySelector('#code-warning').hidden") for d in (veileder, deltaker)]
+        # The end-to-end chat: a message each way.
         marker = sys.argv[4] if len(sys.argv) > 4 else "hei"
         deltaker.find_element(By.ID, "chat-input").send_keys(marker)
         deltaker.find_element(By.CSS_SELECTOR, "#chat-form button[type=submit]").click()
@@ -54,6 +58,9 @@ def main():
         result["axe"] += axe(veileder, "veileder: call with chat")
         result["axe"] += axe(deltaker, "deltaker: call with chat")
         result["deltakerMessages"] = deltaker.find_element(By.ID, "messages").text
+
+        # Call set-up went only as sealed boxes (protocol v2): the frame types each page used.
+        result["frames"] = {"veileder": ws_frames(veileder), "deltaker": ws_frames(deltaker)}
 
         # The deltaker leaves with the button; the veileder is told.
         deltaker.find_element(By.ID, "leave").click()

@@ -54,6 +54,41 @@ pc.getStats().then((stats) => {
 """
 
 
+# Kept by each page for the tests: the `type` of every signalling frame it sent and
+# received (nothing else of them: no content, no keys), to show that call set-up
+# travels only as sealed `signal` boxes.
+WS_PROBE = """
+(() => {
+  const Native = window.WebSocket;
+  if (!Native || Native.samromProbe) return;
+  const seen = { sent: {}, received: {} };
+  const count = (table, data) => {
+    try { const type = JSON.parse(String(data)).type; table[type] = (table[type] || 0) + 1; } catch (e) { /* not JSON */ }
+  };
+  class Probe extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => count(seen.received, event.data));
+    }
+    send(data) { count(seen.sent, data); return super.send(data); }
+  }
+  Probe.samromProbe = true;
+  window.WebSocket = Probe;
+  window.samromFrames = seen;
+})();
+"""
+
+
+def probe_ws(driver):
+    """Installs WS_PROBE in this browser for every page it loads from now on."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WS_PROBE})
+
+
+def ws_frames(driver):
+    """The frame types this page sent and received so far: {"sent": {type: n}, "received": {type: n}}."""
+    return driver.execute_script("return window.samromFrames || {sent: {}, received: {}}")
+
+
 def probe_rtc(driver):
     """Installs RTC_PROBE in this browser for every page it loads from now on."""
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RTC_PROBE})
@@ -123,6 +158,7 @@ def admit(veileder, result, check=True):
         result["axe"] += axe(veileder, "veileder: overview, someone waiting")
     veileder.find_element(By.XPATH, "//li[contains(@class,'waiting')]//button[text()='Åpne']").click()
     wait_for(veileder, "return document.querySelector('#lobby li') !== null")
+    result["lobbyItem"] = veileder.find_element(By.CSS_SELECTOR, "#lobby li").text
     if check:
         result["axe"] += axe(veileder, "veileder: room with a knock")
     veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Slipp inn']").click()

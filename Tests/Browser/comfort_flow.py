@@ -220,6 +220,11 @@ document.querySelector('#camera-select').dispatchEvent(new Event('change'));""")
         result["cameraOff"]["afterReload"] = deltaker.execute_script("return document.querySelector('.no-video').textContent")
         veileder.find_element(By.ID, "camera").click()
         wait_for(deltaker, "return document.querySelector('.no-video').hidden", seconds=10)
+        # The chat thread comes back after the reload, read from the server's history: the
+        # veileder's message from its copy to this key, the deltaker's own from its self-copy.
+        wait_for(deltaker, "const t = document.querySelector('#messages').textContent;"
+                           " return t.includes('bare lyd i dag') && t.includes('hører deg godt')", seconds=10)
+        result["historyAfterReload"] = [item.text for item in deltaker.find_elements(By.CSS_SELECTOR, "#messages li")]
         result["afterReload"] = {
             "microphoneIsTheChosenOne": deltaker.execute_script(
                 "return document.querySelector('#local').srcObject.getAudioTracks()[0].getSettings().deviceId") == chosen,

@@ -186,6 +186,14 @@ def main():
             for name, driver in (("veileder", veileder), ("deltaker", deltaker)):
                 wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'", seconds=20)
                 result[name + "QualityAfterCut"] = driver.find_element(By.ID, "quality").text
+            # The call code is agreed again (a round begun over, or the one before, on both sides alike).
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                codes = [d.find_element(By.ID, "safety-code").text for d in (veileder, deltaker)]
+                if codes[0] == codes[1] and all(code[:4].isdigit() for code in codes):
+                    break
+                time.sleep(0.2)
+            result["callCodesAfterCut"] = codes
 
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         print(json.dumps(result), flush=True)

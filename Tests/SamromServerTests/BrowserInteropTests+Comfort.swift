@@ -51,6 +51,13 @@ extension BrowserInteropTests {
             #expect(soundOnly["deltakerSays"] as? String == "", "\(soundOnly)")
             // The microphone chosen in the device check is the one in the call, after a reload too.
             #expect(soundOnly["microphoneIsTheChosenOne"] as? Bool == true, "\(soundOnly)")
+            // The chat after the reload, opened from the history: the deltaker's own message from
+            // the copy it sealed to itself, the veileder's from the copy to the deltaker's key.
+            let history = try #require(result["historyAfterReload"] as? [String])
+            #expect(history.count == 2, "\(history)")
+            #expect(history.first?.hasPrefix("Du, ") == true && history.first?.hasSuffix("Hei! Jeg har bare lyd i dag.") == true, "\(history)")
+            // (named "Veilederen", with "(kari)" once the veileder's sealed profile has arrived)
+            #expect(history.last?.hasPrefix("Veilederen") == true && history.last?.hasSuffix("Det går fint, jeg hører deg godt.") == true, "\(history)")
             let afterReload = try #require(result["afterReload"] as? [String: Any])
             #expect(afterReload["microphoneIsTheChosenOne"] as? Bool == true && afterReload["videoTracks"] as? Int == 0, "\(afterReload)")
 

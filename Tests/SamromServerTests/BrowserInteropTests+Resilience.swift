@@ -121,5 +121,8 @@ extension BrowserInteropTests {
         }
         #expect(result["veilederQualityAfterCut"] as? String == "God forbindelse")
         #expect(result["deltakerQualityAfterCut"] as? String == "God forbindelse")
+        // Both pages agree on a call code again after the reconnect.
+        let codes = result["callCodesAfterCut"] as? [String] ?? []
+        #expect(codes.count == 2 && codes[0] == codes[1] && codes[0].wholeMatch(of: /\d{4} \d{4} \d{4}/) != nil, "\(codes)")
     }
 }

@@ -4,12 +4,16 @@ import SamromTestSupport
 import Sodium
 import Testing
 
-/// The chat construction in real headless Chromium (libsodium built to
-/// WebAssembly, Web/lib/e2e.js) against the Swift one, byte for byte: the
-/// documented test vector sealed in the browser, a browser message opened in
-/// Swift, a Swift message opened in the browser, tampering refused there.
-/// `make test` provides Chromium, the Selenium venv and the wasm module, and
-/// runs the suite inside a loopback-only network namespace.
+/// Protocol v2's end-to-end constructions in real headless Chromium (libsodium
+/// built to WebAssembly, Web/lib/e2e.js) against the Swift reference
+/// (`PairChannel`, `CallCode`), byte for byte: a signal and chat copies (to a
+/// peer and to oneself) sealed in the browser with fixed keys and nonce equal
+/// Swift's; a Swift signal and chat copy opened in the browser, tampered ones
+/// refused there; the browser's opened in Swift; and the call code of a call
+/// of three (Swift and two browser participants, every commit and reveal
+/// sealed) the same everywhere, while a tampered reveal is refused with a
+/// warning and no code. `make test` provides Chromium, the Selenium venv and
+/// the wasm module, and runs the suite inside a loopback-only network namespace.
 @Suite(.serialized) struct BrowserInteropTests {
     static let python = LiveServer.repositoryRoot.appendingPathComponent(".build/browser-venv/bin/python").path
     static let wasm = LiveServer.repositoryRoot.appendingPathComponent("Web/lib/sodium.wasm").path
@@ -20,58 +24,134 @@ import Testing
     }
 
     @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
-    func chatInteroperatesWithHeadlessChromium() async throws {
+    func endToEndInteroperatesWithHeadlessChromium() async throws {
         try await withServer { server in
-            let consultation = ConsultationID.random()
-            let veileder = KeyExchange.KeyPair.generate()
-            let fixedVeileder = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 1, count: 32)))
-            let fixedDeltaker = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 2, count: 32)))
+            let consultation = ConsultationID(rawValue: "7f14QGE6RccA1oCVrjP05g")
+            let a = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 1, count: 32)))
+            let b = try KeyExchange.KeyPair.fromSeed(SecureBytes(Array(repeating: 2, count: 32)))
+            let sdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            let text = PairChannel.ChatText(text: "Hei! Jeg er litt sein i dag.", sentAt: "2026-11-24T09:30:00.000Z")
             let vector: [String: String] = [
-                "consultation": "7f14QGE6RccA1oCVrjP05g", "clientMsgId": "m-0001",
-                "text": "Hei! Jeg er litt sein i dag.", "sentAt": "2026-11-24T09:30:00.000Z",
-                "deltakerPublicKey": Base64URL.encode(fixedDeltaker.publicKey.bytes),
-                "deltakerSecretKey": Base64URL.encode(fixedDeltaker.secretKey.copyBytes()),
-                "veilederPublicKey": Base64URL.encode(fixedVeileder.publicKey.bytes),
+                "consultation": consultation.rawValue, "clientMsgId": "m-0001", "text": text.text, "sentAt": text.sentAt, "sdp": sdp,
+                "aPublicKey": Base64URL.encode(a.publicKey.bytes), "aSecretKey": Base64URL.encode(a.secretKey.copyBytes()),
+                "bPublicKey": Base64URL.encode(b.publicKey.bytes),
             ]
             let script = try BrowserScript("chat_interop.py", [
-                "https://localhost:\(server.port)", consultation.rawValue, Base64URL.encode(veileder.publicKey.bytes),
-                String(decoding: try JSONSerialization.data(withJSONObject: vector), as: UTF8.self),
+                "https://localhost:\(server.port)", String(decoding: try JSONSerialization.data(withJSONObject: vector), as: UTF8.self),
             ])
 
-            // Step 1: the browser's vector, key and first message.
+            // Step 1: the fixed vector, byte for byte; the browser's two participants.
             let first = try script.next()
-            #expect(first["vectorCiphertext"] as? String == ChatCipherVector.ciphertext)
-            #expect(first["vectorKeyId"] as? String == "KLqljBKXTshj1Sut3V6mog")
-            #expect(first["vectorSafetyCode"] as? String == "9445 1859 5616")
-            let browserKey = try KeyExchange.PublicKey(try Base64URL.decode(try #require(first["publicKey"] as? String)))
-            #expect(first["keyId"] as? String == ChatKey.keyID(browserKey))
-            let cipher = try ChatCipher(consultation: consultation, role: .veileder, own: veileder, peer: browserKey)
-            #expect(first["safetyCode"] as? String == cipher.safetyCode)
-            let raw = try #require(first["envelope"] as? [String: String])
-            let envelope = ChatEnvelope(
-                clientMsgId: raw["clientMsgId"] ?? "", senderKeyId: raw["senderKeyId"] ?? "", recipientKeyId: raw["recipientKeyId"] ?? "",
-                nonce: raw["nonce"] ?? "", ciphertext: raw["ciphertext"] ?? "")
-            #expect(try envelope.validated() == envelope)
-            #expect(try cipher.open(envelope, senderRole: .deltaker).text == "Hilsen fra nettleseren ✓ æøå")
+            let nonce = Array(UInt8(0)..<24)
+            let ab = try PairChannel(consultation: consultation, own: a, peer: b.publicKey)
+            let aa = try PairChannel(consultation: consultation, own: a, peer: a.publicKey)
+            #expect(first["aKeyId"] as? String == DeviceKey.keyID(a.publicKey))
+            #expect(first["vectorBKeyId"] as? String == DeviceKey.keyID(b.publicKey))
+            #expect(first["lowerIsClient"] as? Bool == a.publicKey.bytes.lexicographicallyPrecedes(b.publicKey.bytes))
+            let signal = try Self.sealed(first["signal"])
+            #expect(try ab.seal(.offer(sdp: sdp), nonce: nonce) == signal, "the browser's signal box differs from Swift's")
+            let chat = try #require(first["chat"] as? [String: Any])
+            let copies = try #require(chat["copies"] as? [[String: String]])
+            #expect(chat["senderKeyId"] as? String == ab.ownKeyID && copies.count == 2, "\(chat)")
+            let toB = try ab.sealChat(text, clientMsgId: "m-0001", nonce: nonce)
+            let toSelf = try aa.sealChat(text, clientMsgId: "m-0001", nonce: nonce)
+            #expect(copies.contains { $0 == ["recipientKeyId": toB.recipientKeyId, "nonce": toB.nonce, "ciphertext": toB.ciphertext] }, "the copy to B differs")
+            #expect(copies.contains { $0 == ["recipientKeyId": toSelf.recipientKeyId, "nonce": toSelf.nonce, "ciphertext": toSelf.ciphertext] }, "the copy to oneself differs")
 
-            // Step 2: a Swift message, opened in the browser; tampered copies refused there.
-            let reply = try cipher.seal(.init(text: "Svar fra Swift 👋 — ÆØÅ", sentAt: "2026-11-24T09:31:00.000Z"), clientMsgId: "swift-1")
-            let replyJSON: [String: String] = [
-                "clientMsgId": reply.clientMsgId, "senderKeyId": reply.senderKeyId, "recipientKeyId": reply.recipientKeyId,
-                "nonce": reply.nonce, "ciphertext": reply.ciphertext,
+            // Step 2: Swift's participant S seals for the browser's B, and commits to B and C.
+            let s = KeyExchange.KeyPair.generate()
+            let bKey = try KeyExchange.PublicKey(try Base64URL.decode(try #require(first["bPublicKey"] as? String)))
+            let cKey = try KeyExchange.PublicKey(try Base64URL.decode(try #require(first["cPublicKey"] as? String)))
+            #expect(first["bKeyId"] as? String == DeviceKey.keyID(bKey) && first["cKeyId"] as? String == DeviceKey.keyID(cKey))
+            let channels = [
+                DeviceKey.keyID(bKey): try PairChannel(consultation: consultation, own: s, peer: bKey),
+                DeviceKey.keyID(cKey): try PairChannel(consultation: consultation, own: s, peer: cKey),
             ]
-            try script.send(replyJSON)
+            let sb = try #require(channels[DeviceKey.keyID(bKey)])
+            var code = CallCode(own: s.publicKey)
+            let outputs = code.viewChanged([bKey, cKey])
+            let copy = try sb.sealChat(.init(text: "Svar fra Swift 👋 — ÆØÅ", sentAt: "2026-11-24T09:31:00.000Z"), clientMsgId: "swift-1")
+            // The copy as the server would hand it to B (a `chat` frame's fields).
+            let chatFrame: [String: Any] = [
+                "from": "p-swift", "senderRole": "veileder", "clientMsgId": "swift-1", "senderKeyId": sb.ownKeyID,
+                "recipientKeyId": copy.recipientKeyId, "nonce": copy.nonce, "ciphertext": copy.ciphertext, "seq": 1,
+                "storedAt": "2026-11-24T09:31:00.100Z",
+            ]
+            let step2: [String: Any] = [
+                "publicKey": Base64URL.encode(s.publicKey.bytes),
+                "signal": Self.json(try sb.seal(.offer(sdp: "v=0\r\ns=Swift\r\n"))),
+                "chat": chatFrame,
+                "commits": try Self.sendable(outputs, channels),
+            ]
+            try script.send(step2)
             let second = try script.next()
-            #expect(second["text"] as? String == "Svar fra Swift 👋 — ÆØÅ")
+            #expect((second["opened"] as? [String: String])?["sdp"] == "v=0\r\ns=Swift\r\n", "\(second["opened"] ?? "")")
+            #expect((second["chat"] as? [String: Any])?["text"] as? String == "Svar fra Swift 👋 — ÆØÅ")
             let attempts = try #require(second["attempts"] as? [String: String])
-            #expect(attempts.count == 6)
-            #expect(attempts.values.allSatisfy { $0 == "refused" }, "\(attempts)")
+            #expect(attempts.count == 10 && attempts.values.allSatisfy { $0 == "refused" }, "\(attempts)")
+            let selfCopy = try #require(second["selfCopy"] as? [String: Any])
+            #expect(selfCopy["text"] as? String == "Hilsen fra nettleseren ✓ æøå" && selfCopy["mine"] as? Bool == true, "\(selfCopy)")
+            // The browser's answer and chat message, opened in Swift.
+            let back = try Self.sealed(second["signalBack"])
+            #expect(try sb.open(back) == .answer(sdp: "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=Svar æøå ✓\r\n"))
+            let chatBack = try #require(second["chatBack"] as? [String: Any])
+            let backCopy = try #require((chatBack["copies"] as? [[String: String]])?.first { $0["recipientKeyId"] == sb.ownKeyID })
+            let stored = StoredChat(
+                from: ParticipantID(rawValue: "p-browser"), senderRole: .deltaker, clientMsgId: "browser-1",
+                senderKeyId: chatBack["senderKeyId"] as? String ?? "",
+                copy: ChatCopy(recipientKeyId: backCopy["recipientKeyId"] ?? "", nonce: backCopy["nonce"] ?? "", ciphertext: backCopy["ciphertext"] ?? ""),
+                seq: 2, storedAt: Date())
+            #expect(try sb.openChat(stored).text == "Hilsen fra nettleseren ✓ æøå")
+            // B's and C's commits and reveals reach S: it reveals, and has the code.
+            var answers: [CallCode.Output] = []
+            for raw in try #require(second["toSwift"] as? [Any]) {
+                let sealed = try Self.sealed(raw)
+                let channel = try #require(channels[sealed.senderKeyId])
+                answers += code.received(try channel.open(sealed), from: sealed.senderKeyId)
+            }
+            let swiftCode = try #require(answers.compactMap { output -> String? in
+                if case .code(let code) = output { return code }
+                return nil
+            }.first, "no code in Swift: \(answers)")
+
+            // Step 3: S's reveals; B and C find the same code. A tampered reveal is refused.
+            let step3: [String: Any] = ["reveals": try Self.sendable(answers, channels)]
+            try script.send(step3)
+            let third = try script.next()
+            #expect(third["codes"] as? [String: String] == ["B": swiftCode, "C": swiftCode], "Swift \(swiftCode), browser \(third["codes"] ?? "")")
+            #expect((third["warnings"] as? [String: Any])?.isEmpty == true)
+            let tamper = try #require(third["tamper"] as? [String: Any])
+            #expect(tamper["yWarned"] as? Bool == true && tamper["yCode"] is NSNull && tamper["yState"] as? String == "mismatch", "\(tamper)")
+            #expect(tamper["othersAgree"] as? Bool == true, "\(tamper)")
 
             // The page loaded nothing from anywhere but our own server.
-            let third = try script.next()
-            #expect(third["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
+            let last = try script.next()
+            #expect(last["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
             #expect(script.finish() == 0)
         }
+    }
+
+    /// A sealed signal as the browser wrote it.
+    static func sealed(_ value: Any?) throws -> SealedSignal {
+        guard let raw = value as? [String: Any] else { throw TestFailure("not a sealed signal: \(value ?? "nil")") }
+        return SealedSignal(
+            senderKeyId: raw["senderKeyId"] as? String ?? "", recipientKeyId: raw["recipientKeyId"] as? String ?? "",
+            nonce: raw["nonce"] as? String ?? "", box: raw["box"] as? String ?? "")
+    }
+
+    static func json(_ signal: SealedSignal) -> [String: String] {
+        ["senderKeyId": signal.senderKeyId, "recipientKeyId": signal.recipientKeyId, "nonce": signal.nonce, "box": signal.box]
+    }
+
+    /// The call code's messages to send, sealed for their recipients.
+    static func sendable(_ outputs: [CallCode.Output], _ channels: [String: PairChannel]) throws -> [[String: String]] {
+        var sealed: [[String: String]] = []
+        for output in outputs {
+            guard case .send(let to, let payload) = output else { continue }
+            guard let channel = channels[to] else { throw TestFailure("no channel to \(to)") }
+            sealed.append(json(try channel.seal(payload)))
+        }
+        return sealed
     }
 }
 
@@ -98,6 +178,16 @@ extension BrowserInteropTests {
             #expect((result["listed"] as? String)?.contains("Oppfølging uke 3") == true)
             #expect((result["lobbyText"] as? String)?.contains("Veilederen slipper deg inn snart") == true)
             #expect((result["waitingShown"] as? String)?.contains("1 venter i venterommet") == true)
+            #expect((result["lobbyItem"] as? String)?.hasPrefix("En deltaker venter.") == true, "the knock names the role: \(result["lobbyItem"] ?? "")")
+            // Protocol v2 only: call set-up went as sealed `signal` boxes, never in the clear.
+            let frames = try #require(result["frames"] as? [String: [String: [String: Int]]])
+            let clientTypes: Set<String> = ["hello", "admit", "deny", "key", "signal", "chat", "history", "leave", "end", "ping"]
+            for side in ["veileder", "deltaker"] {
+                let sent = frames[side]?["sent"] ?? [:], received = frames[side]?["received"] ?? [:]
+                #expect(Set(sent.keys).isSubset(of: clientTypes), "\(side) sent \(sent)")
+                #expect(sent["key"] ?? 0 >= 1 && sent["signal"] ?? 0 >= 3 && received["signal"] ?? 0 >= 3, "\(side): \(sent) \(received)")
+                #expect(Set(received.keys).isDisjoint(with: ["offer", "answer", "ice", "media", "peer-joined", "peer-left"]), "\(side) got \(received)")
+            }
             for side in ["veileder", "deltaker"] {
                 let page = try #require(result[side] as? [String: Any], "no \(side)")
                 #expect(page["state"] as? String == (side == "veileder" ? "room" : "call"))
@@ -108,9 +198,11 @@ extension BrowserInteropTests {
                 #expect((stats["framesDecoded"] as? Int ?? 0) > 0 && (stats["bytesReceived"] as? Int ?? 0) > 0, "\(side): \(stats)")
             }
             Self.expectQuality(result)
-            // The chat, end to end in both pages: the same safety code, a message each way,
+            // The chat, end to end in both pages: the same call code, a message each way,
             // and the plaintext never on the server's disk.
-            let codes = try #require(result["safetyCodes"] as? [String])
+            let codes = try #require(result["callCodes"] as? [String])
+            #expect(result["callCodeLabel"] as? String == "Samtalekode:")
+            #expect(result["codeWarningShown"] as? [Bool] == [false, false])
             #expect(codes.count == 2 && codes[0] == codes[1], "\(codes)")
             #expect((result["veilederMessages"] as? String)?.contains(marker) == true)
             #expect((result["deltakerMessages"] as? String)?.contains("Takk, det hører jeg!") == true)
@@ -161,17 +253,6 @@ extension BrowserInteropTests {
             #expect(script.finish() == 0)
             #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
         }
-    }
-}
-
-/// docs/protocol.md's test vector ciphertext.
-enum ChatCipherVector {
-    static var ciphertext: String {
-        let document = try! String(
-            contentsOf: LiveServer.repositoryRoot.appendingPathComponent("docs/protocol.md"), encoding: .utf8)
-        let start = document.range(of: "```chat-vector-ciphertext\n")!
-        let end = document.range(of: "\n```", range: start.upperBound..<document.endIndex)!
-        return String(document[start.upperBound..<end.lowerBound])
     }
 }
 

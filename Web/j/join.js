@@ -6,8 +6,9 @@
  */
 import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
-import { Call } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
+import { SecureRoom } from '/lib/room.js';
+import { Call, politeTowards } from '/lib/rtc.js';
+import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
@@ -22,9 +23,11 @@ let stream = null;
 /** @type {Call | null} */
 let call = null;
 const client = new SignallingClient();
+// This device's keys for the consultation; a deltaker sends no display name (yet).
+const room = new SecureRoom(client);
 const deviceCheck = new DeviceCheck();
 // The veileder is told when the camera is switched off, and this page says when theirs is.
-const tellPicture = followPictures(client, () => cameraSwitchedOff(stream));
+const tellPicture = followPictures(room, () => cameraSwitchedOff(stream));
 
 /** @param {string} code */
 function fail(code) {
@@ -36,6 +39,16 @@ function fail(code) {
 let admitted = false;
 let listening = false;
 let chatStarted = false;
+/**
+ * This page came back (reloaded) into a call the veileder is still in: it
+ * makes the first offer, since only a new offer tells the veileder's page.
+ * `null` after a reload until the first roster says: `false` if the veileder
+ * is not in it (then the veileder offers when they come).
+ * @type {boolean | null}
+ */
+let resumedInto = false;
+/** The veileder left the roster (left, or dropped): their return is announced. */
+let veilederAway = false;
 const quality = new QualityIndicator();
 
 function hasVideo() {
@@ -54,23 +67,30 @@ function showCall() {
   quality.follow(() => call);
   if (chatStarted) return;
   chatStarted = true;
-  const chat = new ChatSession(client, 'deltaker');
-  bindChat(chat, 'deltaker.remote');
+  bindCallCode(room);
+  const chat = new ChatSession(room);
+  bindChat(chat);
   chat.start().catch(() => announce(t('chat.cannotStart')));
 }
 
 /**
- * The call with the veileder; the one running is kept when the same veileder
- * comes back (their page reconnected: rtc.js restarts ICE if needed).
- * @param {string} participant
- * @param {boolean} leads  this page was reloaded into a running call: offer first
+ * The call with the veileder, once both keys are in place; the one running
+ * is kept when the same veileder is reachable again (a page or socket that
+ * came back: rtc.js restarts ICE if needed).
+ * @param {import('/lib/room.js').Member} peer
  */
-function startCall(participant, leads) {
-  if (call && !call.closed && call.peer === participant) return;
+function startCall(peer) {
+  if (peer.role !== 'veileder') return;  // a call of more than two is a later step
+  if (veilederAway) announce(t('deltaker.peerBack'));
+  veilederAway = false;
+  if (call && !call.closed && call.peer === peer.participant) return;
   call?.close();
-  call = new Call(client, {
-    polite: true, iceServers: client.welcome?.iceServers ?? [], iceTransportPolicy: client.welcome?.iceTransportPolicy,
-    stream: stream ?? undefined, peer: participant, leads,
+  const leads = resumedInto !== false;
+  resumedInto = false;
+  call = new Call(room, {
+    peer: peer.participant, polite: politeTowards({ participant: room.me ?? '', role: 'deltaker' }, peer), leads,
+    iceServers: client.admitted?.iceServers ?? [], iceTransportPolicy: client.admitted?.iceTransportPolicy,
+    stream: stream ?? undefined,
   });
   call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
   showCall();
@@ -86,15 +106,27 @@ function listen() {
     if (admitted) rememberResume(token, /** @type {CustomEvent} */ (event).detail.resume, { video: hasVideo() });
   });
   client.addEventListener('admitted', () => {
+    // Fresh TURN credentials after a reconnect: for the next ICE round.
+    if (client.admitted) call?.updateIceServers(client.admitted.iceServers, client.admitted.iceTransportPolicy);
     if (admitted) return;  // back with the resume token: nothing new to say
     admitted = true;
     if (client.welcome) rememberResume(token, client.welcome.resume, { video: hasVideo() });
     announce(t('lobby.admitted'));
+    showCall();
+  });
+  client.addEventListener('roster', (event) => {
+    if (resumedInto !== null) return;
+    const participants = /** @type {CustomEvent} */ (event).detail.participants ?? [];
+    if (!participants.some((/** @type {{role: string}} */ entry) => entry.role === 'veileder')) resumedInto = false;
   });
   client.addEventListener('denied', () => fail('ended'));
-  client.addEventListener('ended', () => { forgetResume(); quality.stop(); call?.close(); show('done'); });
-  client.addEventListener('peer-joined', (event) => startCall(/** @type {CustomEvent} */ (event).detail.participant, false));
-  client.addEventListener('peer-left', () => announce(t('deltaker.peerLeft')));
+  client.addEventListener('ended', () => { forgetResume(); quality.stop(); call?.close(); room.close(); show('done'); });
+  room.addEventListener('peer-ready', (event) => startCall(/** @type {CustomEvent} */ (event).detail));
+  room.addEventListener('peer-gone', (event) => {
+    if (/** @type {CustomEvent} */ (event).detail.participant !== call?.peer) return;
+    veilederAway = true;
+    announce(t('deltaker.peerLeft'));
+  });
   client.addEventListener('lost', async (event) => {
     const { code } = /** @type {CustomEvent} */ (event).detail;
     forgetResume();
@@ -134,13 +166,13 @@ async function rejoin() {
   // The camera and microphone chosen in the device check, if they are still there.
   stream = (await openMedia(preferredDevices(stored.video))).stream;
   admitted = true;
+  resumedInto = null;
   listen();
   try {
-    const welcome = await client.connect({ resume: stored.resume });
+    // Back in the seat: `admitted`, the roster and the veileder's key follow; the call starts with them.
+    await client.connect({ resume: stored.resume });
     showCall();
     announce(t('call.back'));
-    const veileder = welcome.peers.find((peer) => peer.role === 'veileder');
-    if (veileder) startCall(veileder.participant, true);
   } catch {
     // Gone (too long away, or the consultation ended): start from the welcome.
     admitted = false;
@@ -176,6 +208,7 @@ $('#leave').addEventListener('click', () => {
   quality.stop();
   client.leave();
   call?.close();
+  room.close();
   for (const track of stream?.getTracks() ?? []) track.stop();
   show('done');
 });

@@ -1,147 +1,149 @@
 // @ts-check
 /**
- * The end-to-end chat of one consultation on this device, without DOM:
- * keeps this device's key pair in IndexedDB (per consultation; only the
- * public key ever leaves the device), announces it, learns the other side's
- * key, seals what is sent and opens what arrives, history included.
+ * The end-to-end chat of one consultation on this device, without DOM, on
+ * top of lib/room.js (which holds the keys): each message is sealed once to
+ * every peer in the call and once to this device's own key, so that the
+ * server can give it back (`history`) without ever reading it; what arrives,
+ * live or from the history, is opened here, this device's own messages from
+ * the copy it sealed to itself.
  *
- * Events: `message` (detail: {text, sentAt, mine, seq}), `ready` (detail:
- * the safety code), `key-changed` (the other side's key changed: compare the
- * safety code again), `failure` (detail: text).
+ * Events: `message` (detail: {text, sentAt, mine, seq, role, name?}),
+ * `failure` (detail: text for the live region).
  */
-import { load } from './sodium.js';
-import { ChatCipher } from './e2e.js';
-import { fromBase64Url, toBase64Url } from './sodium.js';
 import { t } from './i18n.js';
+import { toBase64Url } from './sodium.js';
+import { UnknownSenderError } from './e2e.js';
 
-/** @typedef {import('./protocol.js').SignallingClient} SignallingClient */
-/** @typedef {'veileder' | 'deltaker'} Role */
+/** @typedef {import('./room.js').SecureRoom} SecureRoom */
+/** @typedef {import('./protocol.js').ChatCopyFrame} ChatCopyFrame */
 
-const DB = 'samrom';
-const STORE = 'chat-keys';
-
-/** @returns {Promise<IDBDatabase>} */
-function database() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-/**
- * This device's key pair for a consultation, made once and kept.
- * @param {import('./sodium.js').Sodium} sodium
- * @param {string} consultation
- * @returns {Promise<{publicKey: Uint8Array, secretKey: Uint8Array}>}
- */
-async function deviceKey(sodium, consultation) {
-  const db = await database();
-  const stored = await new Promise((resolve, reject) => {
-    const request = db.transaction(STORE).objectStore(STORE).get(consultation);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  if (stored) return stored;
-  const pair = sodium.kxKeypair();
-  await new Promise((resolve, reject) => {
-    const transaction = db.transaction(STORE, 'readwrite');
-    transaction.objectStore(STORE).put(pair, consultation);
-    transaction.oncomplete = () => resolve(undefined);
-    transaction.onerror = () => reject(transaction.error);
-  });
-  return pair;
-}
+/** Copies from keys this device has not seen yet, kept until a key comes. */
+const MAX_WAITING = 500;
 
 export class ChatSession extends EventTarget {
-  /**
-   * @param {SignallingClient} client  already welcomed, in the call
-   * @param {Role} role
-   */
-  constructor(client, role) {
+  /** @param {SecureRoom} room */
+  constructor(room) {
     super();
-    this.client = client;
-    this.role = role;
-    /** @type {ChatCipher | null} */
-    this.cipher = null;
-    /** @type {any[]} envelopes that came before the other side's key */
-    this.waiting = [];
+    this.room = room;
+    this.client = room.client;
     this.sent = 0;
+    /** @type {Set<string>} `senderKeyId/clientMsgId` of every message shown */
     this.seen = new Set();
-    /** @type {Array<() => void> | null} what arrived before start() finished */
+    /** The highest `seq` seen: the history is asked for from there. */
+    this.lastSeq = -1;
+    /** @type {ChatCopyFrame[]} copies from senders whose key has not come */
+    this.waiting = [];
+    /** @type {Map<string, {text: string, sentAt: string}>} sent, not yet acknowledged, by clientMsgId */
+    this.unacked = new Map();
+    this.caughtUp = false;
+    /** @type {Array<() => void> | null} what came before the room's keys were loaded */
     this.inbox = [];
-    // Listen at once: the other side's key may arrive before libsodium is loaded.
     /** @param {() => void} handle */
     const later = (handle) => (this.inbox ? this.inbox.push(handle) : handle());
-    client.addEventListener('key', (e) => later(() => this.peerKey(/** @type {CustomEvent} */ (e).detail)));
-    client.addEventListener('chat', (e) => later(() => this.receive(/** @type {CustomEvent} */ (e).detail)));
-    client.addEventListener('chat-ack', (e) => this.seen.add(/** @type {CustomEvent} */ (e).detail.seq));
-    client.addEventListener('history', (e) => later(() => {
-      for (const message of /** @type {CustomEvent} */ (e).detail.messages) this.receive(message);
-    }));
-    // Back after a drop: announce the key again and fetch what came meanwhile (seen ones are skipped).
-    client.addEventListener('reconnected', () => {
-      if (this.inbox || !this.own) return;
-      this.client.key(toBase64Url(this.own.publicKey));
-      this.client.history();
-    });
+    /** @param {Event} event */
+    const detail = (event) => /** @type {CustomEvent} */ (event).detail;
+    this.client.addEventListener('chat', (e) => later(() => this.receive(detail(e))));
+    this.client.addEventListener('chat-ack', (e) => later(() => this.acknowledged(detail(e))));
+    this.client.addEventListener('history', (e) => later(() => this.page(detail(e))));
+    // The server has this device's key (again): what it holds for this key, and what it never acknowledged.
+    room.addEventListener('ready', () => later(() => this.catchUp()));
+    room.addEventListener('keys', () => later(() => this.retry()));
   }
 
+  /** Waits for the room's keys, then handles what arrived meanwhile. */
   async start() {
-    const welcome = this.client.welcome;
-    if (!welcome) throw new Error('not connected');
-    this.consultation = welcome.consultation.id;
-    this.sodium = await load();
-    this.own = await deviceKey(this.sodium, this.consultation);
-    const inbox = this.inbox ?? [];
+    await this.room.start();
+    const inbox = /** @type {Array<() => void>} */ (this.inbox ?? []);
     this.inbox = null;
     for (const handle of inbox) handle();
-    this.client.key(toBase64Url(this.own.publicKey));
-    this.client.history();
+    // Ready before this session listened: catch up now (once; later `ready`s do it themselves).
+    if (this.room.confirmed && !this.caughtUp) this.catchUp();
   }
 
-  /** @param {{publicKey: string, changed: boolean, role: Role}} message */
-  peerKey(message) {
-    if (!this.sodium || !this.own || message.role === this.role) return;
-    const peer = fromBase64Url(message.publicKey);
-    const changed = this.cipher !== null && toBase64Url(this.cipher.peerPublicKey) !== message.publicKey;
-    this.cipher?.wipe();
-    this.cipher = new ChatCipher(this.sodium, /** @type {string} */ (this.consultation), this.role, this.own, peer);
-    if (changed || message.changed) this.dispatchEvent(new CustomEvent('key-changed', { detail: this.cipher.safetyCode }));
-    this.dispatchEvent(new CustomEvent('ready', { detail: this.cipher.safetyCode }));
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const envelope of waiting) this.receive(envelope);
+  /** Asks for what the server holds for this key since the last seen, and sends what was never acknowledged. */
+  catchUp() {
+    this.caughtUp = true;
+    this.client.history(this.lastSeq >= 0 ? this.lastSeq : undefined);
+    for (const [clientMsgId, message] of this.unacked) this.transmit(clientMsgId, message);
   }
 
-  /** @param {any} envelope */
-  receive(envelope) {
-    if (this.seen.has(envelope.seq)) return;
-    const mine = envelope.senderRole === this.role;
-    if (!this.cipher) {
-      this.waiting.push(envelope);
+  /** @param {{messages: ChatCopyFrame[], more: boolean}} answer */
+  page(answer) {
+    if (!Array.isArray(answer?.messages)) return;
+    for (const copy of answer.messages) this.receive(copy);
+    if (answer.more && answer.messages.length > 0) this.client.history(this.lastSeq);
+  }
+
+  /** @param {{clientMsgId: string, seq: number}} ack */
+  acknowledged(ack) {
+    if (!this.unacked.delete(ack?.clientMsgId)) return;
+    if (typeof ack.seq === 'number') this.lastSeq = Math.max(this.lastSeq, ack.seq);
+  }
+
+  /** @param {ChatCopyFrame} copy  this device's copy, live or from the history */
+  receive(copy) {
+    const keyring = this.room.keyring;
+    if (!keyring || typeof copy?.senderKeyId !== 'string' || typeof copy.clientMsgId !== 'string') return;
+    if (typeof copy.seq === 'number') this.lastSeq = Math.max(this.lastSeq, copy.seq);
+    const id = `${copy.senderKeyId}/${copy.clientMsgId}`;
+    if (this.seen.has(id)) return;
+    let opened;
+    try {
+      opened = keyring.openChat(copy);
+    } catch (error) {
+      if (error instanceof UnknownSenderError) {
+        // From someone whose key has not come (yet): opened when it does.
+        if (this.waiting.length < MAX_WAITING && !this.waiting.some((w) => `${w.senderKeyId}/${w.clientMsgId}` === id)) this.waiting.push(copy);
+        return;
+      }
+      this.seen.add(id);
+      this.dispatchEvent(new CustomEvent('failure', { detail: t('chat.unreadable') }));
       return;
     }
-    try {
-      const opened = mine ? this.cipher.openOwn(envelope) : this.cipher.open(envelope, envelope.senderRole);
-      this.seen.add(envelope.seq);
-      this.dispatchEvent(new CustomEvent('message', { detail: { ...opened, mine, seq: envelope.seq } }));
-    } catch {
-      // Sealed for an older key of this device or of the other side: it cannot be read here.
-      this.seen.add(envelope.seq);
-      this.dispatchEvent(new CustomEvent('failure', { detail: t('chat.unreadable') }));
-    }
+    this.seen.add(id);
+    const sender = [...this.room.members.values()].find((member) => member.keyId === copy.senderKeyId);
+    this.dispatchEvent(new CustomEvent('message', {
+      detail: { text: opened.text, sentAt: opened.sentAt, mine: opened.mine, seq: copy.seq, role: copy.senderRole, name: opened.mine ? undefined : sender?.name },
+    }));
   }
 
-  /** @param {string} text */
+  /** A key came: the copies that waited for it. */
+  retry() {
+    const keyring = this.room.keyring;
+    if (!keyring) return;
+    const ready = this.waiting.filter((copy) => keyring.canOpenFrom(copy.senderKeyId));
+    if (ready.length === 0) return;
+    this.waiting = this.waiting.filter((copy) => !ready.includes(copy));
+    for (const copy of ready.sort((a, b) => a.seq - b.seq)) this.receive(copy);
+  }
+
+  /**
+   * Seals a message to everyone in the call and to this device, and sends it.
+   * @param {string} text
+   * @returns {string} its clientMsgId
+   */
   send(text) {
-    if (!this.cipher) throw new Error('the other side has not joined the chat yet');
-    const clientMsgId = `${Date.now().toString(36)}-${(this.sent++).toString(36)}-${toBase64Url(/** @type {any} */ (this.sodium).randomBytes(6))}`;
-    const sentAt = new Date().toISOString();
-    const envelope = this.cipher.seal({ text, sentAt }, clientMsgId);
-    this.client.chat(envelope);
-    this.dispatchEvent(new CustomEvent('message', { detail: { text, sentAt, mine: true, seq: null } }));
+    const keyring = this.room.keyring;
+    if (!keyring || this.room.readyPeers().length === 0) throw new Error('no one to write to yet');
+    const clientMsgId = `${Date.now().toString(36)}-${(this.sent++).toString(36)}-${toBase64Url(keyring.sodium.randomBytes(6))}`;
+    const message = { text, sentAt: new Date().toISOString() };
+    this.unacked.set(clientMsgId, message);
+    this.seen.add(`${keyring.keyId}/${clientMsgId}`);
+    this.transmit(clientMsgId, message);
+    this.dispatchEvent(new CustomEvent('message', { detail: { ...message, mine: true, seq: null } }));
     return clientMsgId;
+  }
+
+  /**
+   * Seals for whoever is reachable now and sends (again, after a drop: the
+   * server never stores a clientMsgId twice).
+   * @param {string} clientMsgId
+   * @param {{text: string, sentAt: string}} message
+   */
+  transmit(clientMsgId, message) {
+    const keyring = this.room.keyring;
+    if (!keyring || !this.room.confirmed) return;
+    const recipients = this.room.readyPeers().map((member) => /** @type {string} */ (member.keyId));
+    this.client.chat(keyring.sealChat(message, clientMsgId, recipients));
   }
 }

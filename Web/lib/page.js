@@ -30,8 +30,9 @@ const templates = {
   chat: `
     <section class="chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading" data-i18n="chat.heading"></h2>
-      <p class="safety"><span data-i18n="chat.safetyCode"></span> <strong id="safety-code" data-i18n="chat.safetyWaiting"></strong><br>
-        <small data-i18n="chat.safetyHelp"></small></p>
+      <p class="safety"><span data-i18n="code.label"></span> <strong id="safety-code" data-i18n="code.waiting"></strong><br>
+        <small data-i18n="code.help"></small></p>
+      <p id="code-warning" class="problem" hidden data-i18n="code.mismatchHelp"></p>
       <p id="key-warning" class="problem" hidden data-i18n="chat.keyWarning"></p>
       <ol id="messages" class="messages" aria-live="polite"></ol>
       <form id="chat-form">

@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * Samrom's signalling protocol (docs/protocol.md) over one WebSocket, without
- * any DOM: the pages and `rtc.js` build on it.
+ * Samrom's signalling protocol v2 (docs/protocol.md) over one WebSocket,
+ * without any DOM: lib/room.js (keys, sealed signals, the call code),
+ * lib/rtc.js and the pages build on it.
  *
  *     import { SignallingClient } from './protocol.js';
  *     const client = new SignallingClient();
@@ -9,9 +10,12 @@
  *     client.addEventListener('admitted', () => …);
  *
  * Every server message is dispatched as a `CustomEvent` named by its `type`
- * (`lobby`, `knock`, `admitted`, `peer-joined`, `offer`, `chat`, …) with the
- * parsed message as `detail`; `error` events carry `{code, message}`, and a
- * `closed` event carries `{code, reason}` when the socket ends.
+ * (`lobby`, `knock`, `admitted`, `roster`, `key`, `signal`, `chat`,
+ * `chat-ack`, `history`, …) with the parsed message as `detail`; `error`
+ * events carry `{code, message}`, and a `closed` event carries
+ * `{code, reason}` when the socket ends. The server relays call set-up it
+ * cannot read: offers, answers, ICE candidates and the rest travel only as
+ * sealed `signal` boxes (lib/e2e.js), never in the clear.
  *
  * After a welcome, a socket that drops (a network change, a server restart,
  * a silent half-open connection) is reopened by itself, with the resume token
@@ -25,20 +29,50 @@
 
 /**
  * @typedef {{consultation: string} | {token: string} | {resume: string}} Credential
- * @typedef {{participant: string, role: 'veileder' | 'deltaker'}} Peer
- * @typedef {{urls: string[], username?: string, credential?: string}} IceServer
+ * @typedef {'veileder' | 'deltaker' | 'tolk'} Role
+ * @typedef {{participant: string, role: Role}} Participant
+ * @typedef {{urls: string | string[], username?: string, credential?: string}} IceServer
  * @typedef {object} Welcome
  * @property {'welcome'} type
  * @property {number} v
- * @property {Peer} you
+ * @property {Participant} you
  * @property {{id: string, expiresAt: string, title?: string}} consultation
- * @property {IceServer[]} iceServers
- * @property {RTCIceTransportPolicy} [iceTransportPolicy]  `relay`: TURN only, so neither side learns the other's address
- * @property {Peer[]} peers
  * @property {string} resume
+ * @typedef {object} Admitted  in the call: the ICE servers come only now (TURN credentials valid at most an hour)
+ * @property {'admitted'} type
+ * @property {IceServer[]} iceServers
+ * @property {RTCIceTransportPolicy} iceTransportPolicy  `relay`: TURN only, so no one learns another's address
+ * @typedef {{participant: string, role: Role, keyId: string | null}} RosterEntry
+ * @typedef {object} Roster  everyone connected in the call, the receiver included; veileder first
+ * @property {'roster'} type
+ * @property {RosterEntry[]} participants
+ * @typedef {object} KeyAnnouncement  another participant's public key for this consultation
+ * @property {'key'} type
+ * @property {string} from
+ * @property {Role} role
+ * @property {string} publicKey  base64url, 32 bytes
+ * @property {string} keyId
+ * @property {boolean} changed  it replaced an earlier key of the same participant
+ * @typedef {object} SignalFrame  a sealed box from one participant to this one
+ * @property {'signal'} type
+ * @property {string} from
+ * @property {string} senderKeyId
+ * @property {string} recipientKeyId
+ * @property {string} nonce
+ * @property {string} box
+ * @typedef {object} ChatCopyFrame  this device's copy of a chat message, live or from the history
+ * @property {string} from
+ * @property {Role} senderRole
+ * @property {string} clientMsgId
+ * @property {string} senderKeyId
+ * @property {string} recipientKeyId
+ * @property {string} nonce
+ * @property {string} ciphertext
+ * @property {number} seq
+ * @property {string} storedAt
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The `/ws` address of the server that served this page. */
 export function defaultUrl() {
@@ -85,6 +119,12 @@ export class SignallingClient extends EventTarget {
     this.socket = null;
     /** @type {Welcome | null} */
     this.welcome = null;
+    /** @type {Admitted | null} the latest admission: its ICE servers are the ones to use */
+    this.admitted = null;
+    /** In the call on the current connection (`admitted` came after its welcome). */
+    this.inCall = false;
+    /** @type {RosterEntry[]} the latest roster (stale while the socket is down) */
+    this.roster = [];
     /**
      * The credential for coming back after a drop; by default the latest
      * welcome's resume token. A page may choose otherwise (a deltaker still
@@ -143,6 +183,7 @@ export class SignallingClient extends EventTarget {
    */
   open(credential) {
     this.detach();
+    this.inCall = false;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);
       this.socket = socket;
@@ -161,6 +202,12 @@ export class SignallingClient extends EventTarget {
         } catch {
           return;
         }
+        if (message.type === 'admitted') {
+          this.admitted = message;
+          this.inCall = true;
+        } else if (message.type === 'roster' && Array.isArray(message.participants)) {
+          this.roster = message.participants;
+        }
         if (!settled && message.type === 'welcome') {
           settled = true;
           this.welcome = message;
@@ -177,6 +224,7 @@ export class SignallingClient extends EventTarget {
       socket.addEventListener('close', (event) => {
         if (this.socket !== socket) return;
         this.socket = null;
+        this.inCall = false;
         clearInterval(this.heartbeat);
         if (!settled) {
           settled = true;
@@ -211,6 +259,7 @@ export class SignallingClient extends EventTarget {
   /** Forgets the current socket without waiting for its closing handshake. */
   detach() {
     clearInterval(this.heartbeat);
+    this.inCall = false;
     const socket = this.socket;
     this.socket = null;
     if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
@@ -268,18 +317,12 @@ export class SignallingClient extends EventTarget {
   admit(participant) { this.send('admit', { participant }); }
   /** @param {string} participant */
   deny(participant) { this.send('deny', { participant }); }
-  /** @param {string} sdp */
-  offer(sdp) { this.send('offer', { sdp }); }
-  /** @param {string} sdp */
-  answer(sdp) { this.send('answer', { sdp }); }
-  /** @param {RTCIceCandidateInit} candidate */
-  ice(candidate) { this.send('ice', { candidate }); }
-  /** @param {boolean} video  whether this side sends a picture now (camera on, or a screen) */
-  media(video) { this.send('media', { video }); }
-  /** @param {string} publicKey  base64url */
+  /** @param {string} publicKey  this device's X25519 key for the consultation, base64url */
   key(publicKey) { this.send('key', { publicKey }); }
-  /** @param {import('./e2e.js').Envelope} envelope */
-  chat(envelope) { this.send('chat', { ...envelope }); }
+  /** @param {import('./e2e.js').SealedSignal} sealed  a box for one participant in the call */
+  signal(sealed) { this.send('signal', { ...sealed }); }
+  /** @param {import('./e2e.js').ChatFrame} frame  one copy per recipient key, one to this device's own */
+  chat(frame) { this.send('chat', { ...frame }); }
   /**
    * @param {number} [afterSeq]
    * @param {number} [limit]

@@ -1,14 +1,20 @@
 // @ts-check
 /**
- * One peer-to-peer WebRTC call over Samrom's signalling, without DOM.
- * Uses the "perfect negotiation" pattern: the deltaker is the polite peer
- * (it yields when both offer at once), the veileder the impolite one, so
- * either side can renegotiate (camera off, screen sharing) at any time. The
- * first offer always comes from the veileder: the polite side waits for it
- * (its tracks join the offered transceivers), because a glare at the very
- * start can strand the ICE candidates of a rolled-back offer.
+ * One peer-to-peer WebRTC connection with one other participant, without
+ * DOM. Everything it says to the other side (offers, answers, ICE
+ * candidates) goes out sealed to that participant's key through
+ * lib/room.js (`signal`), and comes back opened from it: the server relays
+ * boxes it cannot read. A call of several people is one `Call` per pair.
  *
- *     const call = new Call(client, { polite: role === 'deltaker', iceServers: welcome.iceServers, stream });
+ * Uses the "perfect negotiation" pattern: the polite peer yields when both
+ * offer at once, the impolite one does not, so either side can renegotiate
+ * (camera off, screen sharing) at any time. The veileder is impolite towards
+ * everyone (`politeTowards`). The first offer always comes from the impolite
+ * side: the polite side waits for it (its tracks join the offered
+ * transceivers), because a glare at the very start can strand the ICE
+ * candidates of a rolled-back offer.
+ *
+ *     const call = new Call(room, { peer: participant, polite: false, iceServers: client.admitted.iceServers, stream });
  *     call.addEventListener('remote-stream', (e) => video.srcObject = e.detail);
  *
  * Events: `remote-stream` (detail: MediaStream), `state` (detail: the
@@ -16,13 +22,27 @@
  * same call, detail: how many so far).
  *
  * Resilience: a connection that fails, or stays disconnected for a few
- * seconds, restarts ICE (new candidates, same call). When the signalling
- * socket comes back (`reconnected`) or the other side does (`peer-joined`
- * with the same participant), an offer lost on the way is rolled back and ICE
- * restarted if the media path is not connected. A description from a new
- * remote session (the other page was reloaded: the `o=` line of its SDP names
- * another session) replaces the RTCPeerConnection with a fresh one.
+ * seconds, restarts ICE (new candidates, same call). When the peer becomes
+ * reachable again (`peer-ready` from the room: the signalling socket of
+ * either side came back, and the server has both keys again), an offer lost
+ * on the way is rolled back and ICE restarted if the media path is not
+ * connected. A description from a new remote session (the other page was
+ * reloaded: the `o=` line of its SDP names another session) replaces the
+ * RTCPeerConnection with a fresh one.
  */
+
+/**
+ * Which side of a pair yields when both offer at once: the veileder never
+ * does; between two others, the one with the higher participant id does.
+ * @param {{participant: string, role: string}} own
+ * @param {{participant: string, role: string}} peer
+ * @returns {boolean}
+ */
+export function politeTowards(own, peer) {
+  if (own.role === 'veileder') return false;
+  if (peer.role === 'veileder') return true;
+  return own.participant > peer.participant;
+}
 
 /**
  * The session id of an SDP (`o=<user> <session id> …`): a new one means a new
@@ -59,27 +79,28 @@ export function connectionQuality({ connectionState, bytesPerSecond, lossFractio
   return 'good';
 }
 
-/** @typedef {import('./protocol.js').SignallingClient} SignallingClient */
+/** @typedef {import('./room.js').SecureRoom} SecureRoom */
 
 export class Call extends EventTarget {
   /**
-   * @param {SignallingClient} signalling
+   * @param {SecureRoom} room
    * @param {object} options
+   * @param {string} options.peer  the other participant's id
    * @param {boolean} options.polite
-   * @param {RTCIceServer[]} [options.iceServers]  only what the server offered: never a public STUN server
+   * @param {RTCIceServer[]} [options.iceServers]  only what the server offered (`admitted`): never a public STUN server
    * @param {MediaStream} [options.stream]
    * @param {RTCIceTransportPolicy} [options.iceTransportPolicy]  `relay`: TURN only, neither side learns the other's address
-   * @param {string} [options.peer]  the other participant's id, to know them when they come back
    * @param {boolean} [options.leads]  make the first offer although polite: this page came back
    *   (reloaded) into a call the other side is still in, and only a new offer tells them
    */
-  constructor(signalling, { polite, iceServers = [], stream, iceTransportPolicy = 'all', peer, leads = false }) {
+  constructor(room, { peer, polite, iceServers = [], stream, iceTransportPolicy = 'all', leads = false }) {
     super();
-    this.signalling = signalling;
+    this.room = room;
+    this.peer = peer;
     this.polite = polite;
+    /** @type {RTCConfiguration} */
     this.configuration = { iceServers, iceTransportPolicy };
     this.stream = stream;
-    this.peer = peer;
     this.leads = !polite || leads;
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -100,13 +121,31 @@ export class Call extends EventTarget {
     /** @param {Event} event */
     const detail = (event) => /** @type {CustomEvent} */ (event).detail;
     this.handlers = {
-      offer: (/** @type {Event} */ e) => this.receiveOffer(detail(e).sdp),
-      answer: (/** @type {Event} */ e) => this.receiveAnswer(detail(e).sdp),
-      ice: (/** @type {Event} */ e) => this.receiveCandidate(detail(e).candidate),
-      reconnected: () => this.recover(),
-      'peer-joined': (/** @type {Event} */ e) => { if (detail(e).participant === this.peer) this.recover(); },
+      signal: (/** @type {Event} */ e) => {
+        const { from, message } = detail(e);
+        if (from !== this.peer) return;
+        if (message.kind === 'offer') this.receiveOffer(message.sdp);
+        else if (message.kind === 'answer') this.receiveAnswer(message.sdp);
+        else if (message.kind === 'ice') this.receiveCandidate(message.candidate);
+      },
+      'peer-ready': (/** @type {Event} */ e) => { if (detail(e).participant === this.peer) this.recover(); },
     };
-    for (const [type, handler] of Object.entries(this.handlers)) signalling.addEventListener(type, handler);
+    for (const [type, handler] of Object.entries(this.handlers)) room.addEventListener(type, handler);
+  }
+
+  /**
+   * New ICE servers (a fresh `admitted` after a reconnect carries fresh TURN
+   * credentials): used from the next ICE gathering on.
+   * @param {RTCIceServer[]} iceServers
+   * @param {RTCIceTransportPolicy} [iceTransportPolicy]
+   */
+  updateIceServers(iceServers, iceTransportPolicy = this.configuration.iceTransportPolicy) {
+    this.configuration = { ...this.configuration, iceServers, iceTransportPolicy };
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers, iceTransportPolicy });
+    } catch {
+      // A configuration the running connection cannot take: the next one will.
+    }
   }
 
   /**
@@ -117,7 +156,7 @@ export class Call extends EventTarget {
   makePeerConnection(tracks) {
     const pc = new RTCPeerConnection(this.configuration);
     pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (candidate && pc === this.pc) this.signalling.ice(candidate.toJSON());
+      if (candidate && pc === this.pc) this.room.send(this.peer, { kind: 'ice', candidate: candidate.toJSON() });
     });
     pc.addEventListener('track', ({ streams }) => {
       if (streams[0] && pc === this.pc) this.dispatchEvent(new CustomEvent('remote-stream', { detail: streams[0] }));
@@ -176,8 +215,9 @@ export class Call extends EventTarget {
   }
 
   /**
-   * After the signalling came back, or the other side did: an offer that was
-   * lost on the way is rolled back, and ICE is restarted unless media flows.
+   * The other side is reachable again (either side's signalling came back):
+   * an offer that was lost on the way is rolled back, and ICE is restarted
+   * unless media flows.
    */
   async recover() {
     if (this.closed || !this.mayOffer) return;
@@ -197,7 +237,7 @@ export class Call extends EventTarget {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
       const sdp = this.pc.localDescription?.sdp;
-      if (sdp) this.signalling.offer(sdp);
+      if (sdp) this.room.send(this.peer, { kind: 'offer', sdp });
     } catch (error) {
       this.dispatchEvent(new CustomEvent('failure', { detail: String(error) }));
     } finally {
@@ -219,7 +259,7 @@ export class Call extends EventTarget {
       this.remoteSession = session;
       await pc.setLocalDescription();
       const answer = pc.localDescription?.sdp;
-      if (answer && pc === this.pc) this.signalling.answer(answer);
+      if (answer && pc === this.pc) this.room.send(this.peer, { kind: 'answer', sdp: answer });
       this.mayOffer = true;
     } catch (error) {
       this.dispatchEvent(new CustomEvent('failure', { detail: String(error) }));
@@ -244,9 +284,9 @@ export class Call extends EventTarget {
     }
   }
 
-  /** @param {RTCIceCandidateInit} candidate */
+  /** @param {RTCIceCandidateInit | null} candidate  null: the end of the other side's candidates */
   async receiveCandidate(candidate) {
-    if (this.closed) return;
+    if (this.closed || candidate === null) return;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch {
@@ -347,7 +387,7 @@ export class Call extends EventTarget {
   close() {
     this.closed = true;
     clearTimeout(this.disconnectedTimer);
-    for (const [type, handler] of Object.entries(this.handlers)) this.signalling.removeEventListener(type, handler);
+    for (const [type, handler] of Object.entries(this.handlers)) this.room.removeEventListener(type, handler);
     this.pc.close();
   }
 }

@@ -1,6 +1,6 @@
 // @ts-check
 import { login } from './api.js';
-import { t, locale } from './i18n.js';
+import { t, has, locale } from './i18n.js';
 
 /**
  * The few DOM helpers the pages share. Views are <section data-view="…">
@@ -102,19 +102,20 @@ export function cameraSwitchedOff(stream) {
 
 /**
  * Keeps the other side of the call told when this side's camera is off
- * (protocol `media`), and shows what they say of theirs. A peer that joins
- * or comes back is told again, since the server keeps nothing of it.
- * @param {import('./protocol.js').SignallingClient} client
+ * (a sealed `media` signal), and shows what they say of theirs. A peer that
+ * becomes reachable (joins, or comes back) is told again, since the server
+ * keeps nothing of it (it cannot even read it).
+ * @param {import('./room.js').SecureRoom} room
  * @param {() => boolean} cameraOff  this side has a camera, switched off, and shares no screen
  * @returns {() => void}  to call after the camera was switched, or a screen shared or stopped
  */
-export function followPictures(client, cameraOff) {
-  client.addEventListener('media', (event) => showTheirCameraOff(!(/** @type {CustomEvent} */ (event).detail.video)));
-  client.addEventListener('peer-joined', () => {
+export function followPictures(room, cameraOff) {
+  room.addEventListener('media', (event) => showTheirCameraOff(!(/** @type {CustomEvent} */ (event).detail.video)));
+  room.addEventListener('peer-ready', (event) => {
     showTheirCameraOff(false, { quietly: true });
-    if (cameraOff()) client.media(false);
+    if (cameraOff()) room.send(/** @type {CustomEvent} */ (event).detail.participant, { kind: 'media', video: false });
   });
-  return () => client.media(!cameraOff());
+  return () => room.broadcast({ kind: 'media', video: !cameraOff() });
 }
 
 /**
@@ -145,35 +146,34 @@ export function toggleTracks(event, tracks, offKey, onKey) {
 }
 
 /**
- * Shows a chat session in the page's chat panel (#messages, #chat-form,
- * #safety-code, #key-warning).
- * @param {import('./chat.js').ChatSession} session
- * @param {string} peerKey  the i18n key of how the other side is named, e.g. "deltaker.remote"
+ * How a message's sender is named: "Du", or their role ("Veilederen"), with
+ * the display name they sent sealed, if any.
+ * @param {{mine: boolean, role?: string, name?: string}} detail
  */
-export function bindChat(session, peerKey) {
+function sender({ mine, role, name }) {
+  if (mine) return t('chat.you');
+  const who = has(`chat.from.${role}`) ? t(`chat.from.${role}`) : t('chat.from.other');
+  return name ? `${who} (${name})` : who;
+}
+
+/**
+ * Shows a chat session in the page's chat panel (#messages, #chat-form).
+ * @param {import('./chat.js').ChatSession} session
+ */
+export function bindChat(session) {
   const list = $('#messages');
-  say($('#safety-code'), 'chat.safetyWaiting');
   session.addEventListener('message', (event) => {
-    const { text, sentAt, mine } = /** @type {CustomEvent} */ (event).detail;
+    const detail = /** @type {CustomEvent} */ (event).detail;
     const item = document.createElement('li');
-    item.className = mine ? 'mine' : 'theirs';
+    item.className = detail.mine ? 'mine' : 'theirs';
     const who = document.createElement('span');
     who.className = 'who';
-    const time = new Date(sentAt);
-    who.textContent = `${mine ? t('chat.you') : t(peerKey)}, ${Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' })}: `;
+    const time = new Date(detail.sentAt);
+    who.textContent = `${sender(detail)}, ${Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' })}: `;
     const body = document.createElement('span');
-    body.textContent = text;
+    body.textContent = detail.text;
     item.append(who, body);
     list.append(item);
-  });
-  session.addEventListener('ready', (event) => {
-    const code = $('#safety-code');
-    delete code.dataset.i18n;
-    code.textContent = /** @type {CustomEvent} */ (event).detail;
-  });
-  session.addEventListener('key-changed', () => {
-    $('#key-warning').hidden = false;
-    announce(t('chat.keyChanged'));
   });
   session.addEventListener('failure', (event) => announce(/** @type {CustomEvent} */ (event).detail));
   // Assigned, not added: a page that opens several rooms binds only the current session.
@@ -189,6 +189,37 @@ export function bindChat(session, peerKey) {
       announce(t('chat.notReady'));
     }
   };
+}
+
+/**
+ * Shows the call code everyone reads aloud (#safety-code), a warning
+ * instead when a reveal did not match (#code-warning), and a warning when
+ * someone's key changed (#key-warning).
+ * @param {import('./room.js').SecureRoom} room
+ */
+export function bindCallCode(room) {
+  const code = $('#safety-code');
+  say(code, 'code.waiting');
+  $('#code-warning').hidden = true;
+  $('#key-warning').hidden = true;
+  room.addEventListener('code', (event) => {
+    delete code.dataset.i18n;
+    code.textContent = /** @type {CustomEvent} */ (event).detail.code;
+    $('#code-warning').hidden = true;
+  });
+  room.addEventListener('code-pending', () => {
+    if (!$('#code-warning').hidden) return;  // the warning stays until a new round succeeds
+    say(code, 'code.waiting');
+  });
+  room.addEventListener('code-mismatch', () => {
+    say(code, 'code.mismatch');
+    $('#code-warning').hidden = false;
+    announce(t('code.mismatchHelp'));
+  });
+  room.addEventListener('key-changed', () => {
+    $('#key-warning').hidden = false;
+    announce(t('chat.keyChanged'));
+  });
 }
 
 /**

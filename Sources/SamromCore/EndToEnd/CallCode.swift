@@ -49,9 +49,18 @@ public struct CallCode: Sendable {
     /// The view of the call's keys changed (someone came, went, or changed
     /// key): a new round with a fresh nonce.
     public mutating func viewChanged(_ others: [KeyExchange.PublicKey], nonce fresh: [UInt8] = Random.bytes(32)) -> [Output] {
-        view = [ownKeyID: ownPublicKey]
-        for key in others { view[DeviceKey.keyID(key)] = key }
-        keys = view.keys.sorted().joined(separator: ",")
+        var next: [String: KeyExchange.PublicKey] = [ownKeyID: ownPublicKey]
+        for key in others { next[DeviceKey.keyID(key)] = key }
+        let nextKeys = next.keys.sorted().joined(separator: ",")
+        // The same key set is the same round: restarting it would contradict
+        // the commitment the others already hold.
+        guard nextKeys != keys else { return [] }
+        // What was said in the round we leave is void; what arrived for the
+        // round we enter (from peers who got there first) is kept.
+        commitments[keys] = nil
+        reveals[keys] = nil
+        view = next
+        keys = nextKeys
         nonce = fresh
         revealed = false
         code = nil
@@ -68,7 +77,7 @@ public struct CallCode: Sendable {
         switch payload {
         case .commit(let k, let commitment):
             Self.remember(&commitments, k, from, commitment, current: keys)
-        case .reveal(let k, let nonce):
+        case .reveal(let k, let nonce) where k == keys:  // a reveal answers our commitment: never one for another round
             Self.remember(&reveals, k, from, nonce, current: keys)
         default:
             return []
@@ -80,6 +89,10 @@ public struct CallCode: Sendable {
         // Only rounds that could include the sender, and not without bound.
         guard k.split(separator: ",").contains(Substring(from)), k.utf8.count <= 6 * 23 else { return }
         if table[k] == nil, table.count >= maxPendingRounds, k != current { return }
+        // In the current round the first commitment (and reveal) binds: a
+        // participant cannot change its commitment once it may have seen ours.
+        // For a round not reached yet the latest is kept.
+        if k == current, table[k]?[from] != nil { return }
         table[k, default: [:]][from] = value
     }
 
@@ -108,8 +121,6 @@ public struct CallCode: Sendable {
         }
         let code = Self.code(keys: keys, participants: view.map { ($0.value, nonces[$0.key]!) })
         self.code = code
-        commitments = commitments.filter { $0.key != keys }
-        reveals = reveals.filter { $0.key != keys }
         return outputs + [.code(code)]
     }
 
