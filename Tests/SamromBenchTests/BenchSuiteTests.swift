@@ -1,4 +1,6 @@
 import Foundation
+import SamromCore
+import Sodium
 import Testing
 
 @testable import SamromBench
@@ -82,15 +84,79 @@ import Testing
         }
     }
 
-    @Test func relayFramesCarryTheirSendTime() {
+    @Test func relayFramesAreSealedSignalsThatCarryTheirSendTime() throws {
         let traffic = RelayTraffic()
+        let consultation = ConsultationID.random()
+        let (veileder, deltaker) = (KeyExchange.KeyPair.generate(), KeyExchange.KeyPair.generate())
+        let (offerer, answerer) = (ParticipantID.random(), ParticipantID.random())
+        let (first, second) = try traffic.sides(consultation: consultation, offerer: (offerer, veileder), answerer: (answerer, deltaker))
+        let nanos: UInt64 = 1_234_567_890_123_456_789
         for index in 0..<20 {
-            let frame = traffic.frame(index, first: index % 2 == 0, nanos: 1_234_567_890_123)
-            #expect(RelayTraffic.timestamp(in: frame.utf8) == 1_234_567_890_123, "\(frame.prefix(80))")
-            #expect((try? JSONSerialization.jsonObject(with: Data(frame.utf8))) != nil)
+            let (side, to, own) = index % 2 == 0 ? (first, answerer, veileder) : (second, offerer, deltaker)
+            let frame = side.frame(index, nanos: nanos)
+            #expect(RelayTraffic.timestamp(in: frame.utf8) == nanos, "\(frame.prefix(80))")
+            // What the server accepts from a client in the call...
+            guard case .signal(let target, let signal) = try ClientMessage.decode(frame) else {
+                Issue.record("not a signal: \(frame.prefix(80))")
+                continue
+            }
+            #expect(target == to)
+            #expect(signal.senderKeyId == DeviceKey.keyID(own.publicKey))
+            // ...with a box exactly as long as the real seal of today's offer, answer or ICE candidate...
+            let payload = index % 10 == 0 ? (index % 2 == 0 ? traffic.offer : traffic.answer) : traffic.ice
+            #expect(signal.box.utf8.count == (try RelayTraffic.boxCharacters(payload)))
+            // ...and, relayed as Samrom writes it (keys sorted: the nonce after the box), still stamped.
+            let relayed = ServerMessage.signal(from: index % 2 == 0 ? offerer : answerer, signal).encoded()
+            #expect(RelayTraffic.timestamp(in: relayed.utf8) == nanos)
+            // SaltyRTC's frames: its 24-byte header, then the same text.
+            #expect(RelayTraffic.timestamp(in: [UInt8](repeating: 0x41, count: 24) + Array(frame.utf8)) == nanos)
         }
-        #expect(RelayTraffic.timestamp(in: #"{"type":"pong"}"#.utf8) == nil)
+        // The boxes are real: the peer opens each seal (under the nonce it was made with).
+        let deltakerSide = try PairChannel(consultation: consultation, own: deltaker, peer: veileder.publicKey)
+        let veilederSide = try PairChannel(consultation: consultation, own: veileder, peer: deltaker.publicKey)
+        #expect(try deltakerSide.open(first.sealedSetup) == traffic.offer)
+        #expect(try deltakerSide.open(first.sealedIce) == traffic.ice)
+        #expect(try veilederSide.open(second.sealedSetup) == traffic.answer)
+        // Today's sizes: ~3 KB of SDP, a ~200 B candidate, padded to 256 and sealed.
+        #expect(try RelayTraffic.boxCharacters(traffic.offer) == ((3328 + 16) * 4 + 2) / 3)
+        #expect(try RelayTraffic.boxCharacters(traffic.ice) == ((256 + 16) * 4 + 2) / 3)
+        // The ceiling's and SaltyRTC's rooms send frames exactly as long.
+        let (bare, _) = try traffic.standaloneSides()
+        #expect(bare.frame(0, nanos: nanos).utf8.count == first.frame(0, nanos: nanos).utf8.count)
+        #expect(bare.frame(1, nanos: nanos).utf8.count == first.frame(1, nanos: nanos).utf8.count)
+
+        for text in [#"{"type":"pong"}"#, #"{"type":"roster","participants":[]}"#, #"{"nonce":"AQAAAAAAAAAAAAAA"}"#] {
+            #expect(RelayTraffic.timestamp(in: text.utf8) == nil, "\(text)")
+        }
         #expect(ChatScenario.sentTime(inAck: #"{"clientMsgId":"987654321-3-7","seq":4,"type":"chat-ack"}"#) == 987_654_321)
+    }
+
+    @Test func chatFramesAreWhatTheServerAcceptsAndThePeerOpens() throws {
+        let consultation = ConsultationID.random()
+        let (veileder, deltaker) = (KeyExchange.KeyPair.generate(), KeyExchange.KeyPair.generate())
+        let sender = ChatScenario.Sender(
+            toPeer: try PairChannel(consultation: consultation, own: deltaker, peer: veileder.publicKey),
+            toSelf: try PairChannel(consultation: consultation, own: deltaker, peer: deltaker.publicKey))
+        let id = "\(RelayTraffic.now())-1-2"
+        guard case .chat(let envelope) = try ClientMessage.decode(ChatScenario.chatFrame(sender, id: id)) else {
+            Issue.record("not a chat")
+            return
+        }
+        #expect(envelope.clientMsgId == id && envelope.senderKeyId == DeviceKey.keyID(deltaker.publicKey))
+        #expect(envelope.copies.map(\.recipientKeyId) == [DeviceKey.keyID(veileder.publicKey), DeviceKey.keyID(deltaker.publicKey)])
+        for (copy, reader) in zip(envelope.copies, [
+            try PairChannel(consultation: consultation, own: veileder, peer: deltaker.publicKey), sender.toSelf,
+        ]) {
+            let stored = StoredChat(
+                from: .random(), senderRole: .deltaker, clientMsgId: id, senderKeyId: envelope.senderKeyId, copy: copy, seq: 1, storedAt: Date())
+            #expect(try reader.openChat(stored).text.hasSuffix(id))
+        }
+    }
+
+    @Test func theMicroBenchmarksRun() {
+        let lines = MicroBenchmarks.run(iterations: 10)
+        #expect(lines.count == 10, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("decode signal, offer") } && lines.contains { $0.hasPrefix("encode relayed chat copy") })
     }
 
     @Test func messagePackRoundTripsWhatSaltyRTCSends() throws {
