@@ -81,6 +81,20 @@ import Testing
             let expected = try Self.opensslHMACSHA1(secret: secret, message: username)
             #expect(credential == expected)
             #expect(admitted.string("iceTransportPolicy") == "all")
+
+            // Still in the call 45 minutes later: fresh credentials before the old ones expire.
+            clock.advance(by: 2_699)
+            await server.app.hub.sweep()
+            try await s.veileder.socket.expectSilence()
+            clock.advance(by: 1)
+            await server.app.hub.sweep()
+            let renewed = try await s.veileder.socket.expect("admitted")
+            guard case .object(let fresh)? = renewed.array("iceServers")?.first, case .string(let freshUsername)? = fresh["username"] else {
+                Issue.record("no renewed credentials")
+                return
+            }
+            let freshExpiry = try #require(TimeInterval(String(freshUsername.split(separator: ":")[0])))
+            #expect(freshExpiry == expiry + 2_700)
         }
     }
 

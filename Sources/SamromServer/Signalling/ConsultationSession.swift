@@ -59,6 +59,8 @@ actor ConsultationSession {
     private var addresses: [ParticipantID: String] = [:]
     /// The owner's account, once they came: the audit log names the veileder by account.
     private var owner: Account?
+    /// When each connection in the call last got `admitted` (its TURN credentials), and as whom.
+    private var admittedAt: [ConnectionID: (participant: ParticipantID, at: Date)] = [:]
     private var retired = false
 
     init(consultation: Consultation, environment: Environment) {
@@ -200,6 +202,7 @@ actor ConsultationSession {
 
     /// The socket is gone (closed, dropped, or timed out).
     func disconnected(_ id: ConnectionID) async {
+        admittedAt[id] = nil
         guard links.removeValue(forKey: id) != nil else { return }
         await perform(room.disconnect(id, now: environment.clock.now, explicit: false))
     }
@@ -217,9 +220,14 @@ actor ConsultationSession {
         await perform(room.linkReplaced(role: role))
     }
 
-    /// Frees seats whose grace period passed.
+    /// Frees seats whose grace period passed, and gives everyone in a long
+    /// call fresh TURN credentials before theirs expire.
     func sweep() async {
-        await perform(room.sweep(now: environment.clock.now))
+        let now = environment.clock.now
+        await perform(room.sweep(now: now))
+        guard let renewal = environment.iceServers.renewal else { return }
+        let due = admittedAt.filter { now.timeIntervalSince($0.value.at) >= renewal }
+        await perform(due.map { .admitted($0.key, $0.value.participant) })
     }
 
     /// True once nobody is connected, waiting or within a grace period: the
@@ -243,6 +251,7 @@ actor ConsultationSession {
                 send(message, to: id)
             case .admitted(let id, let participant):
                 let now = environment.clock.now
+                admittedAt[id] = (participant, now)
                 send(
                     .admitted(.init(
                         iceServers: environment.iceServers.servers(for: participant, now: now),
@@ -284,6 +293,7 @@ actor ConsultationSession {
     }
 
     private func close(_ id: ConnectionID, code: WebSocketCloseCode, reason: String) {
+        admittedAt[id] = nil
         guard let link = links[id], !link.closing else { return }
         links[id]?.closing = true
         link.outbox.yield(.close(code, reason: reason))

@@ -27,6 +27,14 @@ public struct IceServerProvider: Sendable {
 
     public static let none = IceServerProvider(urls: [], secret: nil, lifetime: 0)
 
+    /// How long after an `admitted` a participant still in the call gets
+    /// another with fresh credentials (before the old ones expire); nil
+    /// without TURN, where there is nothing to renew.
+    public var renewal: TimeInterval? {
+        guard !urls.isEmpty, secret != nil else { return nil }
+        return lifetime * 0.75
+    }
+
     public func servers(for participant: ParticipantID, now: Date) -> [IceServer] {
         guard !urls.isEmpty, let secret else { return [] }
         let expiry = Int(now.timeIntervalSince1970 + lifetime)
