@@ -3,8 +3,18 @@ import Sodium
 import Testing
 @testable import SamromCore
 
+/// `ClientMessage.decode`, the one decoder of protocol v2 frames: every type,
+/// and every way a frame can be wrong, with its stable error code.
 @Suite struct ClientMessageTests {
     let token = JoinToken.random().encoded
+    let resume = ResumeToken.random().encoded
+    static let keyID = "KLqljBKXTshj1Sut3V6mog"
+    static let otherKeyID = "CMJeJrqz_SgUHVWZmhVDuA"
+    static let thirdKeyID = Base64URL.encode([UInt8](repeating: 3, count: 16))
+    static let publicKey = "_Dszk2elIl1TqS04AyOv0DXXgXttG-R9lG9rCanL3AY"
+    static let nonce = Base64URL.encode([UInt8](repeating: 7, count: 24))
+    static let box = Base64URL.encode([UInt8](repeating: 9, count: 16 + 256))
+    static let ciphertext = Base64URL.encode([UInt8](repeating: 9, count: 16 + 128))
 
     func code(_ text: String) -> SignalError.Code? {
         do {
@@ -15,132 +25,254 @@ import Testing
         }
     }
 
-    @Test func decodesEveryKnownMessage() throws {
-        #expect(try ClientMessage.decode(#"{"type":"hello","v":1,"token":"\#(token)"}"#) == .hello(.token(JoinToken(encoded: token))))
-        #expect(try ClientMessage.decode(#"{"type":"hello","v":1,"consultation":"AAAAAAAAAAAAAAAAAAAAAA"}"#)
-            == .hello(.consultation(ConsultationID(rawValue: "AAAAAAAAAAAAAAAAAAAAAA"))))
-        #expect(try ClientMessage.decode(#"{"type":"admit","participant":"p-1"}"#) == .admit(ParticipantID(rawValue: "p-1")))
-        #expect(try ClientMessage.decode(#"{"type":"offer","sdp":"v=0\r\n"}"#) == .offer(sdp: "v=0\r\n"))
-        #expect(try ClientMessage.decode(#"{"type":"ice","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#)
-            == .ice(IceCandidate(candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0)))
-        #expect(try ClientMessage.decode(#"{"type":"ping","extra":"ignored"}"#) == .ping)
-        #expect(try ClientMessage.decode(#"{"type":"media","video":false}"#) == .media(video: false))
-        #expect(try ClientMessage.decode(#"{"type":"media","video":true}"#) == .media(video: true))
-        for simple in ["leave", "end"] {
-            #expect(try ClientMessage.decode(#"{"type":"\#(simple)"}"#) != .ping)
-        }
+    /// A `signal` frame with string fields replaced (or removed, with nil).
+    static func signal(_ changes: [String: String?] = [:]) -> String {
+        signal(raw: changes.mapValues { $0.map { #""\#($0)""# } })
     }
 
-    @Test func refusesMalformedFramesWithStableCodes() {
-        #expect(code("not json") == .badJSON)
-        #expect(code("[1,2]") == .badJSON)
-        #expect(code(#"{"type":"hello""#) == .badJSON)
-        #expect(code("") == .badJSON)
-        #expect(code(#"{"no":"type"}"#) == .badField)
-        #expect(code(#"{"type":7}"#) == .badField)
-        #expect(code(#"{"type":"dance"}"#) == .unknownType)
-        #expect(code(#"{"type":"hello","v":2,"token":"\#(token)"}"#) == .badField)
-        #expect(code(#"{"type":"hello","v":true,"token":"\#(token)"}"#) == .badField)
-        #expect(code(#"{"type":"hello","v":1}"#) == .badField)
-        #expect(code(#"{"type":"hello","v":1,"token":"\#(token)","resume":"\#(token)"}"#) == .badField)
-        #expect(code(#"{"type":"hello","v":1,"token":"short"}"#) == .invalidToken)
-        #expect(code(#"{"type":"hello","v":1,"consultation":"../../etc"}"#) == .badField)
-        #expect(code(#"{"type":"admit"}"#) == .badField)
-        #expect(code(#"{"type":"admit","participant":5}"#) == .badField)
-        #expect(code(#"{"type":"offer","sdp":"hello"}"#) == .badField)
-        #expect(code(#"{"type":"offer"}"#) == .badField)
-        #expect(code(#"{"type":"media"}"#) == .badField)
-        #expect(code(#"{"type":"media","video":"off"}"#) == .badField)
-        #expect(code(#"{"type":"media","video":0}"#) == .badField)
-        #expect(code(#"{"type":"ice","candidate":"x"}"#) == .badField)
-        #expect(code(#"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMLineIndex":"0"}}"#) == .badField)
-        #expect(code(#"{"type":"ice","candidate":{"candidate":"nope"}}"#) == .badField)
-        let bigSDP = "v=0" + String(repeating: "a", count: ClientMessage.maxSDPBytes)
-        #expect(code(#"{"type":"offer","sdp":"\#(bigSDP)"}"#) == .tooLarge)
+    /// A `signal` frame with fields replaced by raw JSON (or removed, with nil).
+    static func signal(raw changes: [String: String?]) -> String {
+        var fields: [String: String] = [
+            "to": #""p-ywOc7hDsQ5Fg""#, "senderKeyId": #""\#(keyID)""#, "recipientKeyId": #""\#(otherKeyID)""#, "nonce": #""\#(nonce)""#,
+            "box": #""\#(box)""#,
+        ]
+        for (key, value) in changes { fields[key] = value }
+        return #"{"type":"signal","# + fields.keys.sorted().map { #""\#($0)":\#(fields[$0]!)"# }.joined(separator: ",") + "}"
+    }
+
+    static func copy(_ recipient: String = otherKeyID, nonce: String = nonce, ciphertext: String = ciphertext) -> String {
+        #"{"recipientKeyId":"\#(recipient)","nonce":"\#(nonce)","ciphertext":"\#(ciphertext)"}"#
+    }
+
+    static func chat(clientMsgId: String = "m-0001", senderKeyId: String = keyID, copies: [String]) -> String {
+        #"{"type":"chat","clientMsgId":"\#(clientMsgId)","senderKeyId":"\#(senderKeyId)","copies":[\#(copies.joined(separator: ","))]}"#
+    }
+
+    // MARK: Every type
+
+    @Test func decodesEveryKnownMessage() throws {
+        #expect(try ClientMessage.decode(#"{"type":"hello","v":2,"token":"\#(token)"}"#) == .hello(.token(JoinToken(encoded: token))))
+        #expect(try ClientMessage.decode(#"{"type":"hello","v":2,"resume":"\#(resume)"}"#) == .hello(.resume(ResumeToken(encoded: resume))))
+        #expect(try ClientMessage.decode(#"{"type":"hello","v":2,"consultation":"7f14QGE6RccA1oCVrjP05g"}"#)
+            == .hello(.consultation(ConsultationID(rawValue: "7f14QGE6RccA1oCVrjP05g"))))
+        #expect(try ClientMessage.decode(#"{"type":"admit","participant":"p-1"}"#) == .admit(ParticipantID(rawValue: "p-1")))
+        #expect(try ClientMessage.decode(#"{"type":"deny","participant":"p-1"}"#) == .deny(ParticipantID(rawValue: "p-1")))
+        #expect(try ClientMessage.decode(#"{"type":"key","publicKey":"\#(Self.publicKey)"}"#)
+            == .key(try KeyExchange.PublicKey(Base64URL.decode(Self.publicKey))))
+        #expect(try ClientMessage.decode(Self.signal())
+            == .signal(
+                to: ParticipantID(rawValue: "p-ywOc7hDsQ5Fg"),
+                SealedSignal(senderKeyId: Self.keyID, recipientKeyId: Self.otherKeyID, nonce: Self.nonce, box: Self.box)))
+        let copies = [Self.copy(), Self.copy(Self.keyID)]
+        #expect(try ClientMessage.decode(Self.chat(copies: copies))
+            == .chat(ChatEnvelope(
+                clientMsgId: "m-0001", senderKeyId: Self.keyID,
+                copies: [
+                    ChatCopy(recipientKeyId: Self.otherKeyID, nonce: Self.nonce, ciphertext: Self.ciphertext),
+                    ChatCopy(recipientKeyId: Self.keyID, nonce: Self.nonce, ciphertext: Self.ciphertext),
+                ])))
+        #expect(try ClientMessage.decode(#"{"type":"history"}"#) == .history(afterSeq: nil, limit: 50))
+        #expect(try ClientMessage.decode(#"{"type":"history","afterSeq":0,"limit":1}"#) == .history(afterSeq: 0, limit: 1))
+        #expect(try ClientMessage.decode(#"{"type":"history","afterSeq":41,"limit":200}"#) == .history(afterSeq: 41, limit: 200))
+        #expect(try ClientMessage.decode(#"{"type":"leave"}"#) == .leave)
+        #expect(try ClientMessage.decode(#"{"type":"end"}"#) == .end)
+        #expect(try ClientMessage.decode(#"{"type":"ping"}"#) == .ping)
+        // Unknown fields are ignored, wherever they are: a client's own `from` never counts.
+        #expect(try ClientMessage.decode(#"{"type":"ping","extra":[1,{"a":null}]}"#) == .ping)
+        #expect(try ClientMessage.decode(Self.signal(raw: ["from": #""p-spoofed""#, "seq": "9"])) == (try ClientMessage.decode(Self.signal())))
+        // Six copies, one for everyone in a full call, the sender included.
+        let six = (0..<6).map { Self.copy(Base64URL.encode([UInt8](repeating: UInt8($0), count: 16))) }
+        #expect(throws: Never.self) { try ClientMessage.decode(Self.chat(copies: six)) }
+        // The largest box there is: 16 + 191 × 256 bytes.
+        let largest = Base64URL.encode([UInt8](repeating: 1, count: 16 + 191 * 256))
+        #expect(throws: Never.self) { try ClientMessage.decode(Self.signal(["box": largest])) }
+        // Every type the decoder knows is one of these.
+        #expect(ClientMessage.knownTypes == ["hello", "admit", "deny", "key", "signal", "chat", "history", "leave", "end", "ping"])
+    }
+
+    // MARK: The frame
+
+    @Test func badJSONAndNonObjects() {
+        for text in ["not json", "", "{", #"{"type":"hello""#, #"{"type":"ping" "x"}"#, "[1,2]", #""ping""#, "5", "null", "true"] {
+            #expect(code(text) == .badJSON, "\(text)")
+        }
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(code(deep) == .badJSON)
+        let deepObject = String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000)
+        #expect(code(deepObject) != nil)
     }
 
-    /// Offer, answer and ICE take a typed fast path (`RelayFrame`); every
-    /// frame it accepts must mean exactly what the field-by-field path says,
-    /// and what it refuses goes that path, so the error answers stay the same.
-    @Test func theFastWayAgreesWithTheLongWay() throws {
-        let candidate = "candidate:842163049 1 udp 1677729535 192.0.2.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0"
-        let taken = [
+    @Test func theTypeItself() {
+        #expect(code(#"{"no":"type"}"#) == .badField)
+        #expect(code(#"{"type":7}"#) == .badField)
+        #expect(code(#"{"type":null}"#) == .badField)
+        #expect(code(#"{"type":["ping"]}"#) == .badField)
+        #expect(code(#"{"type":"dance"}"#) == .unknownType)
+        #expect(code(#"{"type":"PING"}"#) == .unknownType)
+        #expect(code(#"{"type":""}"#) == .unknownType)
+        #expect(code(#"{"type":"\#(String(repeating: "x", count: 33))"}"#) == .tooLarge)
+    }
+
+    /// v1's call set-up in the clear is gone: only sealed `signal` boxes now.
+    @Test func plaintextCallSetUpIsUnknown() {
+        for frame in [
             #"{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}"#,
-            #"{"sdp":"v=0\r\n","type":"answer","extra":[1,{"a":null}]}"#,
-            #"{"type":"ice","candidate":{"candidate":"\#(candidate)","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"Xy9k"}}"#,
-            #"{"type":"ice","candidate":{"candidate":"","sdpMid":null,"sdpMLineIndex":null}}"#,
-            #"{"type":"ice","candidate":{"candidate":"candidate:1","sdpMLineIndex":1023},"from":"p-spoofed"}"#,
-            #"{"type":"offer","sdp":"v=0 \u00e6\u00f8\u00e5 \ud83d\ude00 \"quoted\" \\ /"}"#,
-        ]
-        let refused = [
-            #"{"type":"offer","sdp":"hello"}"#, #"{"type":"offer"}"#, #"{"type":"offer","sdp":5}"#,
-            #"{"type":"answer","sdp":null}"#, #"{"type":"ice","candidate":"x"}"#, #"{"type":"ice"}"#,
-            #"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMLineIndex":"0"}}"#,
-            #"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMLineIndex":1.5}}"#,
-            #"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMLineIndex":1024}}"#,
-            #"{"type":"ice","candidate":{"candidate":"nope"}}"#,
-            #"{"type":"ice","candidate":{"candidate":"candidate:x","sdpMid":"\#(String(repeating: "m", count: 65))"}}"#,
-            #"{"type":"offer","sdp":"v=0\#(String(repeating: "a", count: ClientMessage.maxSDPBytes))"}"#,
-            #"{"type":"ping"}"#, #"{"type":"hello","v":1}"#, "[1]", "not json", #"{"type":"offer","sdp":"v=0""#,
-        ]
-        let keyID = "KLqljBKXTshj1Sut3V6mog"
-        let nonce = Base64URL.encode([UInt8](repeating: 7, count: 24))
-        let ciphertext = Base64URL.encode([UInt8](repeating: 9, count: 16 + 256))
-        func chat(_ fields: String) -> String {
-            #"{"type":"chat",\#(fields)"senderKeyId":"\#(keyID)","recipientKeyId":"\#(keyID)","nonce":"\#(nonce)"}"#
-        }
-        let chats = [
-            chat(#""clientMsgId":"m-0001","ciphertext":"\#(ciphertext)","#),
-            chat(#""clientMsgId":"m_2","ciphertext":"\#(ciphertext)","seq":99,"from":"p-spoofed","#),
-        ]
-        let badChats = [
-            chat(#""clientMsgId":"m 1","ciphertext":"\#(ciphertext)","#),
-            chat(#""clientMsgId":"m-1","ciphertext":"\#(Base64URL.encode([UInt8](repeating: 9, count: 16 + 100)))","#),
-            chat(#""clientMsgId":"m-1","#), chat(#""clientMsgId":7,"ciphertext":"\#(ciphertext)","#),
-            #"{"type":"chat","clientMsgId":"m-1","ciphertext":"\#(ciphertext)","senderKeyId":"short","recipientKeyId":"\#(keyID)","nonce":"\#(nonce)"}"#,
-        ]
-        for frame in taken + chats {
-            let fast = try #require(RelayFrame.decode(Data(frame.utf8)), "\(frame)")
-            #expect(fast == (try ClientMessage.decodeFieldByField(Data(frame.utf8))), "\(frame)")
-            #expect(try ClientMessage.decode(frame) == fast)
-        }
-        for frame in refused + badChats {
-            #expect(RelayFrame.decode(Data(frame.utf8)) == nil, "\(frame)")
+            #"{"type":"answer","sdp":"v=0\r\n"}"#,
+            #"{"type":"ice","candidate":{"candidate":"candidate:1 1 udp 1 192.0.2.10 3478 typ host","sdpMid":"0","sdpMLineIndex":0}}"#,
+            #"{"type":"media","video":false}"#,
+            #"{"type":"peer-joined"}"#, #"{"type":"welcome","v":2}"#, #"{"type":"chat-ack","clientMsgId":"m","seq":1}"#,
+        ] {
+            #expect(code(frame) == .unknownType, "\(frame)")
         }
     }
 
-    @Test func relayedFramesAreEncodedWithSortedKeys() {
+    // MARK: hello
+
+    @Test func helloNeedsVersionTwoAndExactlyOneCredential() {
+        #expect(code(#"{"type":"hello","v":1,"token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":3,"token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":"2","token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2.5,"token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":true,"token":"\#(token)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2,"token":"\#(token)","resume":"\#(resume)"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2,"token":"\#(token)","consultation":"7f14QGE6RccA1oCVrjP05g"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2,"token":5}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2,"consultation":"../../etc"}"#) == .badField)
+        #expect(code(#"{"type":"hello","v":2,"consultation":"\#(String(repeating: "A", count: 65))"}"#) == .tooLarge)
+        #expect(code(#"{"type":"hello","v":2,"token":"short"}"#) == .invalidToken)
+        #expect(code(#"{"type":"hello","v":2,"token":"\#(token)="}"#) == .invalidToken)
+        #expect(code(#"{"type":"hello","v":2,"resume":"short"}"#) == .invalidToken)
+        #expect(code(#"{"type":"hello","v":2,"token":"\#(String(repeating: "A", count: 129))"}"#) == .tooLarge)
+    }
+
+    // MARK: admit, deny, key, history
+
+    @Test func admitDenyKeyAndHistoryFields() {
+        for type in ["admit", "deny"] {
+            #expect(code(#"{"type":"\#(type)"}"#) == .badField)
+            #expect(code(#"{"type":"\#(type)","participant":5}"#) == .badField)
+            #expect(code(#"{"type":"\#(type)","participant":""}"#) == .badField)
+            #expect(code(#"{"type":"\#(type)","participant":"\#(String(repeating: "p", count: 65))"}"#) == .tooLarge)
+        }
+        #expect(code(#"{"type":"key"}"#) == .badField)
+        #expect(code(#"{"type":"key","publicKey":42}"#) == .badField)
+        #expect(code(#"{"type":"key","publicKey":"abc"}"#) == .badField)
+        #expect(code(#"{"type":"key","publicKey":"\#(Self.publicKey)="}"#) == .badField)  // padded
+        #expect(code(#"{"type":"key","publicKey":"\#(Base64URL.encode([UInt8](repeating: 1, count: 31)))"}"#) == .badField)
+        #expect(code(#"{"type":"key","publicKey":"\#(Self.publicKey.replacingOccurrences(of: "_", with: "/"))"}"#) == .badField)
+        #expect(code(#"{"type":"key","publicKey":"\#(String(repeating: "A", count: 65))"}"#) == .tooLarge)
+        for bad in [
+            #"{"type":"history","limit":0}"#, #"{"type":"history","limit":201}"#, #"{"type":"history","limit":"5"}"#,
+            #"{"type":"history","afterSeq":-1}"#, #"{"type":"history","afterSeq":1.5}"#, #"{"type":"history","afterSeq":"41"}"#,
+        ] {
+            #expect(code(bad) == .badField, "\(bad)")
+        }
+    }
+
+    // MARK: signal
+
+    @Test func signalFieldsAreCheckedWithoutOpeningTheBox() {
+        for field in ["to", "senderKeyId", "recipientKeyId", "nonce", "box"] {
+            #expect(code(Self.signal([field: nil])) == .badField, "missing \(field)")
+            for raw in ["7", "null", "true", #"{"b":1}"#, #"["x"]"#] {
+                #expect(code(Self.signal(raw: [field: raw])) == .badField, "\(field): \(raw)")
+            }
+        }
+        #expect(code(Self.signal(["to": ""])) == .badField)
+        #expect(code(Self.signal(["to": String(repeating: "p", count: 65)])) == .tooLarge)
+        // Key ids: 16 bytes of base64url.
+        #expect(code(Self.signal(["senderKeyId": "short"])) == .badField)
+        #expect(code(Self.signal(["recipientKeyId": Self.keyID + "A"])) == .badField)
+        #expect(code(Self.signal(["senderKeyId": Self.otherKeyID.replacingOccurrences(of: "_", with: "+")])) == .badField)
+        // The nonce: 24 bytes of base64url.
+        #expect(code(Self.signal(["nonce": Base64URL.encode([UInt8](repeating: 7, count: 12))])) == .badField)
+        #expect(code(Self.signal(["nonce": Self.nonce + "=="])) == .badField)
+        #expect(code(Self.signal(["nonce": "!" + Self.nonce.dropFirst()])) == .badField)
+    }
+
+    @Test func theBoxMustBeBase64urlOfAPaddedSealAndAtMost48KiB() {
+        let tooLarge = Base64URL.encode([UInt8](repeating: 1, count: 16 + 192 * 256))
+        #expect(code(Self.signal(["box": tooLarge])) == .tooLarge)
+        #expect(code(Self.signal(["box": String(repeating: "A", count: 70_000)])) == .tooLarge)
+        for (what, box) in [
+            ("empty", ""),
+            ("the tag alone", Base64URL.encode([UInt8](repeating: 1, count: 16))),
+            ("not padded to 256", Base64URL.encode([UInt8](repeating: 1, count: 16 + 100))),
+            ("padded to 128 only", Base64URL.encode([UInt8](repeating: 1, count: 16 + 128))),
+            ("one byte over", Base64URL.encode([UInt8](repeating: 1, count: 16 + 256 + 1))),
+            ("standard base64", Self.box.replacingOccurrences(of: "J", with: "+")),
+            ("with padding", Base64URL.encode([UInt8](repeating: 1, count: 16 + 256 - 2)) + "=="),
+            ("a character left over", Self.box + "A"),
+            ("spaces", String(Self.box.prefix(100)) + " " + String(Self.box.dropFirst(101))),
+        ] {
+            #expect(code(Self.signal(["box": box])) == .badField, "\(what)")
+        }
+    }
+
+    // MARK: chat
+
+    @Test func chatCopiesAreCheckedOneByOne() {
+        #expect(code(Self.chat(copies: [])) == .badField)
+        let seven = (0..<7).map { Self.copy(Base64URL.encode([UInt8](repeating: UInt8($0), count: 16))) }
+        #expect(code(Self.chat(copies: seven)) == .badField)
+        #expect(code(Self.chat(copies: [Self.copy(), Self.copy()])) == .badField)  // the same recipient twice
+        #expect(code(Self.chat(copies: [Self.copy("short")])) == .badField)
+        #expect(code(Self.chat(copies: [Self.copy(nonce: "AAEC")])) == .badField)
+        #expect(code(Self.chat(copies: [Self.copy(ciphertext: "!!!!")])) == .badField)
+        #expect(code(Self.chat(copies: [Self.copy(ciphertext: Base64URL.encode([UInt8](repeating: 0, count: 100)))])) == .badField)
+        #expect(code(Self.chat(copies: [Self.copy(ciphertext: Self.box)])) == nil)  // 16 + 256 = 16 + 2 × 128
+        #expect(code(Self.chat(copies: [Self.copy(ciphertext: Base64URL.encode([UInt8](repeating: 0, count: 16 + 12 * 1024)))])) == nil)
+        #expect(code(Self.chat(copies: [Self.copy(ciphertext: Base64URL.encode([UInt8](repeating: 0, count: 16 + 12 * 1024 + 128)))])) == .tooLarge)
+        #expect(code(Self.chat(clientMsgId: "", copies: [Self.copy()])) == .badField)
+        #expect(code(Self.chat(clientMsgId: "has space", copies: [Self.copy()])) == .badField)
+        #expect(code(Self.chat(clientMsgId: "m/1", copies: [Self.copy()])) == .badField)
+        #expect(code(Self.chat(clientMsgId: String(repeating: "a", count: 64), copies: [Self.copy()])) == nil)
+        #expect(code(Self.chat(clientMsgId: String(repeating: "a", count: 65), copies: [Self.copy()])) == .tooLarge)
+        #expect(code(Self.chat(senderKeyId: "short", copies: [Self.copy()])) == .badField)
+        #expect(code(#"{"type":"chat","clientMsgId":"m-1","senderKeyId":"\#(Self.keyID)"}"#) == .badField)
+        #expect(code(#"{"type":"chat","clientMsgId":"m-1","senderKeyId":"\#(Self.keyID)","copies":{}}"#) == .badField)
+        #expect(code(#"{"type":"chat","clientMsgId":"m-1","senderKeyId":"\#(Self.keyID)","copies":["x"]}"#) == .badField)
+        #expect(code(#"{"type":"chat","clientMsgId":7,"senderKeyId":"\#(Self.keyID)","copies":[\#(Self.copy())]}"#) == .badField)
+        #expect(code(#"{"type":"chat","clientMsgId":"m-1","senderKeyId":"\#(Self.keyID)","copies":[{"recipientKeyId":"\#(Self.keyID)","nonce":"\#(Self.nonce)"}]}"#) == .badField)
+        // v1's one-copy envelope is not v2's chat.
+        #expect(code(#"{"type":"chat","clientMsgId":"m-1","senderKeyId":"\#(Self.keyID)","recipientKeyId":"\#(Self.otherKeyID)","nonce":"\#(Self.nonce)","ciphertext":"\#(Self.ciphertext)"}"#) == .badField)
+    }
+
+    // MARK: What the server writes back
+
+    @Test func serverFramesAreEncodedWithSortedKeys() {
         let from = ParticipantID(rawValue: "p-1")
-        #expect(ServerMessage.offer(from: from, sdp: "v=0\r\n/\"").encoded() == #"{"from":"p-1","sdp":"v=0\r\n/\"","type":"offer"}"#)
-        #expect(ServerMessage.answer(from: from, sdp: "v=0").encoded() == #"{"from":"p-1","sdp":"v=0","type":"answer"}"#)
-        let ice = IceCandidate(candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: nil)
-        #expect(ServerMessage.ice(from: from, candidate: ice).encoded()
-            == #"{"candidate":{"candidate":"candidate:1","sdpMLineIndex":0,"sdpMid":"0"},"from":"p-1","type":"ice"}"#)
-    }
-
-    @Test func chatAndAcksAreEncodedAsEveryOtherMessage() throws {
-        let envelope = ChatEnvelope(
-            clientMsgId: "m-1", senderKeyId: "KLqljBKXTshj1Sut3V6mog", recipientKeyId: "CMJeJrqz_SgUHVWZmhVDuA",
-            nonce: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX", ciphertext: "wg2E67eG")
-        let stored = StoredChat(envelope: envelope, seq: 42, senderRole: .deltaker, storedAt: Date(timeIntervalSince1970: 1_764_000_000.125))
-        var object = stored.json
-        object["type"] = .string("chat")
-        object["from"] = .string("p-1")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let expected = String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self)
-        #expect(ServerMessage.chat(from: ParticipantID(rawValue: "p-1"), stored).encoded() == expected)
-        #expect(expected.contains(#""storedAt":"2025-11-24T16:00:00.125Z""#))
+        let signal = SealedSignal(senderKeyId: "s", recipientKeyId: "r", nonce: "n", box: "b/+")
+        #expect(ServerMessage.signal(from: from, signal).encoded()
+            == #"{"box":"b/+","from":"p-1","nonce":"n","recipientKeyId":"r","senderKeyId":"s","type":"signal"}"#)
+        let tolk = Member(participant: ParticipantID(rawValue: "p-2"), role: .tolk)
+        #expect(ServerMessage.roster([.init(member: tolk, keyId: nil)]).encoded()
+            == #"{"participants":[{"keyId":null,"participant":"p-2","role":"tolk"}],"type":"roster"}"#)
+        #expect(ServerMessage.knock(tolk).encoded() == #"{"participant":"p-2","role":"tolk","type":"knock"}"#)
+        #expect(ServerMessage.key(.init(from: tolk, publicKey: "k", keyId: "i", changed: true)).encoded()
+            == #"{"changed":true,"from":"p-2","keyId":"i","publicKey":"k","role":"tolk","type":"key"}"#)
         #expect(ServerMessage.chatAck(clientMsgId: "m-1", seq: 42).encoded() == #"{"clientMsgId":"m-1","seq":42,"type":"chat-ack"}"#)
+        #expect(ServerMessage.admitted(.init(iceServers: [], iceTransportPolicy: .all)).encoded()
+            == #"{"iceServers":[],"iceTransportPolicy":"all","type":"admitted"}"#)
+        let stored = StoredChat(
+            from: from, senderRole: .deltaker, clientMsgId: "m-1", senderKeyId: "s", copy: ChatCopy(recipientKeyId: "r", nonce: "n", ciphertext: "c"),
+            seq: 7, storedAt: Date(timeIntervalSince1970: 1_764_000_000.125))
+        let chat = #""ciphertext":"c","clientMsgId":"m-1","from":"p-1","nonce":"n","recipientKeyId":"r","senderKeyId":"s","senderRole":"deltaker","seq":7,"storedAt":"2025-11-24T16:00:00.125Z""#
+        #expect(ServerMessage.chat(stored).encoded() == "{" + chat + #","type":"chat"}"#)
+        #expect(ServerMessage.history(messages: [stored], more: true).encoded() == #"{"messages":[{"# + chat + #"}],"more":true,"type":"history"}"#)
     }
 
-    @Test func errorCodesMapToCloseCodes() {
-        #expect(SignalError(.badJSON, "").closeCode == nil)
-        #expect(SignalError(.rateLimited, "").closeCode == nil)
-        #expect(SignalError(.invalidToken, "").closeCode == .policyViolation)
-        #expect(SignalError(.helloTimeout, "").closeCode == .policyViolation)
+    @Test func errorsThatEndTheConnection() {
+        for code in [SignalError.Code.badJSON, .unknownType, .badField, .tooLarge, .rateLimited, .helloRequired, .alreadyJoined, .forbidden,
+            .notAdmitted, .peerAbsent, .notInCall, .notWaiting]
+        {
+            #expect(SignalError(code, "").closeCode == nil, "\(code)")
+        }
+        for code in [SignalError.Code.invalidToken, .expired, .ended, .roomFull, .helloTimeout, .sessionReplaced] {
+            #expect(SignalError(code, "").closeCode == .policyViolation, "\(code)")
+        }
         #expect(SignalError(.internalError, "").closeCode == .internalError)
     }
 }

@@ -667,7 +667,9 @@ export class CallCode extends EventTarget {
     if (message.kind === 'commit' && 'commitment' in message) {
       if (!isDigest(message.commitment)) return [];
       if (message.keys !== this.keys) {
-        if (message.keys.split(',').includes(from)) this.keep(message.keys, from, message.commitment);
+        const members = message.keys.split(',');
+        // Only rounds that hold both the sender and this device.
+        if (members.includes(from) && members.includes(this.own.keyId)) this.keep(message.keys, from, message.commitment);
         return [];
       }
       if (!this.view.has(from) || this.state === 'idle') return [];

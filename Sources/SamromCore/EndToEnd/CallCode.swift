@@ -44,7 +44,7 @@ public struct CallCode: Sendable {
     }
 
     /// Rounds held for key sets not reached yet, at most (a bound on what a peer can make us keep).
-    static let maxPendingRounds = 8
+    public static let maxPendingRounds = 8
 
     /// The view of the call's keys changed (someone came, went, or changed
     /// key): a new round with a fresh nonce.
@@ -76,19 +76,23 @@ public struct CallCode: Sendable {
     public mutating func received(_ payload: SignalPayload, from: String) -> [Output] {
         switch payload {
         case .commit(let k, let commitment):
-            Self.remember(&commitments, k, from, commitment, current: keys)
+            Self.remember(&commitments, k, from, commitment, current: keys, own: ownKeyID)
         case .reveal(let k, let nonce) where k == keys:  // a reveal answers our commitment: never one for another round
-            Self.remember(&reveals, k, from, nonce, current: keys)
+            Self.remember(&reveals, k, from, nonce, current: keys, own: ownKeyID)
         default:
             return []
         }
         return progress()
     }
 
-    private static func remember(_ table: inout [String: [String: String]], _ k: String, _ from: String, _ value: String, current: String) {
-        // Only rounds that could include the sender, and not without bound.
-        guard k.split(separator: ",").contains(Substring(from)), k.utf8.count <= 6 * 23 else { return }
-        if table[k] == nil, table.count >= maxPendingRounds, k != current { return }
+    private static func remember(
+        _ table: inout [String: [String: String]], _ k: String, _ from: String, _ value: String, current: String, own: String
+    ) {
+        // Only rounds that hold both the sender and this device, and not without bound:
+        // when too many rounds wait, the ones not reached yet are dropped.
+        let members = k.split(separator: ",")
+        guard members.contains(Substring(from)), members.contains(Substring(own)), k.utf8.count <= 6 * 23 else { return }
+        if table[k] == nil, table.count >= maxPendingRounds { table = table.filter { $0.key == current } }
         // In the current round the first commitment (and reveal) binds: a
         // participant cannot change its commitment once it may have seen ours.
         // For a round not reached yet the latest is kept.
