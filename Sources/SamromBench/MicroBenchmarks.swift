@@ -29,6 +29,7 @@ public enum MicroBenchmarks {
         time("JSONSerialization signal, ice (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(ice.utf8)) }
         time("JSONSerialization signal, offer (reference)") { _ = try? JSONSerialization.jsonObject(with: Data(offer.utf8)) }
         if case .signal(_, let signal)? = try? ClientMessage.decode(offer) {
+            time("check a sealed offer's shape (part of decode)") { _ = try? signal.validated() }
             time("encode relayed signal, offer") { _ = ServerMessage.signal(from: participant, signal).encoded() }
         }
         if case .signal(_, let signal)? = try? ClientMessage.decode(ice) {

@@ -42,6 +42,17 @@ public enum Base64URL {
         return bytes
     }
 
+    /// Whether every byte of `text` is in the URL-safe alphabet: one pass
+    /// over its contiguous UTF-8, for checking large sealed boxes without
+    /// decoding them (a per-character walk costs several times as much).
+    public static func isAlphabet(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for byte in bytes where !isAlphabet(byte) { return false }
+            return true
+        }
+    }
+
     /// Whether a byte is in the URL-safe alphabet (A–Z, a–z, 0–9, '-', '_').
     public static func isAlphabet(_ byte: UInt8) -> Bool {
         switch byte {

@@ -43,7 +43,7 @@ public struct SealedSignal: Sendable, Equatable, Codable {
         let characters = text.utf8.count
         guard characters <= (maxBytes * 4 + 2) / 3 else { throw SignalError(.tooLarge, "\"\(field)\" is too large") }
         // Unpadded base64 never leaves one character over.
-        guard characters % 4 != 1, text.utf8.allSatisfy(Base64URL.isAlphabet) else {
+        guard characters % 4 != 1, Base64URL.isAlphabet(text) else {
             throw SignalError(.badField, "\"\(field)\" is not base64url")
         }
         let bytes = characters * 3 / 4
