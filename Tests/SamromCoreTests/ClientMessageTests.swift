@@ -57,6 +57,14 @@ import Testing
             == .hello(.consultation(ConsultationID(rawValue: "7f14QGE6RccA1oCVrjP05g"))))
         #expect(try ClientMessage.decode(#"{"type":"admit","participant":"p-1"}"#) == .admit(ParticipantID(rawValue: "p-1")))
         #expect(try ClientMessage.decode(#"{"type":"deny","participant":"p-1"}"#) == .deny(ParticipantID(rawValue: "p-1")))
+        // A hold message is trimmed; too long, empty or with control characters it is refused.
+        #expect(try ClientMessage.decode(#"{"type":"hold","participant":"p-1","text":" Jeg kommer snart. "}"#)
+            == .hold(ParticipantID(rawValue: "p-1"), text: "Jeg kommer snart."))
+        for text in ["", "  ", String(repeating: "æ", count: 201), "a\\u0007b", "a\\u200Eb"] {
+            #expect(code(#"{"type":"hold","participant":"p-1","text":"\#(text)"}"#) == .badField, "\(text)")
+        }
+        #expect(code(#"{"type":"hold","participant":"p-1"}"#) == .badField)
+        #expect(code(#"{"type":"hold","participant":"p-1","text":"\#(String(repeating: "a", count: 801))"}"#) == .tooLarge)
         #expect(try ClientMessage.decode(#"{"type":"key","publicKey":"\#(Self.publicKey)"}"#)
             == .key(try KeyExchange.PublicKey(Base64URL.decode(Self.publicKey))))
         #expect(try ClientMessage.decode(Self.signal())
@@ -87,7 +95,7 @@ import Testing
         let largest = Base64URL.encode([UInt8](repeating: 1, count: 16 + 191 * 256))
         #expect(throws: Never.self) { try ClientMessage.decode(Self.signal(["box": largest])) }
         // Every type the decoder knows is one of these.
-        #expect(ClientMessage.knownTypes == ["hello", "admit", "deny", "key", "signal", "chat", "history", "leave", "end", "ping"])
+        #expect(ClientMessage.knownTypes == ["hello", "admit", "deny", "hold", "key", "signal", "chat", "history", "leave", "end", "ping"])
     }
 
     // MARK: The frame

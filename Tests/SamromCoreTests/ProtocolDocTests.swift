@@ -77,7 +77,7 @@ import Testing
         return [
             .welcome(.init(you: deltaker, consultation: info, resume: .random())),
             .welcome(.init(you: veileder, consultation: titled, resume: .random())),
-            .lobby, .knock(tolk), .lobbyLeft(participant: tolk.participant),
+            .lobby, .hold(text: "Jeg kommer om fem minutter."), .knock(tolk), .lobbyLeft(participant: tolk.participant),
             .admitted(.init(iceServers: [turn], iceTransportPolicy: .relay)),
             .admitted(.init(iceServers: [], iceTransportPolicy: .all)),
             .denied,
@@ -108,6 +108,7 @@ import Testing
         case .ended: 12
         case .pong: 13
         case .error: 14
+        case .hold: 15
         }
     }
 
@@ -126,7 +127,7 @@ import Testing
     }
 
     @Test func everyServerExampleHasTheEncodersShape() throws {
-        #expect(Set(Self.samples.map(Self.caseNumber)) == Set(0...14), "a sample of every case")
+        #expect(Set(Self.samples.map(Self.caseNumber)) == Set(0...15), "a sample of every case")
         var shapes: [String: Set<String>] = [:]
         for sample in Self.samples {
             shapes[sample.type, default: []].insert(Self.shape(try Self.json(sample.encoded())))

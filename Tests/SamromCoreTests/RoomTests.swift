@@ -154,6 +154,17 @@ import Testing
         #expect(audits(denied).map(\.2) == ["veileder denied a deltaker (p-5)"])
     }
 
+    @Test func theVeilederCanAskSomeoneWaitingToHoldOn() throws {
+        var r = try call()
+        _ = try r.knocks(role: .tolk, connection: ConnectionID(5), proposed: Self.participant(5), resume: Self.hash(5), now: t0)
+        let actions = try r.hold(Self.participant(5), text: "Jeg kommer om fem minutter.", by: v)
+        #expect(actions.contains(.send(ConnectionID(5), .hold(text: "Jeg kommer om fem minutter."))))
+        // The log says that, never what.
+        #expect(audits(actions).map(\.2) == ["veileder asked a waiting tolk to hold on (p-5)"])
+        #expect(throws: SignalError(.forbidden, "only the veileder may do that")) { try r.hold(Self.participant(5), text: "x", by: ConnectionID(2)) }
+        #expect(throws: SignalError(.notWaiting, "nobody with that id is waiting")) { try r.hold(Self.participant(2), text: "x", by: v) }
+    }
+
     @Test func aReplacedLinkEmptiesItsRoleFromTheLobby() throws {
         var r = try call()
         _ = try r.knocks(role: .deltaker, connection: ConnectionID(5), proposed: Self.participant(5), resume: Self.hash(5), now: t0)

@@ -160,6 +160,10 @@ import Testing
             late.send(["type": .string("hello"), "v": .int(2), "token": .string(tolkToken)])
             try await late.expectError("ended")
             #expect(try await late.closeCode() == .policyViolation)
+            // The refusal names the role the link is for.
+            #expect(try await server.auditEntries().contains {
+                $0.event.action == .join && $0.event.outcome == .denied && $0.event.actor.role == "tolk" && $0.event.reason == "consultation has ended"
+            })
         }
     }
 
@@ -264,6 +268,38 @@ import Testing
             let missing = try await s.http.request(.POST, "/api/consultations/\(s.consultation)/links", body: #"{}"#)
             #expect(missing.status == 400)
             #expect(try await server.auditEntries().contains { $0.event.action == .leave && $0.event.reason == "removed from the lobby: the deltaker link was replaced" })
+        }
+    }
+
+    @Test func aHoldMessageReachesTheWaitingOneAndIsKeptNowhere() async throws {
+        try await withServer { server in
+            let s = try await Self.setUp(server)
+            let d = try await Self.join(s, token: s.token, call: [s.veileder])
+            let waiting = try await Self.knock(s, token: try await Self.link(s, role: "tolk"))
+            try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+            let marker = "Jeg kommer om fem minutter, hold-\(UUID().uuidString)"
+            s.veileder.socket.send(["type": .string("hold"), "participant": .string(waiting.participant), "text": .string("  \(marker) ")])
+            #expect(try await waiting.socket.expect("hold").string("text") == marker)
+            try await d.socket.expectSilence()
+            // Only the veileder, only to someone waiting, only a short sentence.
+            d.socket.send(["type": .string("hold"), "participant": .string(waiting.participant), "text": .string("hei")])
+            try await d.socket.expectError("forbidden")
+            s.veileder.socket.send(["type": .string("hold"), "participant": .string(d.participant), "text": .string("hei")])
+            try await s.veileder.socket.expectError("not-waiting")
+            for text in ["", "   ", String(repeating: "a", count: 201), "a\u{0007}b"] {
+                s.veileder.socket.send(["type": .string("hold"), "participant": .string(waiting.participant), "text": .string(text)])
+                try await s.veileder.socket.expectError("bad-field")
+            }
+            try await waiting.socket.expectSilence()
+            // The log says it was sent, never what; nothing on disk holds it.
+            let entries = try await server.auditEntries()
+            #expect(entries.contains { $0.event.action == .hold && $0.event.reason.hasPrefix("veileder asked a waiting tolk to hold on") })
+            #expect(!entries.map { String(decoding: $0.canonicalBytes(), as: UTF8.self) }.joined().contains("hold-"))
+            try await server.app.auditLog.checkpoint()
+            for file in try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.path) {
+                let data = FileManager.default.contents(atPath: server.dataDirectory.appendingPathComponent(file).path) ?? Data()
+                #expect(data.range(of: Data(marker.utf8)) == nil, "\(file) holds the hold message")
+            }
         }
     }
 

@@ -24,6 +24,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let deny = AuditAction(rawValue: "room.deny")
     public static let resume = AuditAction(rawValue: "room.resume")
     public static let leave = AuditAction(rawValue: "room.leave")
+    /// The veileder asked someone in the lobby to wait, with a short message (never logged).
+    public static let hold = AuditAction(rawValue: "room.hold")
 
     // The audit log itself: every read is logged, with its stated purpose.
     public static let auditSearch = AuditAction(rawValue: "audit.search")

@@ -8,6 +8,10 @@ public enum ClientMessage: Sendable, Equatable {
     case hello(Credential)
     case admit(ParticipantID)
     case deny(ParticipantID)
+    /// The veileder asks someone waiting in the lobby to hold on, with a short
+    /// message ("Jeg kommer om fem minutter"): someone in the lobby has no key
+    /// yet, so the server carries it, and keeps it nowhere.
+    case hold(ParticipantID, text: String)
     /// This device's X25519 public key for the consultation, on entering the call.
     case key(KeyExchange.PublicKey)
     /// A sealed box for one participant of the same call.
@@ -34,8 +38,11 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// The `type` of every message this version understands.
     public static let knownTypes: Set<String> = [
-        "hello", "admit", "deny", "key", "signal", "chat", "history", "leave", "end", "ping",
+        "hello", "admit", "deny", "hold", "key", "signal", "chat", "history", "leave", "end", "ping",
     ]
+
+    /// A hold message is a sentence, not a letter.
+    public static let maxHoldCharacters = 200
 
     /// History pages hold at most this many messages.
     public static let maxHistoryPage = 200
@@ -65,6 +72,17 @@ public enum ClientMessage: Sendable, Equatable {
                 message = .admit(try fields.participant())
             case "deny":
                 message = .deny(try fields.participant())
+            case "hold":
+                let participant = try fields.participant()
+                let text = try fields.string("text", maxBytes: 4 * ClientMessage.maxHoldCharacters)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !text.isEmpty, text.count <= ClientMessage.maxHoldCharacters else {
+                    throw SignalError(.badField, "\"text\" must be 1 to \(ClientMessage.maxHoldCharacters) characters")
+                }
+                guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) else {
+                    throw SignalError(.badField, "\"text\" cannot contain control characters")
+                }
+                message = .hold(participant, text: text)
             case "key":
                 message = .key(try DeviceKey.publicKey(try fields.string("publicKey", maxBytes: 64)))
             case "signal":

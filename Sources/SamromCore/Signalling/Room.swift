@@ -218,6 +218,19 @@ public struct Room: Sendable {
         ]
     }
 
+    /// The veileder's short message to someone waiting ("Jeg kommer om fem
+    /// minutter"); the audit entry says that it was sent, never what it said.
+    public func hold(_ participant: ParticipantID, text: String, by connection: ConnectionID) throws(SignalError) -> [Action] {
+        let host = try requireVeileder(connection)
+        guard let waiting = lobby.first(where: { $0.member.participant == participant }) else {
+            throw SignalError(.notWaiting, "nobody with that id is waiting")
+        }
+        return [
+            .audit(.hold, actor: host, outcome: .allowed, reason: "veileder asked a waiting \(waiting.member.role.rawValue) to hold on (\(participant.rawValue))"),
+            .send(waiting.connection, .hold(text: text)),
+        ]
+    }
+
     /// The link of `role` was replaced: whoever waits with the old one goes.
     public mutating func linkReplaced(role: ParticipantRole) -> [Action] {
         var actions: [Action] = []

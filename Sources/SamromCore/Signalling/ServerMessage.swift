@@ -6,6 +6,8 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     case welcome(Welcome)
     /// To a deltaker or tolk: wait, the veileder will let you in.
     case lobby
+    /// To someone in the lobby: the veileder's short message ("Jeg kommer om fem minutter").
+    case hold(text: String)
     /// To the veileder: someone is waiting, in this role.
     case knock(Member)
     /// To the veileder: someone waiting went away (or their link was replaced).
@@ -91,6 +93,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         switch self {
         case .welcome: "welcome"
         case .lobby: "lobby"
+        case .hold: "hold"
         case .knock: "knock"
         case .lobbyLeft: "lobby-left"
         case .admitted: "admitted"
@@ -108,7 +111,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     }
 
     private enum Key: String, CodingKey {
-        case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants
+        case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants, text
         case from, publicKey, keyId, changed, senderKeyId, recipientKeyId, nonce, box
         case senderRole, clientMsgId, ciphertext, seq, storedAt, messages, more, code, message
         case id, expiresAt, title
@@ -131,6 +134,8 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
             try keys.encode(member.role, forKey: .role)
         case .lobbyLeft(let participant):
             try keys.encode(participant, forKey: .participant)
+        case .hold(let text):
+            try keys.encode(text, forKey: .text)
         case .admitted(let ice):
             try keys.encode(ice.iceServers, forKey: .iceServers)
             try keys.encode(ice.iceTransportPolicy, forKey: .iceTransportPolicy)

@@ -154,6 +154,8 @@ actor ConsultationSession {
                 await perform(try room.admit(participant, by: id, now: now))
             case .deny(let participant):
                 await perform(try room.deny(participant, by: id, now: now))
+            case .hold(let participant, let text):
+                await perform(try room.hold(participant, text: text, by: id))
             case .leave:
                 await perform(room.disconnect(id, now: now, explicit: true) + [.close(id, .normal, reason: "left")])
             case .end:

@@ -158,7 +158,8 @@ public actor SignallingHub {
                 try await audit(.join, .anonymous, nil, .denied, "invalid or revoked link", connection)
                 throw SignalError(.invalidToken, "this link is not valid")
             }
-            try await requireActive(consultation, actor: .anonymous, connection: connection)
+            // Not yet anyone, but the link says in which role they came.
+            try await requireActive(consultation, actor: AuditActor(kind: .anonymous, id: nil, role: role.rawValue), connection: connection)
             return (consultation, .knock(role))
         case .resume(let token):
             guard let id = resumeIndex.consultation(for: token.hash), let consultation = try await store.consultation(id: id) else {
