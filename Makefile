@@ -41,6 +41,7 @@ run: certs build sodium-wasm
 # The bench suite's tiny profile loads both cores, so it runs on its own
 # rather than beside the server tests' timeouts.
 test: deps sodium-wasm browser-venv bench-venv
+	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests
 	$(SWIFT) test --skip-build --filter BenchSuiteTests

@@ -129,6 +129,18 @@ import Testing
         }
     }
 
+    /// Every page names its icon, and the server has it (no 404 in the console).
+    @Test func thePagesHaveAnIcon() async throws {
+        try await withServer { server in
+            let icon = try await HTTPTestClient(server).request(.GET, "/favicon.svg")
+            #expect(icon.status == 200)
+            #expect(icon.headers.first(name: "Content-Type")?.hasPrefix("image/svg+xml") == true)
+            for page in ["/", "/j/", "/audit/"] {
+                #expect(try await HTTPTestClient(server).request(.GET, page).body.contains(#"<link rel="icon" href="/favicon.svg""#), "\(page)")
+            }
+        }
+    }
+
     @Test func healthAndMetricsCarryNoPersonalData() async throws {
         try await withServer { server in
             let s = try await SignallingFlowTests.setUp(server)

@@ -116,7 +116,7 @@ export class DeviceCheck {
 
   /**
    * Done: the stream for the call, as chosen.
-   * @param {{soundOnly?: boolean}} [options]  leave the camera out
+   * @param {{soundOnly?: boolean}} options  leave the camera out (optional)
    */
   finish({ soundOnly = false } = {}) {
     this.stopMeter();

@@ -97,7 +97,7 @@ export class SignallingError extends Error {
  * from `base`, capped at `cap`, with "equal jitter" (half fixed, half random)
  * so that many clients cut off at once do not all come back at once.
  * @param {number} attempt
- * @param {{base?: number, cap?: number, random?: () => number}} [options]  milliseconds
+ * @param {{base?: number, cap?: number, random?: () => number}} options  milliseconds (optional)
  * @returns {number} milliseconds
  */
 export function reconnectDelay(attempt, { base = 500, cap = 15000, random = Math.random } = {}) {

@@ -134,7 +134,7 @@ const MAX_SEEN = 64;
 export class SecureRoom extends EventTarget {
   /**
    * @param {SignallingClient} client  not yet connected, or connected without `admitted` yet
-   * @param {{profile?: () => ({name: string} | null)}} [options]  the display name sent to every peer
+   * @param {{profile?: () => ({name: string} | null)}} options  the display name sent to every peer (optional)
    */
   constructor(client, { profile = () => null } = {}) {
     super();

@@ -80,7 +80,7 @@ function showWhetherVideo(video) {
  * What the other side says of their picture (protocol `media`): the note
  * over the big picture follows it, and a change is announced.
  * @param {boolean} off
- * @param {{quietly?: boolean}} [options]  `quietly`: no announcement (a peer that came back says again)
+ * @param {{quietly?: boolean}} options  `quietly`: no announcement (a peer that came back says again); optional
  */
 function showTheirCameraOff(off, { quietly = false } = {}) {
   const video = document.getElementById('remote');
