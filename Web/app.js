@@ -254,10 +254,44 @@ function addToLobby(participant, role) {
   item.dataset.role = kind;
   item.append(`${t(`veileder.waiting.${kind}`)} `,
     button(t('veileder.admit'), () => { room?.client.admit(participant); item.remove(); }, 'primary'),
-    button(t('veileder.deny'), () => { room?.client.deny(participant); item.remove(); }));
+    button(t('veileder.deny'), () => { room?.client.deny(participant); item.remove(); }),
+    holdForm(participant));
   $('#lobby').append(item);
   announce(t(`veileder.knock.${kind}`));
   if (room) alerts.knock(room.id);
+}
+
+/**
+ * "Put on hold": a short message to the one waiting ("Jeg kommer om fem
+ * minutter", or the veileder's own words). The server carries it and keeps
+ * it nowhere; it is not in the audit log.
+ * @param {string} participant
+ */
+function holdForm(participant) {
+  const form = document.createElement('form');
+  form.className = 'hold';
+  const id = `hold-${participant}`;
+  const label = document.createElement('label');
+  label.htmlFor = id;
+  label.textContent = t('veileder.hold.label');
+  const input = document.createElement('input');
+  input.id = id;
+  input.name = 'text';
+  input.maxLength = 200;
+  input.required = true;
+  input.value = t('veileder.hold.default');
+  const send = document.createElement('button');
+  send.type = 'submit';
+  send.textContent = t('veileder.hold.send');
+  form.append(label, input, send);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || !room) return;
+    room.client.hold(participant, text);
+    announce(t('veileder.hold.sent'));
+  });
+  return form;
 }
 
 /** @param {string} participant */

@@ -30,7 +30,7 @@ def main():
     try:
         join_url = create_consultation(veileder, base, username, password, "Oppfølging uke 3", result)
         knock(deltaker, join_url, result)
-        admit(veileder, result)
+        admit(veileder, result, deltaker=deltaker)
         # Video both ways: each page plays the other's camera.
         video_both_ways(veileder, deltaker, result)
         # How they are connected (direct here: host candidates on loopback).

@@ -150,8 +150,10 @@ def knock(deltaker, join_url, result, check=True):
         result["axe"] += axe(deltaker, "deltaker: lobby")
 
 
-def admit(veileder, result, check=True):
-    """The overview shows someone waiting; the veileder opens the room and lets them in."""
+def admit(veileder, result, check=True, deltaker=None):
+    """The overview shows someone waiting; the veileder opens the room and lets them in.
+    With `deltaker`, first asks them to hold on with the lobby's message, and
+    records what their page shows."""
     wait_for(veileder, "return document.querySelector('#consultations li.waiting') !== null", seconds=10)
     result["waitingShown"] = veileder.find_element(By.CSS_SELECTOR, "#consultations li.waiting").text
     if check:
@@ -161,6 +163,12 @@ def admit(veileder, result, check=True):
     result["lobbyItem"] = veileder.find_element(By.CSS_SELECTOR, "#lobby li").text
     if check:
         result["axe"] += axe(veileder, "veileder: room with a knock")
+    if deltaker is not None:
+        veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Send beskjed']").click()
+        wait_for(deltaker, "return !document.querySelector('#hold-message').hidden")
+        result["holdMessage"] = deltaker.find_element(By.ID, "hold-message").text
+        if check:
+            result["axe"] += axe(deltaker, "deltaker: lobby with the veileder's message")
     veileder.find_element(By.XPATH, "//ul[@id='lobby']//button[text()='Slipp inn']").click()
 
 

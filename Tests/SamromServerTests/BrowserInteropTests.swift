@@ -179,9 +179,11 @@ extension BrowserInteropTests {
             #expect((result["lobbyText"] as? String)?.contains("Veilederen slipper deg inn snart") == true)
             #expect((result["waitingShown"] as? String)?.contains("1 venter i venterommet") == true)
             #expect((result["lobbyItem"] as? String)?.hasPrefix("En deltaker venter.") == true, "the knock names the role: \(result["lobbyItem"] ?? "")")
+            // The veileder's "hold on" message reached the lobby (the server keeps it nowhere).
+            #expect(result["holdMessage"] as? String == "Beskjed fra veilederen: Jeg kommer om fem minutter.")
             // Protocol v2 only: call set-up went as sealed `signal` boxes, never in the clear.
             let frames = try #require(result["frames"] as? [String: [String: [String: Int]]])
-            let clientTypes: Set<String> = ["hello", "admit", "deny", "key", "signal", "chat", "history", "leave", "end", "ping"]
+            let clientTypes = ClientMessage.knownTypes
             for side in ["veileder", "deltaker"] {
                 let sent = frames[side]?["sent"] ?? [:], received = frames[side]?["received"] ?? [:]
                 #expect(Set(sent.keys).isSubset(of: clientTypes), "\(side) sent \(sent)")

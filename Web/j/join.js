@@ -105,6 +105,7 @@ function listen() {
   client.addEventListener('welcome', (event) => {
     if (admitted) rememberResume(token, /** @type {CustomEvent} */ (event).detail.resume, { video: hasVideo() });
   });
+  client.addEventListener('hold', showHold);
   client.addEventListener('admitted', () => {
     // Fresh TURN credentials after a reconnect: for the next ICE round.
     if (client.admitted) call?.updateIceServers(client.admitted.iceServers, client.admitted.iceTransportPolicy);
@@ -146,6 +147,18 @@ function listen() {
 async function join() {
   listen();
   await knock();
+}
+
+/**
+ * The veileder's message while this page waits in the lobby: shown, and read out.
+ * @param {Event} event
+ */
+function showHold(event) {
+  const text = String(/** @type {CustomEvent} */ (event).detail.text ?? '');
+  const message = /** @type {HTMLElement} */ (document.getElementById('hold-message'));
+  message.textContent = t('lobby.hold', { text });
+  message.hidden = false;
+  announce(message.textContent);
 }
 
 /** Into the lobby: say hello with the link's token and wait to be let in. */

@@ -317,6 +317,13 @@ export class SignallingClient extends EventTarget {
   admit(participant) { this.send('admit', { participant }); }
   /** @param {string} participant */
   deny(participant) { this.send('deny', { participant }); }
+  /**
+   * A short message to someone waiting in the lobby, carried by the server
+   * (they have no key yet) and kept nowhere.
+   * @param {string} participant
+   * @param {string} text  1 to 200 characters
+   */
+  hold(participant, text) { this.send('hold', { participant, text }); }
   /** @param {string} publicKey  this device's X25519 key for the consultation, base64url */
   key(publicKey) { this.send('key', { publicKey }); }
   /** @param {import('./e2e.js').SealedSignal} sealed  a box for one participant in the call */
