@@ -6,7 +6,7 @@
  */
 import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
-import { SecureRoom } from '/lib/room.js';
+import { SecureRoom, forgetConsultation } from '/lib/room.js';
 import { Call, politeTowards } from '/lib/rtc.js';
 import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, bindLogin, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
@@ -228,7 +228,10 @@ async function enterRoom(c) {
     }
   });
   quality.follow(() => current.call);
-  client.addEventListener('ended', () => leaveRoom());
+  client.addEventListener('ended', () => {
+    // The consultation is over: this device's keys for it go too.
+    forgetConsultation(c.id).finally(() => leaveRoom());
+  });
   $('#messages').replaceChildren();
   bindCallCode(secure);
   const chat = new ChatSession(secure);

@@ -240,6 +240,26 @@ import('/lib/knock.js').then(({ RateLimit, QUIET_MS }) => {
   done([limit.allow('a', 0), limit.allow('a', 29999), limit.allow('b', 29999), limit.allow('a', 30000)]);
 });""")
 
+        # The veileder ends the consultation: both devices delete their keys for it.
+        count_keys = """
+const done = arguments[0];
+const request = indexedDB.open('samrom');
+request.onsuccess = () => {
+  const db = request.result;
+  if (!db.objectStoreNames.contains('chat-keys')) { db.close(); done(0); return; }
+  const count = db.transaction('chat-keys').objectStore('chat-keys').count();
+  count.onsuccess = () => { db.close(); done(count.result); };
+  count.onerror = () => { db.close(); done(-1); };
+};
+request.onerror = () => done(-2);
+"""
+        result["keysBeforeEnd"] = [driver.execute_async_script(count_keys) for driver in (veileder, deltaker)]
+        veileder.execute_script("window.confirm = () => true")
+        veileder.find_element(By.ID, "end").click()
+        wait_for(deltaker, "return document.body.dataset.state === 'done' && document.body.dataset.keysForgotten === 'true'", seconds=15)
+        wait_for(veileder, "return document.body.dataset.state === 'list'", seconds=15)
+        result["keysAfterEnd"] = [driver.execute_async_script(count_keys) for driver in (veileder, deltaker)]
+
         result["resourceHosts"] = sorted(set(resource_hosts(veileder) + resource_hosts(deltaker)))
         result["knock"] = veileder.execute_script(
             "return { alerts: document.body.dataset.knockAlerts, notifications: document.body.dataset.knockNotifications,"

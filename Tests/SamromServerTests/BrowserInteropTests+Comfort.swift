@@ -27,6 +27,9 @@ extension BrowserInteropTests {
             #expect(knock["alerts"] == "1" && knock["suppressed"] == "1", "\(knock)")
             #expect(knock["notifications"] == "1", "\(knock)")
             #expect(result["quietTime"] as? [Bool] == [true, false, true, true], "\(result["quietTime"] ?? "")")
+            // When the consultation has ended, neither device keeps its keys for it.
+            #expect(result["keysBeforeEnd"] as? [Int] == [1, 1], "\(result["keysBeforeEnd"] ?? "")")
+            #expect(result["keysAfterEnd"] as? [Int] == [0, 0], "\(result["keysAfterEnd"] ?? "")")
 
             // The device check.
             #expect((result["cameras"] as? [String])?.isEmpty == false, "\(result["cameras"] ?? "")")

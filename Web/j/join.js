@@ -6,7 +6,7 @@
  */
 import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
-import { SecureRoom } from '/lib/room.js';
+import { SecureRoom, forgetConsultation } from '/lib/room.js';
 import { Call, politeTowards } from '/lib/rtc.js';
 import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
@@ -121,7 +121,12 @@ function listen() {
     if (!participants.some((/** @type {{role: string}} */ entry) => entry.role === 'veileder')) resumedInto = false;
   });
   client.addEventListener('denied', () => fail('ended'));
-  client.addEventListener('ended', () => { forgetResume(); quality.stop(); call?.close(); room.close(); show('done'); });
+  client.addEventListener('ended', () => {
+    const consultation = client.welcome?.consultation.id;
+    forgetResume(); quality.stop(); call?.close(); room.close(); show('done');
+    // The consultation is over: this device's keys for it go too.
+    if (consultation) forgetConsultation(consultation).then(() => { document.body.dataset.keysForgotten = 'true'; });
+  });
   room.addEventListener('peer-ready', (event) => startCall(/** @type {CustomEvent} */ (event).detail));
   room.addEventListener('peer-gone', (event) => {
     if (/** @type {CustomEvent} */ (event).detail.participant !== call?.peer) return;

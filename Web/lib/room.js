@@ -124,6 +124,31 @@ async function deviceKeys(sodium, consultation) {
   }
 }
 
+/**
+ * The consultation has ended: this device's key pair for it, and the public
+ * keys of others it saw there, are deleted (no one can read its chat any
+ * more, and the keys should not outlive it on the device).
+ * @param {string} consultation
+ * @returns {Promise<void>}
+ */
+export async function forgetConsultation(consultation) {
+  let db;
+  try {
+    db = await database();
+    const transaction = db.transaction([KEYS, SEEN], 'readwrite');
+    transaction.objectStore(KEYS).delete(consultation);
+    transaction.objectStore(SEEN).delete(consultation);
+    await new Promise((resolve, reject) => {
+      transaction.oncomplete = () => resolve(undefined);
+      transaction.onerror = () => reject(transaction.error);
+    });
+  } catch {
+    // Without IndexedDB nothing was kept.
+  } finally {
+    db?.close();
+  }
+}
+
 /** Signals kept for a participant whose key has not come yet (or not reachable yet). */
 const MAX_EARLY = 64;
 /** Participants whose early signals are kept. */
