@@ -63,6 +63,16 @@ import Testing
         return person
     }
 
+    /// The veileder and a deltaker in the call, and a second deltaker waiting
+    /// in the lobby (the veileder has seen the knock): where refusals are tested.
+    static func callWithOneWaiting(_ server: LiveServer) async throws -> (Setup, CallParticipant, waiting: CallParticipant) {
+        let s = try await setUp(server)
+        let d = try await join(s, token: s.token, call: [s.veileder])
+        let waiting = try await knock(s, token: s.token)
+        try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+        return (s, d, waiting)
+    }
+
     /// Runs the call code (commit, reveal, code) between `people` over the
     /// real server, each with the Swift reference `CallCode`; returns each one's code.
     static func agreeOnCallCode(_ people: [CallParticipant]) async throws -> [String] {
@@ -199,11 +209,8 @@ import Testing
 
     @Test func signalsThatMustNotBeRelayedAreRefusedAndTheConnectionLivesOn() async throws {
         try await withServer { server in
-            let s = try await Self.setUp(server)
+            let (s, d, waiting) = try await Self.callWithOneWaiting(server)
             let v = s.veileder
-            let d = try await Self.join(s, token: s.token, call: [v])
-            let waiting = try await Self.knock(s, token: s.token)
-            try await v.socket.expect("knock", ignoring: ["roster", "key"])
 
             // To someone not in this call (the one in the lobby, or a made-up id).
             v.socket.send(try v.signalFrame(.offer(sdp: "v=0"), to: waiting.participant, peer: waiting.keys.publicKey))
