@@ -23,7 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// TURN (coturn with `use-auth-secret`).
     public var turnURLs: [String] = []
     public var turnSecretFile: String?
-    public var turnCredentialLifetime: TimeInterval = 12 * 3600
+    /// At most an hour (`IceServerProvider` caps it); renewed in the call after three quarters of it.
+    public var turnCredentialLifetime: TimeInterval = 3600
     /// `relay`: browsers use TURN relay candidates only, so neither
     /// participant learns the other's IP address. Needs `turnURLs`.
     public var iceTransportPolicy: IceTransportPolicy = .all

@@ -176,7 +176,7 @@ import Testing
         #expect(!actions.contains { if case .close(ConnectionID(6), _, _) = $0 { true } else { false } })
         #expect(r.presence == (waiting: 1, inCall: 2))
         // The deltaker already in the call stays.
-        #expect(r.member(ConnectionID(2))?.inCall == true)
+        #expect(r.roster.map(\.member.participant) == [vp, Self.participant(2)])
     }
 
     // MARK: The relay decision

@@ -26,8 +26,6 @@ public struct Room: Sendable {
             self.seats = seats
         }
 
-        /// Everyone who can be in the call at once.
-        public var callCapacity: Int { seats.values.reduce(0, +) }
     }
 
     /// What the caller must do after a transition, in order.
@@ -96,13 +94,6 @@ public struct Room: Sendable {
 
     /// Every live connection in the room.
     public var connections: [ConnectionID] { seats.compactMap(\.connection) + lobby.map(\.connection) }
-
-    /// Who a connection is here, and whether they are in the call.
-    public func member(_ connection: ConnectionID) -> (member: Member, inCall: Bool)? {
-        if let seat = seats.first(where: { $0.connection == connection }) { return (seat.member, true) }
-        if let waiting = lobby.first(where: { $0.connection == connection }) { return (waiting.member, false) }
-        return nil
-    }
 
     /// How many wait in the lobby and how many are connected in the call.
     public var presence: (waiting: Int, inCall: Int) { (lobby.count, seats.filter { $0.connection != nil }.count) }
@@ -190,7 +181,7 @@ public struct Room: Sendable {
         let role = lobby[waitingIndex].member.role
         var actions: [Action] = []
         let taken = seats.filter { $0.member.role == role }
-        if taken.count >= configuration.seats[role, default: 0] || seats.count >= configuration.callCapacity {
+        if taken.count >= configuration.seats[role, default: 0] {
             // A seat whose holder dropped and has not come back goes first.
             guard let dropped = seats.firstIndex(where: { $0.member.role == role && $0.connection == nil }) else {
                 throw SignalError(.roomFull, role == .tolk ? "a tolk is already in the call" : "every \(role.rawValue) seat in the call is taken")

@@ -108,7 +108,8 @@ struct ConsultationController {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
         let body = try await JSONBody.decode(LinkRequest.self, from: request, context: context)
-        guard let role = ParticipantRole(rawValue: body.role), ParticipantRole.invited.contains(role) else {
+        // Which roles may have a link is the service's to say.
+        guard let role = ParticipantRole(rawValue: body.role) else {
             throw APIError.badField("\"role\" must be \"deltaker\" or \"tolk\".")
         }
         let (consultation, link, token) = try await mapped {

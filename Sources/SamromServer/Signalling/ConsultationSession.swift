@@ -32,6 +32,8 @@ actor ConsultationSession {
         let clientIP: String?
         /// Set once a close was sent; later frames are ignored.
         var closing = false
+        /// When this connection last got `admitted` (its TURN credentials), and as whom.
+        var admitted: (participant: ParticipantID, at: Date)?
     }
 
     /// How someone arrives (authenticated by the hub).
@@ -59,8 +61,6 @@ actor ConsultationSession {
     private var addresses: [ParticipantID: String] = [:]
     /// The owner's account, once they came: the audit log names the veileder by account.
     private var owner: Account?
-    /// When each connection in the call last got `admitted` (its TURN credentials), and as whom.
-    private var admittedAt: [ConnectionID: (participant: ParticipantID, at: Date)] = [:]
     private var retired = false
 
     init(consultation: Consultation, environment: Environment) {
@@ -204,7 +204,6 @@ actor ConsultationSession {
 
     /// The socket is gone (closed, dropped, or timed out).
     func disconnected(_ id: ConnectionID) async {
-        admittedAt[id] = nil
         guard links.removeValue(forKey: id) != nil else { return }
         await perform(room.disconnect(id, now: environment.clock.now, explicit: false))
     }
@@ -228,8 +227,11 @@ actor ConsultationSession {
         let now = environment.clock.now
         await perform(room.sweep(now: now))
         guard let renewal = environment.iceServers.renewal else { return }
-        let due = admittedAt.filter { now.timeIntervalSince($0.value.at) >= renewal }
-        await perform(due.map { .admitted($0.key, $0.value.participant) })
+        let due = links.compactMap { id, link -> Room.Action? in
+            guard !link.closing, let admitted = link.admitted, now.timeIntervalSince(admitted.at) >= renewal else { return nil }
+            return .admitted(id, admitted.participant)
+        }
+        await perform(due)
     }
 
     /// True once nobody is connected, waiting or within a grace period: the
@@ -253,7 +255,7 @@ actor ConsultationSession {
                 send(message, to: id)
             case .admitted(let id, let participant):
                 let now = environment.clock.now
-                admittedAt[id] = (participant, now)
+                links[id]?.admitted = (participant, now)
                 send(
                     .admitted(.init(
                         iceServers: environment.iceServers.servers(for: participant, now: now),
@@ -295,7 +297,6 @@ actor ConsultationSession {
     }
 
     private func close(_ id: ConnectionID, code: WebSocketCloseCode, reason: String) {
-        admittedAt[id] = nil
         guard let link = links[id], !link.closing else { return }
         links[id]?.closing = true
         link.outbox.yield(.close(code, reason: reason))
@@ -303,14 +304,7 @@ actor ConsultationSession {
 
     /// Answers a refused request with an `error`; the connection stays.
     private func fail(_ id: ConnectionID, _ error: any Error) {
-        let signalError: SignalError
-        if let error = error as? SignalError {
-            signalError = error
-        } else {
-            environment.logger.error("signalling failed", metadata: ["error.type": "\(type(of: error))"])
-            signalError = SignalError(.internalError, "something went wrong on the server")
-        }
         environment.metrics.rejectedMessages.increment()
-        send(.error(signalError), to: id)
+        send(.error(SignalError(answering: error, logger: environment.logger)), to: id)
     }
 }

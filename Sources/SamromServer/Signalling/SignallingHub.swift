@@ -212,8 +212,6 @@ public actor SignallingHub {
         await sessions[consultation]?.presence ?? (0, 0)
     }
 
-    public var connectionCount: Int { connections.count }
-
     // MARK: Helpers
 
     private func forgetIfRetired(_ session: ConsultationSession) async {
@@ -233,13 +231,7 @@ public actor SignallingHub {
     /// connection unless `mayClose` is false.
     private func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true) {
         guard let connection = connections[id], !connection.closing else { return }
-        let signalError: SignalError
-        if let error = error as? SignalError {
-            signalError = error
-        } else {
-            logger.error("signalling failed", metadata: ["error.type": "\(type(of: error))"])
-            signalError = SignalError(.internalError, "something went wrong on the server")
-        }
+        let signalError = SignalError(answering: error, logger: logger)
         if !connection.outbox.deliver(.error(signalError)) { logger.notice("closing a connection that does not keep up") }
         if mayClose, let code = signalError.closeCode {
             close(id, code: code, reason: signalError.code.rawValue)
