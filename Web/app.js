@@ -7,13 +7,14 @@
 import '/lib/page.js';
 import { SignallingClient } from '/lib/protocol.js';
 import { SecureRoom, forgetConsultation } from '/lib/room.js';
-import { Call, politeTowards } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, bindLogin, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
+import { Mesh } from '/lib/mesh.js';
+import { CallGrid } from '/lib/grid.js';
+import { $, show, announce, toggleTracks, bindChat, bindCallCode, bindLogin, say, cameraOn, microphoneOn } from '/lib/ui.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
 import { KnockAlert, askNotificationPermission, notificationsSupported } from '/lib/knock.js';
-import { announceReconnects, QualityIndicator } from '/lib/resilience.js';
+import { announceReconnects } from '/lib/resilience.js';
 
 /**
  * @typedef {object} Summary
@@ -27,15 +28,16 @@ import { announceReconnects, QualityIndicator } from '/lib/resilience.js';
 
 /**
  * The open consultation: its signalling, its keys (lib/room.js), the call
- * with the deltaker.
- * @type {{client: SignallingClient, secure: SecureRoom, call: Call | null, stream: MediaStream | null, screen?: MediaStream | null, id: string, tellPicture?: () => void} | null}
+ * with everyone in it (lib/mesh.js) and its screen (lib/grid.js).
+ * @type {{client: SignallingClient, secure: SecureRoom, mesh: Mesh, grid: CallGrid, stream: MediaStream | null, screen: MediaStream | null, id: string} | null}
  */
 let room = null;
+/** The consultation whose room is on screen (set at once, before the camera is open). */
+let roomId = '';
 /** The logged-in veileder's username: sent sealed to the others in the call as the display name. */
 let username = '';
 /** @type {number | undefined} */
 let refresher;
-const quality = new QualityIndicator();
 /** How many were waiting in each consultation at the last look: a rise is a knock. */
 /** @type {Map<string, number>} */
 const waitingBefore = new Map();
@@ -156,78 +158,45 @@ async function enterRoom(c) {
   }
   $('#lobby').replaceChildren();
   $('#lobby-empty').hidden = false;
+  $('#invite-box').hidden = true;
+  roomId = c.id;
   show('room');
-  const client = new SignallingClient();
-  const secure = new SecureRoom(client, { profile: () => (username ? { name: username } : null) });
-  room = { client, secure, call: null, stream: null, id: c.id };
-  const current = room;
-  // The deltaker is told when the camera is off (a shared screen counts as a picture).
-  current.tellPicture = followPictures(secure, () => !current.screen && cameraSwitchedOff(current.stream));
+  /** @type {MediaStream | null} */
+  let stream = null;
   try {
-    current.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-    attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
   } catch {
     announce(t('deviceProblem'));
   }
+  const client = new SignallingClient();
+  const secure = new SecureRoom(client, { profile: () => (username ? { name: username } : null) });
+  const mesh = new Mesh(secure, client, { role: 'veileder', stream });
+  /** @type {NonNullable<typeof room>} */
+  const current = { client, secure, mesh, grid: /** @type {any} */ (null), stream, screen: null, id: c.id };
+  current.grid = new CallGrid(secure, mesh, {
+    ownPicture: () => current.screen ?? current.stream,
+    ownMedia: () => ({ video: !!current.screen || cameraOn(current.stream), audio: microphoneOn(current.stream) }),
+    ownName: () => username || null,
+  });
+  room = current;
   client.addEventListener('knock', (e) => {
     const { participant, role } = /** @type {CustomEvent} */ (e).detail;
     addToLobby(participant, role);
   });
   client.addEventListener('lobby-left', (e) => removeFromLobby(/** @type {CustomEvent} */ (e).detail.participant));
-  // Fresh TURN credentials after a reconnect: for the next ICE round.
-  client.addEventListener('admitted', () => {
-    if (client.admitted) current.call?.updateIceServers(client.admitted.iceServers, client.admitted.iceTransportPolicy);
-  });
-  /** The deltaker is not (or no longer) reachable: their coming is announced. */
-  let away = true;
-  /**
-   * The call with this deltaker, once both keys are in place; the one
-   * running is kept when the same deltaker is reachable again (a page or
-   * socket that came back: rtc.js restarts ICE if needed).
-   * @param {import('/lib/room.js').Member} peer
-   */
-  const startCall = (peer) => {
-    if (peer.role !== 'deltaker') return;  // a call of more than two is a later step
-    // One deltaker on this page: another one waits while the first is in the call.
-    const other = current.call && !current.call.closed && current.call.peer !== peer.participant;
-    if (other && secure.members.has(/** @type {Call} */ (current.call).peer)) return;
-    $('#remote').hidden = false;
-    if (away) announce(t('veileder.peerJoined'));
-    away = false;
-    if (current.call && !current.call.closed && current.call.peer === peer.participant) return;
-    current.call?.close();
-    const me = { participant: secure.me ?? '', role: 'veileder' };
-    current.call = new Call(secure, {
-      peer: peer.participant, polite: politeTowards(me, peer),
-      iceServers: client.admitted?.iceServers ?? [], iceTransportPolicy: client.admitted?.iceTransportPolicy,
-      stream: current.stream ?? undefined,
-    });
-    current.call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
-    const screen = current.screen?.getVideoTracks()[0];
-    if (screen && current.stream) current.call.replaceVideo(screen, current.stream);
-  };
-  secure.addEventListener('peer-ready', (e) => startCall(/** @type {CustomEvent} */ (e).detail));
-  secure.addEventListener('peer-gone', (e) => {
-    if (/** @type {CustomEvent} */ (e).detail.participant !== current.call?.peer) return;
-    // The call is kept: a deltaker whose connection dropped comes back into it.
-    away = true;
-    $('#remote').hidden = true;
-    announce(t('veileder.peerLeft'));
-  });
   announceReconnects(client);
   client.addEventListener('lost', async (e) => {
     if (room !== current) return;
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
     if (code !== 'invalid-token' && code !== 'expired') return announce(t('veileder.cannotOpen', { reason: message }));
     // Away longer than the server keeps a place: open the consultation again
-    // (the call is recovered once the deltaker is reachable again).
+    // (each call is recovered once that person is reachable again).
     try {
       await client.connect({ consultation: c.id });
     } catch (error) {
       announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
     }
   });
-  quality.follow(() => current.call);
   client.addEventListener('ended', () => {
     // The consultation is over: this device's keys for it go too.
     forgetConsultation(c.id).finally(() => leaveRoom());
@@ -237,9 +206,30 @@ async function enterRoom(c) {
   const chat = new ChatSession(secure);
   bindChat(chat);
   try {
-    // `admitted` follows at once: the key goes out, the roster and the deltaker's key come back.
+    // `admitted` follows at once: the key goes out, the roster and everyone's keys come back.
     await client.connect({ consultation: c.id });
     await chat.start();
+  } catch (error) {
+    announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
+  }
+}
+
+/**
+ * "Inviter deltaker" / "Inviter tolk": a new link for that role (the
+ * previous one of the role stops working), shown once to copy.
+ * @param {'deltaker' | 'tolk'} role
+ */
+async function invite(role) {
+  if (!roomId) return;
+  try {
+    const created = await api(`/api/consultations/${roomId}/links`, { method: 'POST', body: JSON.stringify({ role }) });
+    say($('#invite-label'), `veileder.inviteLabel.${role}`);
+    $('#invite-box').hidden = false;
+    const input = /** @type {HTMLInputElement} */ ($('#invite-url'));
+    input.value = created.joinUrl;
+    input.focus();
+    input.select();
+    announce(t('veileder.invited'));
   } catch (error) {
     announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
   }
@@ -256,8 +246,8 @@ function addToLobby(participant, role) {
   item.dataset.participant = participant;
   item.dataset.role = kind;
   item.append(`${t(`veileder.waiting.${kind}`)} `,
-    button(t('veileder.admit'), () => { room?.client.admit(participant); item.remove(); }, 'primary'),
-    button(t('veileder.deny'), () => { room?.client.deny(participant); item.remove(); }),
+    button(t('veileder.admit'), () => { room?.client.admit(participant); removeFromLobby(participant); }, 'primary'),
+    button(t('veileder.deny'), () => { room?.client.deny(participant); removeFromLobby(participant); }),
     holdForm(participant));
   $('#lobby').append(item);
   announce(t(`veileder.knock.${kind}`));
@@ -304,15 +294,16 @@ function removeFromLobby(participant) {
 }
 
 async function leaveRoom() {
-  quality.stop();
   if (room) {
     stopSharing();
-    room.call?.close();
+    room.grid.close();
+    room.mesh.close();
     room.client.close();
     room.secure.close();
     for (const track of room.stream?.getTracks() ?? []) track.stop();
     room = null;
   }
+  roomId = '';
   const me = await api('/api/me');
   await enterList(me);
 }
@@ -331,8 +322,13 @@ $('#create-form').addEventListener('submit', async (event) => {
   showLink(created.joinUrl);
   await refresh();
 });
-$('#copy-link').addEventListener('click', async () => {
-  const input = /** @type {HTMLInputElement} */ ($('#join-url'));
+$('#copy-link').addEventListener('click', () => copyLink(/** @type {HTMLInputElement} */ ($('#join-url'))));
+
+/**
+ * Copies a link to the clipboard, or selects it for Ctrl+C where the browser does not let us.
+ * @param {HTMLInputElement} input
+ */
+async function copyLink(input) {
   try {
     await navigator.clipboard.writeText(input.value);
     announce(t('veileder.copied'));
@@ -340,17 +336,23 @@ $('#copy-link').addEventListener('click', async () => {
     input.select();
     announce(t('veileder.copyByHand'));
   }
-});
+}
 $('#back').addEventListener('click', () => leaveRoom());
 $('#end').addEventListener('click', async () => {
   if (!room || !confirm(t('veileder.confirmEnd'))) return;
   room.client.end();
 });
-$('#mute').addEventListener('click', (event) => toggleTracks(event, room?.stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
+$('#mute').addEventListener('click', (event) => {
+  toggleTracks(event, room?.stream?.getAudioTracks(), 'call.unmute', 'call.mute');
+  room?.grid.tellMedia();
+});
 $('#camera').addEventListener('click', (event) => {
   toggleTracks(event, room?.stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff');
-  room?.tellPicture?.();
+  room?.grid.tellMedia();
 });
+$('#invite-deltaker').addEventListener('click', () => invite('deltaker'));
+$('#invite-tolk').addEventListener('click', () => invite('tolk'));
+$('#copy-invite').addEventListener('click', () => copyLink(/** @type {HTMLInputElement} */ ($('#invite-url'))));
 
 /** Screen sharing: the screen goes out on the camera's sender, and back. */
 async function startSharing() {
@@ -369,11 +371,10 @@ async function startSharing() {
   // The browser's own "Stop sharing" bar ends the track.
   track.addEventListener('ended', () => stopSharing());
   current.screen = screen;
-  await current.call?.replaceVideo(track, current.stream ?? screen);
-  attach(/** @type {HTMLVideoElement} */ ($('#local')), screen);
+  await current.mesh.sendVideo(track, { screen: true });
   $('#share').setAttribute('aria-pressed', 'true');
   say($('#share'), 'share.stop');
-  current.tellPicture?.();
+  current.grid.tellMedia();
   announce(t('share.started'));
 }
 
@@ -382,12 +383,10 @@ function stopSharing() {
   if (!current?.screen) return;
   for (const track of current.screen.getTracks()) track.stop();
   current.screen = null;
-  const camera = current.stream?.getVideoTracks()[0] ?? null;
-  current.call?.replaceVideo(camera, current.stream ?? new MediaStream());
-  attach(/** @type {HTMLVideoElement} */ ($('#local')), current.stream);
+  current.mesh.sendVideo(current.stream?.getVideoTracks()[0] ?? null, { screen: false });
   $('#share').setAttribute('aria-pressed', 'false');
   say($('#share'), 'share.start');
-  current.tellPicture?.();
+  current.grid.tellMedia();
   announce(t('share.stopped'));
 }
 

@@ -37,8 +37,8 @@ def main():
         result["stats"] = {"veileder": rtc_stats(veileder), "deltaker": rtc_stats(deltaker)}
         # The connection-quality indicator, in text, on both pages.
         for name, driver in (("veileder", veileder), ("deltaker", deltaker)):
-            wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'")
-            result[name + "Quality"] = driver.find_element(By.ID, "quality").text
+            wait_for(driver, "return document.querySelector('.tile:not([data-self]) .quality').dataset.level === 'good'")
+            result[name + "Quality"] = driver.execute_script("return document.querySelector('.tile:not([data-self]) .quality').textContent.trim()")
 
         # The call code (commit, then reveal, through sealed signals): both see the same one.
         wait_for(veileder, "return /^\\d{4} \\d{4} \\d{4}$/.test(document.querySelector('#safety-code').textContent)")

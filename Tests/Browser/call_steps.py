@@ -173,7 +173,7 @@ def admit(veileder, result, check=True, deltaker=None):
 
 
 PAGE = """
-const remote = document.querySelector('#remote');
+const remote = document.querySelector('.tile:not([data-self]) video');
 return { state: document.body.dataset.state, remoteVideoWidth: remote ? remote.videoWidth : 0,
          remoteTime: remote ? remote.currentTime : 0, status: document.querySelector('#status').textContent };
 """

@@ -141,8 +141,8 @@ def main():
         video_both_ways(veileder, deltaker, result)
         result["start"] = {"veileder": wait_for_frames(veileder, 0), "deltaker": wait_for_frames(deltaker, 0)}
         for name, driver in (("veileder", veileder), ("deltaker", deltaker)):
-            wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'")
-            result[name + "Quality"] = driver.find_element(By.ID, "quality").text
+            wait_for(driver, "return document.querySelector('.tile:not([data-self]) .quality').dataset.level === 'good'")
+            result[name + "Quality"] = driver.execute_script("return document.querySelector('.tile:not([data-self]) .quality').textContent.trim()")
         result["qualityTable"] = deltaker.execute_async_script(QUALITY_TABLE)
 
         if options.get("reload"):
@@ -184,8 +184,8 @@ def main():
             result["afterCut"] = after
             # ICE restarts are ICE: wait until both sides use the new credentials, if any.
             for name, driver in (("veileder", veileder), ("deltaker", deltaker)):
-                wait_for(driver, "return document.querySelector('#quality').dataset.level === 'good'", seconds=20)
-                result[name + "QualityAfterCut"] = driver.find_element(By.ID, "quality").text
+                wait_for(driver, "return document.querySelector('.tile:not([data-self]) .quality').dataset.level === 'good'", seconds=20)
+                result[name + "QualityAfterCut"] = driver.execute_script("return document.querySelector('.tile:not([data-self]) .quality').textContent.trim()")
             # The call code is agreed again (a round begun over, or the one before, on both sides alike).
             deadline = time.time() + 20
             while time.time() < deadline:

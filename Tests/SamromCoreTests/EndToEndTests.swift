@@ -46,6 +46,7 @@ import Testing
             .ice(.init(candidate: "candidate:842163049 1 udp 1677729535 192.0.2.10 3478 typ srflx", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "Ab3d")),
             .ice(nil),
             .media(video: false),
+            .media(video: true, audio: false),
             .profile(name: "Kari – tolk (arabisk) 🙂"),
             .commit(keys: "a,b", commitment: Base64URL.encode([UInt8](repeating: 7, count: 32))),
             .reveal(keys: "a,b", nonce: Base64URL.encode([UInt8](repeating: 8, count: 32))),
@@ -71,6 +72,24 @@ import Testing
         #expect(try SignalPayload(json: Array(#"{"kind":"wave","hand":"left"}"#.utf8)) == .unknown(kind: "wave"))
         #expect(try SignalPayload(json: Array(#"{"kind":"ice","candidate":null}"#.utf8)) == .ice(nil))
         for bad in [#"{"kind":"offer"}"#, #"{"kind":"media"}"#, #"{"kind":"commit","keys":"a"}"#, #"{"sdp":"v=0"}"#, "[]"] {
+            #expect(throws: (any Error).self, "\(bad)") { try SignalPayload(json: Array(bad.utf8)) }
+        }
+    }
+
+    @Test func theMediaSignalsMicrophoneIsOptionalAndLeftOutWhenNotSaid() throws {
+        // The bytes: sorted keys, and no `audio` at all when it is not said (what older clients send).
+        #expect(String(decoding: try SignalPayload.media(video: false).json(), as: UTF8.self) == #"{"kind":"media","video":false}"#)
+        #expect(String(decoding: try SignalPayload.media(video: true, audio: false).json(), as: UTF8.self) == #"{"audio":false,"kind":"media","video":true}"#)
+        for payload in [SignalPayload.media(video: true), .media(video: true, audio: true), .media(video: false, audio: false)] {
+            #expect(try SignalPayload(json: try payload.json()) == payload)
+        }
+        #expect(try SignalPayload(json: Array(#"{"kind":"media","video":true}"#.utf8)) == .media(video: true, audio: nil))
+        #expect(try SignalPayload(json: Array(#"{"kind":"media","video":false,"audio":true}"#.utf8)) == .media(video: false, audio: true))
+        // An `audio` that is not a boolean is dropped, as the browser drops it; `video` stays required.
+        for odd in [#""off""#, "0", "null", #"{"on":true}"#] {
+            #expect(try SignalPayload(json: Array(#"{"kind":"media","video":true,"audio":\#(odd)}"#.utf8)) == .media(video: true), "\(odd)")
+        }
+        for bad in [#"{"kind":"media","audio":true}"#, #"{"kind":"media","video":"yes","audio":true}"#] {
             #expect(throws: (any Error).self, "\(bad)") { try SignalPayload(json: Array(bad.utf8)) }
         }
     }
@@ -189,7 +208,7 @@ import Testing
             let ab = try Self.channel(a, b)
             let ba = try Self.channel(b, a)
             #expect(try ba.open(ab.seal(.media(video: true))) == .media(video: true))
-            #expect(try ab.open(ba.seal(.media(video: false))) == .media(video: false))
+            #expect(try ab.open(ba.seal(.media(video: false, audio: true))) == .media(video: false, audio: true))
             let text = PairChannel.ChatText(text: "hei", sentAt: "2026-11-24T09:30:00.000Z")
             #expect(try ba.openChat(Self.stored(ab.sealChat(text, clientMsgId: "x"), clientMsgId: "x", sender: a)) == text)
             // And it is the lower key that used the client side of crypto_kx.

@@ -295,7 +295,9 @@ final class BrowserScript {
         let line = buffer[..<index]
         buffer = Data(buffer[(index + 1)...])
         let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
-        if let error = object["error"] as? String { throw TestFailure("in the browser: \(error)") }
+        if let error = object["error"] as? String {
+            throw TestFailure("in the browser: \(error)\(object["debug"].map { " — what the pages showed: \($0)" } ?? "")")
+        }
         return object
     }
 

@@ -1,33 +1,39 @@
 // @ts-check
 /**
- * The deltaker's page: welcome, device check, lobby, call, done. The link's
- * token is in the URL fragment, which the browser never sends to a server or
- * puts in a Referer; it stays there so that reloading the page still works.
+ * The page of a deltaker or a tolk (the link decides the role): welcome with
+ * the name to show, device check, lobby, call, done. The link's token is in
+ * the URL fragment, which the browser never sends to a server or puts in a
+ * Referer; lib/resume.js takes it out of the address bar once read and keeps
+ * it in this tab, so that reloading the page still works.
  */
 import '/lib/page.js';
 import { SignallingClient, SignallingError } from '/lib/protocol.js';
 import { SecureRoom, forgetConsultation } from '/lib/room.js';
-import { Call, politeTowards } from '/lib/rtc.js';
-import { $, show, announce, attach, toggleTracks, bindChat, bindCallCode, say, followPictures, cameraSwitchedOff } from '/lib/ui.js';
+import { Mesh } from '/lib/mesh.js';
+import { CallGrid } from '/lib/grid.js';
+import { $, show, announce, toggleTracks, bindChat, bindCallCode, say, cameraOn, microphoneOn } from '/lib/ui.js';
 import { ChatSession } from '/lib/chat.js';
 import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
 import { openMedia, preferredDevices } from '/lib/devices.js';
 import { DeviceCheck } from '/j/devicecheck.js';
-import { announceReconnects, QualityIndicator, rememberResume, storedResume, forgetResume } from '/lib/resilience.js';
+import { announceReconnects } from '/lib/resilience.js';
+import { takeLinkToken, rememberResume, storedResume, forgetResume } from '/lib/resume.js';
 
-const token = location.hash.slice(1);
+const token = takeLinkToken();
 
 /** @type {MediaStream | null} */
 let stream = null;
-/** @type {Call | null} */
-let call = null;
+/** The name the others see (sent to each of them sealed, never to the server); '' for none. */
+let displayName = '';
 const client = new SignallingClient();
-// This device's keys for the consultation; a deltaker sends no display name (yet).
-const room = new SecureRoom(client);
+// This device's keys for the consultation, and the name it shows.
+const room = new SecureRoom(client, { profile: () => (displayName ? { name: displayName } : null) });
+/** @type {Mesh | null} */
+let mesh = null;
+/** @type {CallGrid | null} */
+let grid = null;
 const deviceCheck = new DeviceCheck();
-// The veileder is told when the camera is switched off, and this page says when theirs is.
-const tellPicture = followPictures(room, () => cameraSwitchedOff(stream));
 
 /** @param {string} code */
 function fail(code) {
@@ -39,32 +45,40 @@ function fail(code) {
 let admitted = false;
 let listening = false;
 let chatStarted = false;
-/**
- * This page came back (reloaded) into a call the veileder is still in: it
- * makes the first offer, since only a new offer tells the veileder's page.
- * `null` after a reload until the first roster says: `false` if the veileder
- * is not in it (then the veileder offers when they come).
- * @type {boolean | null}
- */
-let resumedInto = false;
-/** The veileder left the roster (left, or dropped): their return is announced. */
-let veilederAway = false;
-const quality = new QualityIndicator();
 
 function hasVideo() {
   return (stream?.getVideoTracks().length ?? 0) > 0;
 }
 
-/** The call view, once: own picture, controls, chat. */
+/** What this page keeps to come back after a reload. */
+function remember() {
+  if (client.welcome) rememberResume(token, { resume: client.welcome.resume, video: hasVideo(), name: displayName });
+}
+
+/**
+ * The mesh of connections with everyone in the call and the grid of tiles,
+ * once; made before the first roster, which tells the mesh whom to offer to.
+ * @param {{resumed: boolean}} options  this page came back into a call already going on
+ */
+function prepareCall({ resumed }) {
+  if (!mesh) {
+    mesh = new Mesh(room, client, { role: client.welcome?.you.role ?? 'deltaker', stream, resumed });
+    grid = new CallGrid(room, mesh, {
+      ownPicture: () => stream,
+      ownMedia: () => ({ video: cameraOn(stream), audio: microphoneOn(stream) }),
+      ownName: () => displayName || null,
+      resumed,
+    });
+  }
+}
+
+/** The call view, once: controls, chat. */
 function showCall() {
   if (document.body.dataset.state === 'call') return;
-  attach(/** @type {HTMLVideoElement} */ ($('#local')), stream);
-  // Sound only: no small picture of yourself and no camera button.
-  const withVideo = hasVideo();
-  $('#local').hidden = !withVideo;
-  $('#camera').hidden = !withVideo;
+  // Sound only: no camera button.
+  $('#camera').hidden = !hasVideo();
   show('call');
-  quality.follow(() => call);
+  grid?.showOwnPicture();
   if (chatStarted) return;
   chatStarted = true;
   bindCallCode(room);
@@ -73,65 +87,36 @@ function showCall() {
   chat.start().catch(() => announce(t('chat.cannotStart')));
 }
 
-/**
- * The call with the veileder, once both keys are in place; the one running
- * is kept when the same veileder is reachable again (a page or socket that
- * came back: rtc.js restarts ICE if needed).
- * @param {import('/lib/room.js').Member} peer
- */
-function startCall(peer) {
-  if (peer.role !== 'veileder') return;  // a call of more than two is a later step
-  if (veilederAway) announce(t('deltaker.peerBack'));
-  veilederAway = false;
-  if (call && !call.closed && call.peer === peer.participant) return;
-  call?.close();
-  const leads = resumedInto !== false;
-  resumedInto = false;
-  call = new Call(room, {
-    peer: peer.participant, polite: politeTowards({ participant: room.me ?? '', role: 'deltaker' }, peer), leads,
-    iceServers: client.admitted?.iceServers ?? [], iceTransportPolicy: client.admitted?.iceTransportPolicy,
-    stream: stream ?? undefined,
-  });
-  call.addEventListener('remote-stream', (event) => attach(/** @type {HTMLVideoElement} */ ($('#remote')), /** @type {CustomEvent} */ (event).detail));
-  showCall();
+/** Ends what this page holds of the call. */
+function stopCall() {
+  grid?.close();
+  mesh?.close();
+  grid = null;
+  mesh = null;
 }
 
 function listen() {
   if (listening) return;
   listening = true;
   announceReconnects(client);
-  // A deltaker in the call comes back with the latest resume token; one still in the lobby knocks again.
+  // In the call, the page comes back with the latest resume token; one still in the lobby knocks again.
   client.reconnectWith = () => (admitted && client.welcome ? { resume: client.welcome.resume } : { token });
-  client.addEventListener('welcome', (event) => {
-    if (admitted) rememberResume(token, /** @type {CustomEvent} */ (event).detail.resume, { video: hasVideo() });
-  });
+  client.addEventListener('welcome', () => { if (admitted) remember(); });
   client.addEventListener('hold', showHold);
   client.addEventListener('admitted', () => {
-    // Fresh TURN credentials after a reconnect: for the next ICE round.
-    if (client.admitted) call?.updateIceServers(client.admitted.iceServers, client.admitted.iceTransportPolicy);
-    if (admitted) return;  // back with the resume token: nothing new to say
+    if (admitted) return;  // back with the resume token (or fresh TURN credentials): nothing new to say
     admitted = true;
-    if (client.welcome) rememberResume(token, client.welcome.resume, { video: hasVideo() });
+    remember();
     announce(t('lobby.admitted'));
+    prepareCall({ resumed: false });
     showCall();
-  });
-  client.addEventListener('roster', (event) => {
-    if (resumedInto !== null) return;
-    const participants = /** @type {CustomEvent} */ (event).detail.participants ?? [];
-    if (!participants.some((/** @type {{role: string}} */ entry) => entry.role === 'veileder')) resumedInto = false;
   });
   client.addEventListener('denied', () => fail('ended'));
   client.addEventListener('ended', () => {
     const consultation = client.welcome?.consultation.id;
-    forgetResume(); quality.stop(); call?.close(); room.close(); show('done');
+    forgetResume(); stopCall(); room.close(); show('done');
     // The consultation is over: this device's keys for it go too.
     if (consultation) forgetConsultation(consultation).then(() => { document.body.dataset.keysForgotten = 'true'; });
-  });
-  room.addEventListener('peer-ready', (event) => startCall(/** @type {CustomEvent} */ (event).detail));
-  room.addEventListener('peer-gone', (event) => {
-    if (/** @type {CustomEvent} */ (event).detail.participant !== call?.peer) return;
-    veilederAway = true;
-    announce(t('deltaker.peerLeft'));
   });
   client.addEventListener('lost', async (event) => {
     const { code } = /** @type {CustomEvent} */ (event).detail;
@@ -139,9 +124,7 @@ function listen() {
     if (admitted && (code === 'invalid-token' || code === 'expired')) {
       // Away longer than the server keeps a place: knock again.
       admitted = false;
-      quality.stop();
-      call?.close();
-      call = null;
+      stopCall();
       await knock();
     } else {
       fail(code);
@@ -150,6 +133,7 @@ function listen() {
 }
 
 async function join() {
+  displayName = /** @type {HTMLInputElement} */ ($('#display-name')).value.trim().slice(0, 40);
   listen();
   await knock();
 }
@@ -183,11 +167,13 @@ async function rejoin() {
   if (!stored) return;
   // The camera and microphone chosen in the device check, if they are still there.
   stream = (await openMedia(preferredDevices(stored.video))).stream;
+  displayName = stored.name;
+  /** @type {HTMLInputElement} */ ($('#display-name')).value = stored.name;
   admitted = true;
-  resumedInto = null;
   listen();
+  prepareCall({ resumed: true });
   try {
-    // Back in the seat: `admitted`, the roster and the veileder's key follow; the call starts with them.
+    // Back in the seat: `admitted`, the roster and everyone's keys follow; the calls start with them.
     await client.connect({ resume: stored.resume });
     showCall();
     announce(t('call.back'));
@@ -195,8 +181,10 @@ async function rejoin() {
     // Gone (too long away, or the consultation ended): start from the welcome.
     admitted = false;
     forgetResume();
+    stopCall();
     for (const track of stream?.getTracks() ?? []) track.stop();
     stream = null;
+    show('welcome');
   }
 }
 
@@ -216,16 +204,18 @@ $('#join-sound-only').addEventListener('click', () => {
   stream = deviceCheck.finish({ soundOnly: true });
   join();
 });
-$('#mute').addEventListener('click', (event) => toggleTracks(event, stream?.getAudioTracks(), 'call.unmute', 'call.mute'));
+$('#mute').addEventListener('click', (event) => {
+  toggleTracks(event, stream?.getAudioTracks(), 'call.unmute', 'call.mute');
+  grid?.tellMedia();
+});
 $('#camera').addEventListener('click', (event) => {
   toggleTracks(event, stream?.getVideoTracks(), 'call.cameraOn', 'call.cameraOff');
-  tellPicture();
+  grid?.tellMedia();
 });
 $('#leave').addEventListener('click', () => {
   forgetResume();
-  quality.stop();
   client.leave();
-  call?.close();
+  stopCall();
   room.close();
   for (const track of stream?.getTracks() ?? []) track.stop();
   show('done');

@@ -84,7 +84,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * that a newer client's messages are ignored rather than refused.
  * @typedef {{kind: 'offer' | 'answer', sdp: string}
  *   | {kind: 'ice', candidate: RTCIceCandidateInit | null}
- *   | {kind: 'media', video: boolean}
+ *   | {kind: 'media', video: boolean, audio?: boolean}
  *   | {kind: 'profile', name: string}
  *   | {kind: 'commit', keys: string, commitment: string}
  *   | {kind: 'reveal', keys: string, nonce: string}
@@ -292,6 +292,9 @@ export function signalMessage(value) {
     }
     case 'media':
       if (typeof value.video !== 'boolean') break;
+      // `audio` (the microphone) came after `video`: a client that leaves it
+      // out says nothing of its microphone, and anything but a boolean is dropped.
+      if (typeof value.audio === 'boolean') return { kind, video: value.video, audio: value.audio };
       return { kind, video: value.video };
     case 'profile':
       if (!isText(value.name, 200)) break;

@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * What every page shares, put in place before the page's own script runs
- * (import this module first): the login form and the chat panel, rendered
- * from one template each into `<div data-template="login|chat">`; the
+ * (import this module first): the login form, the call's stage of video
+ * tiles, the list of people in the call and the chat panel, rendered from one
+ * template each into `<div data-template="login|stage|people|chat">`; the
  * language switch at the top of <main>; and every `data-i18n` text in the
  * chosen language (lib/i18n.js).
  *
@@ -27,11 +28,23 @@ const templates = {
       <p id="login-problem" class="problem" hidden></p>
       <button type="submit" class="primary" data-i18n="login.submit"></button>
     </form>`,
+  stage: `
+    <div class="stage">
+      <ul id="tiles" class="tiles" data-layout="speaker" data-i18n-label="call.tiles"></ul>
+      <p class="layout-switch"><button type="button" id="layout" aria-pressed="false" data-i18n="call.sameSize"></button></p>
+    </div>`,
+  people: `
+    <section class="people" aria-labelledby="people-heading">
+      <h2 id="people-heading" data-i18n="call.people"></h2>
+      <ul id="participants" class="participants"></ul>
+    </section>`,
   chat: `
     <section class="chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading" data-i18n="chat.heading"></h2>
-      <p class="safety"><span data-i18n="code.label"></span> <strong id="safety-code" data-i18n="code.waiting"></strong><br>
-        <small data-i18n="code.help"></small></p>
+      <p class="safety"><span data-i18n="code.label"></span> <strong id="safety-code" data-i18n="code.waiting"></strong>
+        <button type="button" id="code-confirm" hidden aria-describedby="code-help" data-i18n="code.confirm"></button>
+        <span id="code-verified" hidden tabindex="-1"><span aria-hidden="true">✓ </span><span data-i18n="code.verified"></span></span><br>
+        <small id="code-help" data-i18n="code.help"></small></p>
       <p id="code-warning" class="problem" hidden data-i18n="code.mismatchHelp"></p>
       <p id="key-warning" class="problem" hidden data-i18n="chat.keyWarning"></p>
       <ol id="messages" class="messages" aria-live="polite"></ol>

@@ -24,10 +24,13 @@
  * - `peer-ready` (detail: {@link Member}): a peer can be reached (both keys in
  *   place): first time, or back after a drop of either side;
  * - `peer-gone` (detail: {@link Member}): a peer left the roster (left, or dropped);
- * - `key-changed` (detail: {@link Member}): a peer came back with another key;
+ * - `key-changed` (detail: {@link KeyChange}): a peer came back with another key;
  * - `signal` (detail `{from, role, message}`): an opened offer, answer or ice;
- * - `media` (detail `{from, video}`), `profile` (detail `{from, name}`);
- * - `code` (detail `{code}`), `code-pending`, `code-mismatch`: the call code;
+ * - `media` (detail `{from, video, audio}`: `audio` undefined when the sender
+ *   did not say), `profile` (detail `{from, name}`);
+ * - `code` (detail {@link CodeShown}), `code-pending`, `code-mismatch`: the call code;
+ * - `code-checked` (detail `{code, keys}`): `markChecked()` recorded that the
+ *   code of key set `keys` was read aloud and is the same for everyone;
  * - `keys`: a key was learned (chat copies waiting for it may open now);
  * - `failure` (detail: a short reason, never content): a box could not be opened.
  */
@@ -48,16 +51,31 @@ import { Keyring, CallCode, keyId as keyIdOf } from './e2e.js';
  * @property {string} [name]         the display name it sent sealed (`profile`)
  */
 
+/**
+ * A peer's new key (`key-changed`): the member as it is now, and whether the
+ * call code had been checked on this device with the key it replaced.
+ * @typedef {Member & {previousKeyId: string | null, checkedBefore: boolean}} KeyChange
+ */
+
+/**
+ * The call code of a finished round (`code`).
+ * @typedef {object} CodeShown
+ * @property {string} code      "dddd dddd dddd"
+ * @property {string} keys      K: the sorted key ids of everyone in this device's view, joined with ","
+ * @property {boolean} checked  the code of this very key set was checked aloud on this device before
+ */
+
 const DB = 'samrom';
 const KEYS = 'chat-keys';   // this device's key pair, by consultation (the name predates v2)
 const SEEN = 'peer-keys';   // public keys of others seen in a consultation, by consultation
+const CHECKED = 'checked-keys';  // key sets (K) whose call code was checked aloud, by consultation
 
 /** @returns {Promise<IDBDatabase>} */
 function database() {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 2);
+    const request = indexedDB.open(DB, 3);
     request.onupgradeneeded = () => {
-      for (const store of [KEYS, SEEN]) {
+      for (const store of [KEYS, SEEN, CHECKED]) {
         if (!request.result.objectStoreNames.contains(store)) request.result.createObjectStore(store);
       }
     };
@@ -102,32 +120,71 @@ function write(db, store, key, value) {
 }
 
 /**
- * This device's key pair for a consultation, made once and kept, and the
- * public keys of others it has seen there. Without IndexedDB (a private
- * window that refuses it) a fresh pair for this page only.
+ * A list of strings as kept in a store (anything else in it is dropped).
+ * @param {unknown} value
+ * @returns {string[]}
+ */
+function strings(value) {
+  return Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [];
+}
+
+/**
+ * Adds `item` to the list of strings kept under `key`, last, the oldest
+ * dropped beyond `max`, in one transaction: another tab on the same
+ * consultation may have added to it meanwhile.
+ * @param {IDBDatabase} db
+ * @param {string} store
+ * @param {string} key
+ * @param {string} item
+ * @param {number} max
+ * @returns {Promise<string[]>} the list as stored now
+ */
+function append(db, store, key, item, max) {
+  return new Promise((resolve, reject) => {
+    const transaction = db.transaction(store, 'readwrite');
+    const objects = transaction.objectStore(store);
+    /** @type {string[]} */
+    let list = [];
+    const request = objects.get(key);
+    request.onsuccess = () => {
+      list = [...strings(request.result).filter((other) => other !== item), item].slice(-max);
+      objects.put(list, key);
+    };
+    transaction.oncomplete = () => resolve(list);
+    transaction.onerror = () => reject(transaction.error);
+  });
+}
+
+/**
+ * This device's key pair for a consultation, made once and kept, the
+ * public keys of others it has seen there, and the key sets whose call code
+ * was checked there. Without IndexedDB (a private window that refuses it) a
+ * fresh pair for this page only.
  * @param {import('./sodium.js').Sodium} sodium
  * @param {string} consultation
- * @returns {Promise<{own: import('./sodium.js').KeyPair, seen: string[], db: IDBDatabase | null}>}
+ * @returns {Promise<{own: import('./sodium.js').KeyPair, seen: string[], checked: string[], db: IDBDatabase | null}>}
  */
 async function deviceKeys(sodium, consultation) {
   try {
     const db = await database();
     const stored = await read(db, KEYS, consultation);
-    const seen = await read(db, SEEN, consultation);
-    const list = Array.isArray(seen) ? seen.filter((key) => typeof key === 'string') : [];
-    if (stored?.publicKey instanceof Uint8Array && stored?.secretKey instanceof Uint8Array) return { own: stored, seen: list, db };
+    const seen = strings(await read(db, SEEN, consultation));
+    const checked = strings(await read(db, CHECKED, consultation));
+    if (stored?.publicKey instanceof Uint8Array && stored?.secretKey instanceof Uint8Array) return { own: stored, seen, checked, db };
     const own = sodium.kxKeypair();
     await write(db, KEYS, consultation, own);
-    return { own, seen: list, db };
+    // A new key pair: no key set with it can have been checked.
+    return { own, seen, checked: [], db };
   } catch {
-    return { own: sodium.kxKeypair(), seen: [], db: null };
+    return { own: sodium.kxKeypair(), seen: [], checked: [], db: null };
   }
 }
 
 /**
- * The consultation has ended: this device's key pair for it, and the public
- * keys of others it saw there, are deleted (no one can read its chat any
- * more, and the keys should not outlive it on the device).
+ * The consultation has ended: this device's key pair for it, the public
+ * keys of others it saw there and the key sets whose code was checked are
+ * deleted (no one can read its chat any more, and the keys should not
+ * outlive it on the device).
  * @param {string} consultation
  * @returns {Promise<void>}
  */
@@ -135,9 +192,10 @@ export async function forgetConsultation(consultation) {
   let db;
   try {
     db = await database();
-    const transaction = db.transaction([KEYS, SEEN], 'readwrite');
+    const transaction = db.transaction([KEYS, SEEN, CHECKED], 'readwrite');
     transaction.objectStore(KEYS).delete(consultation);
     transaction.objectStore(SEEN).delete(consultation);
+    transaction.objectStore(CHECKED).delete(consultation);
     await new Promise((resolve, reject) => {
       transaction.oncomplete = () => resolve(undefined);
       transaction.onerror = () => reject(transaction.error);
@@ -155,6 +213,8 @@ const MAX_EARLY = 64;
 const MAX_EARLY_PEERS = 8;
 /** Public keys of others remembered per consultation on this device. */
 const MAX_SEEN = 64;
+/** Checked key sets remembered per consultation on this device (the latest). */
+const MAX_CHECKED = 32;
 
 export class SecureRoom extends EventTarget {
   /**
@@ -187,6 +247,8 @@ export class SecureRoom extends EventTarget {
     this.db = null;
     /** @type {string[]} */
     this.seen = [];
+    /** @type {string[]} key sets (K) whose call code was checked aloud on this device, the latest last */
+    this.checked = [];
     this.closed = false;
     /** @type {Array<() => void> | null} what came before the keys were loaded */
     this.inbox = [];
@@ -213,14 +275,19 @@ export class SecureRoom extends EventTarget {
    * @returns {Promise<void>}
    */
   start() {
+    // Before the welcome nothing is known of the consultation: not an answer to keep.
+    if (!this.client.welcome && !this.starting) return Promise.reject(new Error('not connected'));
     this.starting ??= (async () => {
-      const welcome = this.client.welcome;
-      if (!welcome) throw new Error('not connected');
+      const welcome = /** @type {NonNullable<SignallingClient['welcome']>} */ (this.client.welcome);
       const sodium = await load();
-      const { own, seen, db } = await deviceKeys(sodium, welcome.consultation.id);
-      if (this.closed) return;
+      const { own, seen, checked, db } = await deviceKeys(sodium, welcome.consultation.id);
+      if (this.closed) {
+        db?.close();
+        return;
+      }
       this.db = db;
       this.seen = seen;
+      this.checked = checked;
       const keyring = new Keyring(sodium, welcome.consultation.id, own);
       for (const text of seen) {
         try {
@@ -231,7 +298,12 @@ export class SecureRoom extends EventTarget {
       }
       this.keyring = keyring;
       this.code = new CallCode(sodium, { publicKey: keyring.publicKey, keyId: keyring.keyId });
-      this.code.addEventListener('code', (e) => this.dispatchEvent(new CustomEvent('code', { detail: /** @type {CustomEvent} */ (e).detail })));
+      this.code.addEventListener('code', (e) => {
+        const { code, keys } = /** @type {CustomEvent<{code: string, keys: string}>} */ (e).detail;
+        /** @type {CodeShown} */
+        const shown = { code, keys, checked: this.checked.includes(keys) };
+        this.dispatchEvent(new CustomEvent('code', { detail: shown }));
+      });
       this.code.addEventListener('pending', () => this.dispatchEvent(new CustomEvent('code-pending')));
       this.code.addEventListener('mismatch', () => this.dispatchEvent(new CustomEvent('code-mismatch')));
       const inbox = /** @type {Array<() => void>} */ (this.inbox ?? []);
@@ -246,6 +318,53 @@ export class SecureRoom extends EventTarget {
   /** This device's key id, once loaded. */
   get keyId() {
     return this.keyring?.keyId ?? null;
+  }
+
+  /**
+   * The call code shown now (as the last `code` said), or null while a
+   * round is under way or failed.
+   * @returns {CodeShown | null}
+   */
+  get currentCode() {
+    const round = this.code;
+    if (!round || round.state !== 'done' || round.code === null) return null;
+    return { code: round.code, keys: round.keys, checked: this.checked.includes(round.keys) };
+  }
+
+  /**
+   * The people in the call read the code shown now aloud and it is the same
+   * for everyone: remembers its key set (K) on this device, so that a later
+   * session with the very same keys says so without asking again (a new
+   * nonce makes a new code each time; the keys are what was checked). A
+   * round that moves on meanwhile is not affected: only this K is recorded.
+   * Dispatches `code-checked`. Without IndexedDB it lasts for this page.
+   * @returns {Promise<boolean>} false: no code is shown now (a round under way, or a mismatch)
+   */
+  async markChecked() {
+    const shown = this.currentCode;
+    if (!shown) return false;
+    const { code, keys } = shown;
+    this.checked = [...this.checked.filter((other) => other !== keys), keys].slice(-MAX_CHECKED);
+    const consultation = this.client.welcome?.consultation.id;
+    if (this.db && consultation) {
+      try {
+        const stored = await append(this.db, CHECKED, consultation, keys, MAX_CHECKED);
+        // What another tab checked meanwhile counts here too.
+        this.checked = [...this.checked.filter((other) => !stored.includes(other)), ...stored].slice(-MAX_CHECKED);
+      } catch {
+        // Not kept on the device: checked for this page still.
+      }
+    }
+    this.dispatchEvent(new CustomEvent('code-checked', { detail: { code, keys } }));
+    return true;
+  }
+
+  /**
+   * Whether the call code was checked on this device with a key set that held `keyId`.
+   * @param {string} keyId
+   */
+  wasChecked(keyId) {
+    return this.checked.some((keys) => keys.split(',').includes(keyId));
   }
 
   /** The participant id of this device on the current connection. */
@@ -323,9 +442,20 @@ export class SecureRoom extends EventTarget {
       return this.fail('key');
     }
     if (publicKey.length !== 32 || keyIdOf(keyring.sodium, publicKey) !== message.keyId) return this.fail('key');
+    const previousKeyId = keyring.peers.get(message.from)?.keyId ?? null;
     const changed = this.learn(message.from, publicKey);
     const member = this.members.get(message.from);
-    if ((changed || message.changed) && member) this.dispatchEvent(new CustomEvent('key-changed', { detail: member }));
+    if ((changed || message.changed) && member) {
+      // The key it replaced is known when it changed during this session; from
+      // the server's word alone (`changed`), any check done in this
+      // consultation held the old key, and so no longer holds.
+      const checkedBefore = previousKeyId !== null && previousKeyId !== message.keyId
+        ? this.wasChecked(previousKeyId)
+        : this.checked.length > 0 && !this.wasChecked(message.keyId);
+      /** @type {KeyChange} */
+      const detail = { ...member, previousKeyId: changed ? previousKeyId : null, checkedBefore };
+      this.dispatchEvent(new CustomEvent('key-changed', { detail }));
+    }
     this.refresh();
   }
 
@@ -467,9 +597,11 @@ export class SecureRoom extends EventTarget {
         this.dispatchEvent(new CustomEvent('profile', { detail: { from, name: /** @type {any} */ (message).name } }));
         break;
       }
-      case 'media':
-        this.dispatchEvent(new CustomEvent('media', { detail: { from, video: /** @type {any} */ (message).video } }));
+      case 'media': {
+        const { video, audio } = /** @type {{video: boolean, audio?: boolean}} */ (/** @type {unknown} */ (message));
+        this.dispatchEvent(new CustomEvent('media', { detail: { from, video, audio } }));
         break;
+      }
       case 'offer':
       case 'answer':
       case 'ice': {

@@ -19,7 +19,17 @@
  *
  * Events: `remote-stream` (detail: MediaStream), `state` (detail: the
  * RTCPeerConnection's connectionState), `ice-restart` (a new ICE round on the
- * same call, detail: how many so far).
+ * same call, detail: how many so far), `fingerprint` (detail `{ok}`, once per
+ * RTCPeerConnection when it first connects: whether the DTLS certificate the
+ * other side uses is the one named in the SDP it sent sealed; `null`: this
+ * browser cannot tell).
+ *
+ * The fingerprint check: the SDP came end to end sealed to the other side's
+ * key, which the call code vouches for, so its `a=fingerprint` is theirs; the
+ * browser already refuses a DTLS handshake with another certificate, and this
+ * checks again from the page, so that a media path through anyone else
+ * (a TURN relay, the network) cannot go unnoticed even in a browser that got
+ * that wrong.
  *
  * Resilience: a connection that fails, or stays disconnected for a few
  * seconds, restarts ICE (new candidates, same call). When the peer becomes
@@ -79,6 +89,94 @@ export function connectionQuality({ connectionState, bytesPerSecond, lossFractio
   return 'good';
 }
 
+/**
+ * The SHA-256 fingerprints an SDP names for its sender's DTLS certificate
+ * (`a=fingerprint:sha-256 AB:CD:…`, at session or media level, RFC 8122),
+ * as lower-case hex without colons; other hash functions and malformed
+ * lines are left out.
+ * @param {string} sdp
+ * @returns {string[]}
+ */
+export function sdpFingerprints(sdp) {
+  /** @type {Set<string>} */
+  const found = new Set();
+  for (const [, hash, value] of sdp.matchAll(/^a=fingerprint:(\S+) +([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})*)[ \t]*\r?$/gm)) {
+    const hex = value.replaceAll(':', '').toLowerCase();
+    if (hash.toLowerCase() === 'sha-256' && hex.length === 64) found.add(hex);
+  }
+  return [...found];
+}
+
+/**
+ * A SHA-256 digest as lower-case hex: from its bytes, or from hex in either
+ * case with or without colons. Null when it is not 32 bytes.
+ * @param {string | ArrayBuffer | ArrayBufferView} digest
+ * @returns {string | null}
+ */
+function digestHex(digest) {
+  let hex;
+  if (typeof digest === 'string') {
+    hex = digest.replaceAll(':', '').toLowerCase();
+  } else {
+    const bytes = digest instanceof ArrayBuffer ? new Uint8Array(digest) : new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+    hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  }
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
+}
+
+/**
+ * Whether the DTLS certificate the other side presented is one its SDP
+ * names. The end-entity certificate (first in the chain, the one DTLS
+ * fingerprints name) must match one of the SDP's SHA-256 fingerprints; an
+ * SDP may name several (RFC 8122: any one of them will do).
+ * @param {string} sdp  the remote description, as it came sealed
+ * @param {Array<string | ArrayBuffer | ArrayBufferView>} certificateDigests  SHA-256 of the
+ *   remote certificate chain, end-entity first: the bytes, or hex (any case, colons or not)
+ * @returns {boolean | null}  null: nothing to compare (no SHA-256 fingerprint
+ *   in the SDP, or no certificate digest of 32 bytes)
+ */
+export function fingerprintMatches(sdp, certificateDigests) {
+  const named = sdpFingerprints(sdp);
+  const presented = certificateDigests.length > 0 ? digestHex(certificateDigests[0]) : null;
+  if (named.length === 0 || presented === null) return null;
+  return named.includes(presented);
+}
+
+/**
+ * Checks every DTLS transport of a connected RTCPeerConnection: the remote
+ * certificate it got (`getRemoteCertificates`, Chromium) against the remote
+ * description's fingerprints. False if any does not match; null if the
+ * browser does not show the certificates (or has no `crypto.subtle`).
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<boolean | null>}
+ */
+export async function remoteFingerprintMatches(pc) {
+  const sdp = pc.currentRemoteDescription?.sdp ?? pc.remoteDescription?.sdp;
+  const subtle = globalThis.crypto?.subtle;
+  if (!sdp || !subtle) return null;
+  /** @type {Set<RTCDtlsTransport>} */
+  const transports = new Set();
+  for (const transceiver of pc.getTransceivers()) {
+    const transport = transceiver.sender.transport ?? transceiver.receiver.transport;
+    if (transport) transports.add(transport);
+  }
+  const sctp = pc.sctp?.transport;
+  if (sctp) transports.add(sctp);
+  if (transports.size === 0) return null;
+  /** @type {boolean | null} */
+  let verdict = true;
+  for (const transport of transports) {
+    // Not in every browser (Firefox and Safari lack it): then nobody can tell.
+    if (typeof transport.getRemoteCertificates !== 'function') return null;
+    const certificates = transport.getRemoteCertificates();
+    const digests = await Promise.all(certificates.map((certificate) => subtle.digest('SHA-256', certificate)));
+    const ok = fingerprintMatches(sdp, digests);
+    if (ok === false) return false;
+    if (ok === null) verdict = null;
+  }
+  return verdict;
+}
+
 /** @typedef {import('./room.js').SecureRoom} SecureRoom */
 
 export class Call extends EventTarget {
@@ -116,6 +214,12 @@ export class Call extends EventTarget {
     this.disconnectedTimer = undefined;
     /** @type {{at: number, bytes: number, lost: number, received: number, frames: number} | null} */
     this.lastSample = null;
+    /**
+     * The fingerprint check of the current RTCPeerConnection (the last
+     * `fingerprint` event's `ok`); undefined until it first connects.
+     * @type {boolean | null | undefined}
+     */
+    this.fingerprint = undefined;
     this.pc = this.makePeerConnection(stream?.getTracks() ?? []);
 
     /** @param {Event} event */
@@ -161,10 +265,16 @@ export class Call extends EventTarget {
     pc.addEventListener('track', ({ streams }) => {
       if (streams[0] && pc === this.pc) this.dispatchEvent(new CustomEvent('remote-stream', { detail: streams[0] }));
     });
+    let fingerprintChecked = false;
     pc.addEventListener('connectionstatechange', () => {
       if (pc !== this.pc) return;
       this.watchConnection();
       this.dispatchEvent(new CustomEvent('state', { detail: pc.connectionState }));
+      // Once per connection: an ICE restart keeps the DTLS transport and its certificate.
+      if (pc.connectionState === 'connected' && !fingerprintChecked) {
+        fingerprintChecked = true;
+        this.checkFingerprint(pc);
+      }
     });
     pc.addEventListener('negotiationneeded', () => { if (pc === this.pc) this.negotiate(); });
 
@@ -185,6 +295,24 @@ export class Call extends EventTarget {
   }
 
   /**
+   * Compares the other side's DTLS certificate with the fingerprint in
+   * their sealed SDP, and says how that went (`fingerprint`).
+   * @param {RTCPeerConnection} pc  connected
+   */
+  async checkFingerprint(pc) {
+    /** @type {boolean | null} */
+    let ok;
+    try {
+      ok = await remoteFingerprintMatches(pc);
+    } catch {
+      ok = null;
+    }
+    if (pc !== this.pc || this.closed) return;
+    this.fingerprint = ok;
+    this.dispatchEvent(new CustomEvent('fingerprint', { detail: { ok } }));
+  }
+
+  /**
    * The other side has a new RTCPeerConnection (its page was reloaded or
    * reopened): start over with a fresh one that sends the same tracks.
    */
@@ -196,6 +324,7 @@ export class Call extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.lastSample = null;
+    this.fingerprint = undefined;
     clearTimeout(this.disconnectedTimer);
     this.pc = this.makePeerConnection(/** @type {MediaStreamTrack[]} */ (tracks));
     old.close();

@@ -50,72 +50,22 @@ export function announce(text) {
 export function attach(video, stream) {
   video.srcObject = stream;
   if (stream) video.play().catch(() => {});
-  if (video.classList.contains('remote')) {
-    const update = () => showWhetherVideo(video);
-    update();
-    if (stream) {
-      stream.onaddtrack = update;
-      stream.onremovetrack = update;
-    }
-  }
 }
 
 /**
- * Says in words, over the big picture, when the other side sends no
- * picture, instead of leaving a black box: sound only (no video at all), or
- * a camera they switched off in the call (`data-camera-off`, from `media`).
- * @param {HTMLVideoElement} video
- */
-function showWhetherVideo(video) {
-  const note = video.parentElement?.querySelector('.no-video');
-  if (!(note instanceof HTMLElement)) return;
-  const stream = video.srcObject instanceof MediaStream ? video.srcObject : null;
-  const soundOnly = !!stream && stream.getVideoTracks().length === 0;
-  const cameraOff = !!stream && !soundOnly && video.dataset.cameraOff === 'true';
-  note.hidden = !soundOnly && !cameraOff;
-  if (!note.hidden) say(note, soundOnly ? 'call.noVideo' : 'call.theirCameraOff');
-}
-
-/**
- * What the other side says of their picture (protocol `media`): the note
- * over the big picture follows it, and a change is announced.
- * @param {boolean} off
- * @param {{quietly?: boolean}} options  `quietly`: no announcement (a peer that came back says again); optional
- */
-function showTheirCameraOff(off, { quietly = false } = {}) {
-  const video = document.getElementById('remote');
-  if (!(video instanceof HTMLVideoElement)) return;
-  const changed = (video.dataset.cameraOff === 'true') !== off;
-  video.dataset.cameraOff = String(off);
-  showWhetherVideo(video);
-  if (changed && !quietly) announce(t(off ? 'call.theirCameraOff' : 'call.theirCameraOn'));
-}
-
-/**
- * Whether a stream has a camera and it is switched off (the camera button).
+ * Whether a stream's camera is on (there is one, and it is not switched off).
  * @param {MediaStream | null | undefined} stream
  */
-export function cameraSwitchedOff(stream) {
-  const cameras = stream?.getVideoTracks() ?? [];
-  return cameras.length > 0 && !cameras.some((track) => track.enabled);
+export function cameraOn(stream) {
+  return (stream?.getVideoTracks() ?? []).some((track) => track.enabled);
 }
 
 /**
- * Keeps the other side of the call told when this side's camera is off
- * (a sealed `media` signal), and shows what they say of theirs. A peer that
- * becomes reachable (joins, or comes back) is told again, since the server
- * keeps nothing of it (it cannot even read it).
- * @param {import('./room.js').SecureRoom} room
- * @param {() => boolean} cameraOff  this side has a camera, switched off, and shares no screen
- * @returns {() => void}  to call after the camera was switched, or a screen shared or stopped
+ * Whether a stream's microphone is on.
+ * @param {MediaStream | null | undefined} stream
  */
-export function followPictures(room, cameraOff) {
-  room.addEventListener('media', (event) => showTheirCameraOff(!(/** @type {CustomEvent} */ (event).detail.video)));
-  room.addEventListener('peer-ready', (event) => {
-    showTheirCameraOff(false, { quietly: true });
-    if (cameraOff()) room.send(/** @type {CustomEvent} */ (event).detail.participant, { kind: 'media', video: false });
-  });
-  return () => room.broadcast({ kind: 'media', video: !cameraOff() });
+export function microphoneOn(stream) {
+  return (stream?.getAudioTracks() ?? []).some((track) => track.enabled);
 }
 
 /**
@@ -192,33 +142,86 @@ export function bindChat(session) {
 }
 
 /**
- * Shows the call code everyone reads aloud (#safety-code), a warning
- * instead when a reveal did not match (#code-warning), and a warning when
- * someone's key changed (#key-warning).
+ * Shows the call code everyone reads aloud (#safety-code) with a button to
+ * say it was read aloud and is the same for everyone (#code-confirm, "Koden
+ * stemmer"), or, for a key set checked on this device before, that it is
+ * (#code-verified, "Kontrollert"); a warning instead of the code when a
+ * reveal did not match (#code-warning); and a warning naming whose key
+ * changed (#key-warning), saying plainly that the code must be checked again
+ * when it had been. "Kontrollert" is this device's view of the keys: the
+ * code stays shown, so that anyone who has not checked it can still compare.
  * @param {import('./room.js').SecureRoom} room
  */
 export function bindCallCode(room) {
   const code = $('#safety-code');
+  const confirm = /** @type {HTMLButtonElement} */ ($('#code-confirm'));
+  const verified = $('#code-verified');
+  const mismatch = $('#code-warning');
+  const keyWarning = $('#key-warning');
+  /** @type {string | null} the key set (K) of the code shown, while one is */
+  let shown = null;
+  /** @type {string | null} the key set last announced as checked before (said once, not every round) */
+  let announced = null;
+  /** @param {boolean} checked */
+  const showChecked = (checked) => {
+    confirm.hidden = shown === null || checked;
+    verified.hidden = shown === null || !checked;
+  };
   say(code, 'code.waiting');
-  $('#code-warning').hidden = true;
-  $('#key-warning').hidden = true;
+  mismatch.hidden = true;
+  keyWarning.hidden = true;
+  showChecked(false);
   room.addEventListener('code', (event) => {
+    const detail = /** @type {CustomEvent<import('./room.js').CodeShown>} */ (event).detail;
     delete code.dataset.i18n;
-    code.textContent = /** @type {CustomEvent} */ (event).detail.code;
-    $('#code-warning').hidden = true;
+    code.textContent = detail.code;
+    shown = detail.keys;
+    mismatch.hidden = true;
+    showChecked(detail.checked);
+    if (detail.checked) {
+      // These very keys were checked aloud: a key warning no longer applies.
+      keyWarning.hidden = true;
+      if (announced !== detail.keys) announce(t('code.alreadyChecked'));
+      announced = detail.keys;
+    }
   });
   room.addEventListener('code-pending', () => {
-    if (!$('#code-warning').hidden) return;  // the warning stays until a new round succeeds
+    shown = null;
+    showChecked(false);
+    if (!mismatch.hidden) return;  // the warning stays until a new round succeeds
     say(code, 'code.waiting');
   });
   room.addEventListener('code-mismatch', () => {
+    shown = null;
+    showChecked(false);
     say(code, 'code.mismatch');
-    $('#code-warning').hidden = false;
+    mismatch.hidden = false;
     announce(t('code.mismatchHelp'));
   });
-  room.addEventListener('key-changed', () => {
-    $('#key-warning').hidden = false;
-    announce(t('chat.keyChanged'));
+  room.addEventListener('code-checked', (event) => {
+    // A round that moved on since the press keeps its own button.
+    if (/** @type {CustomEvent<{keys: string}>} */ (event).detail.keys !== shown) return;
+    const hadFocus = document.activeElement === confirm;
+    showChecked(true);
+    keyWarning.hidden = true;
+    announced = shown;
+    // The button goes away under the keyboard: keep the place on what replaced it.
+    if (hadFocus) verified.focus();
+    announce(t('code.checked'));
+  });
+  // Assigned, not added: a page that opens several rooms binds only the current one.
+  confirm.onclick = () => {
+    confirm.disabled = true;
+    room.markChecked().finally(() => { confirm.disabled = false; });
+  };
+  room.addEventListener('key-changed', (event) => {
+    const { role, checkedBefore } = /** @type {CustomEvent<import('./room.js').KeyChange>} */ (event).detail;
+    const who = has(`code.keyChanged.${role}`) ? role : 'other';
+    const key = `code.${checkedBefore ? 'recheck' : 'keyChanged'}.${who}`;
+    say(keyWarning, key);
+    keyWarning.hidden = false;
+    announced = null;
+    announce(t(key));
   });
 }
 

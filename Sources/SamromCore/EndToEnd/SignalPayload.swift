@@ -7,8 +7,10 @@ public enum SignalPayload: Sendable, Equatable {
     case answer(sdp: String)
     /// Nil: the end of candidates.
     case ice(IceCandidate?)
-    /// Whether the sender sends a picture now (camera on, or a screen).
-    case media(video: Bool)
+    /// Whether the sender sends a picture now (camera on, or a screen), and
+    /// whether its microphone is on (nil: not said; `audio` came later, and is
+    /// left out of the JSON then).
+    case media(video: Bool, audio: Bool? = nil)
     /// The display name the sender chose, for the others' participant list.
     case profile(name: String)
     /// The call code's first step: a commitment to a fresh nonce for the key set `keys`.
@@ -37,10 +39,30 @@ public enum SignalPayload: Sendable, Equatable {
         var sdp: String?
         var candidate: IceCandidate?
         var video: Bool?
+        var audio: Bool?
         var name: String?
         var keys: String?
         var commitment: String?
         var nonce: String?
+
+        init(kind: String) {
+            self.kind = kind
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try container.decode(String.self, forKey: .kind)
+            sdp = try container.decodeIfPresent(String.self, forKey: .sdp)
+            candidate = try container.decodeIfPresent(IceCandidate.self, forKey: .candidate)
+            video = try container.decodeIfPresent(Bool.self, forKey: .video)
+            // Optional and later than the rest: anything but a boolean is
+            // dropped rather than refused, as the browser client does.
+            audio = try? container.decodeIfPresent(Bool.self, forKey: .audio)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            keys = try container.decodeIfPresent(String.self, forKey: .keys)
+            commitment = try container.decodeIfPresent(String.self, forKey: .commitment)
+            nonce = try container.decodeIfPresent(String.self, forKey: .nonce)
+        }
     }
 
     public func json() throws -> [UInt8] {
@@ -49,7 +71,7 @@ public enum SignalPayload: Sendable, Equatable {
         case .offer(let sdp): (wire.kind, wire.sdp) = ("offer", sdp)
         case .answer(let sdp): (wire.kind, wire.sdp) = ("answer", sdp)
         case .ice(let candidate): (wire.kind, wire.candidate) = ("ice", candidate)
-        case .media(let video): (wire.kind, wire.video) = ("media", video)
+        case .media(let video, let audio): (wire.kind, wire.video, wire.audio) = ("media", video, audio)
         case .profile(let name): (wire.kind, wire.name) = ("profile", name)
         case .commit(let keys, let commitment): (wire.kind, wire.keys, wire.commitment) = ("commit", keys, commitment)
         case .reveal(let keys, let nonce): (wire.kind, wire.keys, wire.nonce) = ("reveal", keys, nonce)
@@ -70,7 +92,7 @@ public enum SignalPayload: Sendable, Equatable {
         case "ice": self = .ice(wire.candidate)
         case "media":
             guard let video = wire.video else { throw Missing(field: "video") }
-            self = .media(video: video)
+            self = .media(video: video, audio: wire.audio)
         case "profile":
             guard let name = wire.name else { throw Missing(field: "name") }
             self = .profile(name: name)
