@@ -36,10 +36,10 @@ struct Serve: AsyncParsableCommand {
     var auditRetentionDays: Int = 1826
     @Option(name: .customLong("chat-retention-days"), help: "Delete chat envelopes and keys this long after a consultation closed (default 30).")
     var chatRetentionDays: Int = 30
-    @Option(name: .customLong("message-rate"), help: "Signalling messages per second each connection may send, sustained (default 20).")
-    var messageRate: Double = 20
-    @Option(name: .customLong("message-burst"), help: "Signalling messages a connection may send at once above the rate (default 60).")
-    var messageBurst: Double = 60
+    @Option(name: .customLong("message-rate"), help: "Signalling messages per second each connection may send, sustained (default 30).")
+    var messageRate: Double = ServerConfiguration().messagesPerSecond
+    @Option(name: .customLong("message-burst"), help: "Signalling messages a connection may send at once above the rate (default 120).")
+    var messageBurst: Double = ServerConfiguration().messageBurst
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 

@@ -80,9 +80,11 @@ def messages(driver):
 
 
 def join(driver, url, name, with_camera=True):
-    """Opens a link, chooses the name the others see, and goes to the lobby."""
+    """Opens a link, chooses the name the others see, and goes to the lobby; returns
+    whether the welcome screen showed the call's controls (it must not)."""
     driver.get(url)
     wait_for(driver, "return document.body.dataset.state === 'welcome' && !!document.querySelector('#display-name')")
+    controls_shown = driver.find_element(By.ID, "leave").is_displayed()
     driver.find_element(By.ID, "display-name").send_keys(name)
     if with_camera:
         driver.find_element(By.ID, "check-devices").click()
@@ -91,6 +93,7 @@ def join(driver, url, name, with_camera=True):
     else:
         driver.find_element(By.ID, "join-audio-only").click()
     wait_for(driver, "return document.body.dataset.state === 'lobby'")
+    return controls_shown
 
 
 def admit_all(veileder, count):
@@ -113,6 +116,8 @@ def main():
     result = {"axe": []}
     try:
         join_url = create_consultation(veileder, base, username, password, "Gruppesamtale med tolk", result, check=False)
+        # Only the view shown is visible (the call view's grid layout must not unhide it).
+        result["hiddenViews"] = {"overviewShowsCallControls": veileder.find_element(By.ID, "end").is_displayed()}
         veileder.find_element(By.XPATH, "//ul[@id='consultations']//button[text()='Åpne']").click()
         wait_for(veileder, "return document.body.dataset.state === 'room'")
         # "Inviter tolk": a link for the tolk's role, shown once.
@@ -122,7 +127,7 @@ def main():
         result["inviteLabel"] = veileder.find_element(By.ID, "invite-label").text
         result["axe"] += axe(veileder, "veileder: room with an invitation")
 
-        join(deltaker, join_url, "Siri")
+        result["hiddenViews"]["welcomeShowsCallControls"] = join(deltaker, join_url, "Siri")
         # The address bar no longer shows the link's token once the page has read it.
         result["deltakerAddress"] = deltaker.execute_script("return location.href")
         join(tolk, tolk_url, "Ola")
@@ -193,6 +198,8 @@ def main():
         for name, driver in (("veileder", veileder), ("deltaker", deltaker), ("tolk", tolk)):
             result["fourth"][name] = remote_videos(driver, 3 if fourth_video else 2, seconds=60)
         result["fourth"]["code"] = same_code(people, other_than=result["code"])
+        wait_for(veileder, "return document.querySelector('#status').textContent.includes(%s)" % json.dumps(result["fourth"]["code"]), seconds=5)
+        result["fourth"]["announced"] = veileder.find_element(By.ID, "status").text
         time.sleep(2)  # the history has been asked for and answered
         result["fourth"]["messages"] = messages(later)
         result["fourth"]["historyAsked"] = later.execute_script("return document.querySelector('#messages') !== null")

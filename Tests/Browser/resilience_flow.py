@@ -96,7 +96,13 @@ class Proxy:
 RECORD_ANNOUNCEMENTS = """
 window.samromAnnouncements = [];
 const region = document.querySelector('#status');
-new MutationObserver(() => window.samromAnnouncements.push(region.textContent))
+// Each announcement once: one said right after another is appended to it (lib/ui.js), so only the new part is kept.
+let last = '';
+new MutationObserver(() => {
+  const now = region.textContent;
+  window.samromAnnouncements.push(last && now.startsWith(last + ' ') ? now.slice(last.length + 1) : now);
+  last = now;
+})
   .observe(region, { childList: true, characterData: true, subtree: true });
 """
 

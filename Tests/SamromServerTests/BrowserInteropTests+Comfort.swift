@@ -83,9 +83,9 @@ extension BrowserInteropTests {
             // The veileder's camera off and on: said over the deltaker's picture and in the live region.
             let cameraOff = try #require(result["cameraOff"] as? [String: String])
             #expect(cameraOff["deltakerSays"] == "Kameraet er av", "\(cameraOff)")
-            #expect(cameraOff["deltakerHeard"] == "Veilederen (kari) har slått av kameraet.", "\(cameraOff)")
+            #expect(cameraOff["deltakerHeard"]?.hasSuffix("Veilederen (kari) har slått av kameraet.") == true, "\(cameraOff)")
             #expect(cameraOff["veilederButton"] == "Slå på kameraet" && cameraOff["veilederPressed"] == "true", "\(cameraOff)")
-            #expect(cameraOff["backOnHeard"] == "Veilederen (kari) har slått på kameraet.", "\(cameraOff)")
+            #expect(cameraOff["backOnHeard"]?.hasSuffix("Veilederen (kari) har slått på kameraet.") == true, "\(cameraOff)")
             #expect(cameraOff["veilederButtonBack"] == "Slå av kameraet", "\(cameraOff)")
             // A deltaker who reloads while the camera is off is told again (the server keeps nothing of it).
             #expect(cameraOff["afterReload"] == "Kameraet er av", "\(cameraOff)")

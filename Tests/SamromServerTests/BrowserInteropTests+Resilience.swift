@@ -30,7 +30,8 @@ extension BrowserInteropTests {
             // The reload: back in the call at once, video both ways again.
             let reload = try #require(result["afterReload"] as? [String: Any])
             #expect(reload["deltakerState"] as? String == "call")
-            #expect(reload["status"] as? String == "Du er tilbake i samtalen.")
+            // Said first; the new call code agreed right after may follow in the same announcement.
+            #expect((reload["status"] as? String)?.hasPrefix("Du er tilbake i samtalen.") == true, "\(reload["status"] ?? "")")
             for side in ["deltaker", "veileder"] {
                 let stats = try #require(reload[side] as? [String: Any], "\(reload)")
                 #expect((stats["framesDecoded"] as? Int ?? 0) > 0 && (stats["bytesReceived"] as? Int ?? 0) > 0, "\(side): \(stats)")

@@ -40,8 +40,17 @@ export function show(name) {
  */
 export function announce(text) {
   const region = document.getElementById('status');
-  if (region) region.textContent = text;
+  if (!region) return;
+  // Two things at once (someone joins, and a new call code follows) are both said:
+  // a polite region that changes twice in a moment may only be read the second time.
+  const now = Date.now();
+  const recent = now - Number(region.dataset.at ?? 0) < TOGETHER_MS && region.textContent && region.textContent !== text;
+  region.textContent = recent ? `${region.textContent} ${text}` : text;
+  region.dataset.at = String(now);
 }
+
+/** Announcements closer together than this are said together. */
+const TOGETHER_MS = 1000;
 
 /**
  * @param {HTMLVideoElement} video
@@ -160,7 +169,7 @@ export function bindCallCode(room) {
   const keyWarning = $('#key-warning');
   /** @type {string | null} the key set (K) of the code shown, while one is */
   let shown = null;
-  /** @type {string | null} the key set last announced as checked before (said once, not every round) */
+  /** @type {string | null} the key set whose code was last announced (said once, not every round) */
   let announced = null;
   /** @param {boolean} checked */
   const showChecked = (checked) => {
@@ -182,6 +191,10 @@ export function bindCallCode(room) {
       // These very keys were checked aloud: a key warning no longer applies.
       keyWarning.hidden = true;
       if (announced !== detail.keys) announce(t('code.alreadyChecked'));
+      announced = detail.keys;
+    } else if (announced !== detail.keys) {
+      // Someone joined, left or changed key: a new code to read aloud, said once.
+      announce(t('code.new', { code: detail.code }));
       announced = detail.keys;
     }
   });
