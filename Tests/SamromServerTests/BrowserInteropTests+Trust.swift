@@ -99,13 +99,14 @@ extension BrowserInteropTests {
         #expect(waiting["code"] as? String == "venter på den andre" && waiting["confirm"] as? Bool == false && waiting["verified"] as? Bool == false, "\(waiting)")
         #expect((again["code"] as? String)?.range(of: #"^\d{4} \d{4} \d{4}$"#, options: .regularExpression) != nil, "\(again)")
         #expect(again["confirm"] as? Bool == false && again["verified"] as? Bool == true && again["keyWarning"] is NSNull, "\(again)")
-        #expect(again["status"] as? String == "Samtalekoden er kontrollert før, med de samme nøklene.", "\(again)")
+        // Announcements a moment apart are said together (lib/ui.js): each is looked for in what was said.
+        #expect((again["status"] as? String)?.hasSuffix("Samtalekoden er kontrollert før, med de samme nøklene.") == true, "\(again)")
         let recheck = "Deltakeren har fått ny nøkkel etter at dere kontrollerte samtalekoden. Koden må kontrolleres på nytt: les den høyt for hverandre før dere sier eller skriver noe privat."
         #expect(afterChange["confirm"] as? Bool == true && afterChange["verified"] as? Bool == false, "\(afterChange)")
-        #expect(afterChange["keyWarning"] as? String == recheck && afterChange["status"] as? String == recheck, "\(afterChange)")
+        #expect(afterChange["keyWarning"] as? String == recheck && (afterChange["status"] as? String)?.contains(recheck) == true, "\(afterChange)")
         #expect(afterChange["code"] as? String != again["code"] as? String, "\(afterChange)")
         #expect(afterConfirm["confirm"] as? Bool == false && afterConfirm["verified"] as? Bool == true && afterConfirm["keyWarning"] is NSNull, "\(afterConfirm)")
-        #expect(afterConfirm["status"] as? String == "Samtalekoden er kontrollert. Denne enheten husker det så lenge ingen får ny nøkkel.", "\(afterConfirm)")
+        #expect((afterConfirm["status"] as? String)?.hasSuffix("Samtalekoden er kontrollert. Denne enheten husker det så lenge ingen får ny nøkkel.") == true, "\(afterConfirm)")
 
         // The consultation ended on this device: the record goes with the keys.
         #expect(Self.canonical(checked["forgotten"]) == #"{"after":"absent","deviceKey":"absent","listedBefore":2}"#)
