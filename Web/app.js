@@ -15,6 +15,7 @@ import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
 import { KnockAlert, askNotificationPermission, notificationsSupported } from '/lib/knock.js';
 import { announceReconnects } from '/lib/resilience.js';
+import { openMedia } from '/lib/devices.js';
 
 /**
  * @typedef {object} Summary
@@ -34,6 +35,8 @@ import { announceReconnects } from '/lib/resilience.js';
 let room = null;
 /** The consultation whose room is on screen (set at once, before the camera is open). */
 let roomId = '';
+/** Counts the rooms opened: a room whose camera prompt outlived it (back, or another room) is dropped. */
+let opened = 0;
 /** The logged-in veileder's username: sent sealed to the others in the call as the display name. */
 let username = '';
 /** @type {number | undefined} */
@@ -150,6 +153,8 @@ async function end(id) {
 /** @param {Summary} c */
 async function enterRoom(c) {
   clearInterval(refresher);
+  closeRoom();
+  const opening = ++opened;
   if (c.title) {
     delete $('#room-title').dataset.i18n;
     $('#room-title').textContent = c.title;
@@ -163,10 +168,19 @@ async function enterRoom(c) {
   show('room');
   /** @type {MediaStream | null} */
   let stream = null;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-  } catch {
-    announce(t('deviceProblem'));
+  // Whatever there is of camera and microphone (a veileder without a webcam still talks).
+  const media = await openMedia({ audio: true, video: true });
+  stream = media.stream;
+  if (media.problem) announce(t('deviceProblem'));
+  if (opening !== opened) {
+    // Back to the overview (or on to another room) while the browser asked for the camera.
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    return;
+  }
+  // The buttons start as the new tracks are: on.
+  for (const [id, key] of [['#mute', 'call.mute'], ['#camera', 'call.cameraOff']]) {
+    $(id).setAttribute('aria-pressed', 'false');
+    say($(id), key);
   }
   const client = new SignallingClient();
   const secure = new SecureRoom(client, { profile: () => (username ? { name: username } : null) });
@@ -240,6 +254,8 @@ async function invite(role) {
  * @param {string} role  deltaker or tolk: said in words
  */
 function addToLobby(participant, role) {
+  // Said again after this page's own reconnect: one entry (and one chime) per person.
+  if (document.querySelector(`#lobby li[data-participant="${CSS.escape(participant)}"]`)) return;
   $('#lobby-empty').hidden = true;
   const kind = role === 'tolk' ? 'tolk' : 'deltaker';
   const item = document.createElement('li');
@@ -293,7 +309,9 @@ function removeFromLobby(participant) {
   $('#lobby-empty').hidden = $('#lobby').children.length > 0;
 }
 
-async function leaveRoom() {
+/** Ends this page's part in the open room (its call, keys in memory, camera and microphone). */
+function closeRoom() {
+  opened += 1;
   if (room) {
     stopSharing();
     room.grid.close();
@@ -304,6 +322,10 @@ async function leaveRoom() {
     room = null;
   }
   roomId = '';
+}
+
+async function leaveRoom() {
+  closeRoom();
   const me = await api('/api/me');
   await enterList(me);
 }

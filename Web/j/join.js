@@ -95,6 +95,15 @@ function stopCall() {
   mesh = null;
 }
 
+/** Out of the call for good: the call, the keys in memory, the camera and microphone. */
+function leaveForGood() {
+  forgetResume();
+  stopCall();
+  room.close();
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  stream = null;
+}
+
 function listen() {
   if (listening) return;
   listening = true;
@@ -114,7 +123,8 @@ function listen() {
   client.addEventListener('denied', () => fail('ended'));
   client.addEventListener('ended', () => {
     const consultation = client.welcome?.consultation.id;
-    forgetResume(); stopCall(); room.close(); show('done');
+    leaveForGood();
+    show('done');
     // The consultation is over: this device's keys for it go too.
     if (consultation) forgetConsultation(consultation).then(() => { document.body.dataset.keysForgotten = 'true'; });
   });
@@ -127,8 +137,15 @@ function listen() {
       stopCall();
       await knock();
     } else {
+      leaveForGood();
       fail(code);
     }
+  });
+  // This seat was taken over by another tab (a duplicated tab carries the same resume token): this one stops.
+  client.addEventListener('error', (event) => {
+    if (/** @type {CustomEvent} */ (event).detail.code !== 'session-replaced') return;
+    leaveForGood();
+    fail('session-replaced');
   });
 }
 
@@ -213,11 +230,8 @@ $('#camera').addEventListener('click', (event) => {
   grid?.tellMedia();
 });
 $('#leave').addEventListener('click', () => {
-  forgetResume();
   client.leave();
-  stopCall();
-  room.close();
-  for (const track of stream?.getTracks() ?? []) track.stop();
+  leaveForGood();
   show('done');
 });
 

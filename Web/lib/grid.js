@@ -86,6 +86,8 @@ export class CallGrid {
     this.tiles = new Map();
     /** @type {Set<string>} everyone ever reachable in this call: their coming back is "back", not "joined" */
     this.known = new Set();
+    /** @type {Set<string>} those who left the roster: only their return is announced (not everyone's after this page's own reconnect) */
+    this.away = new Set();
     /**
      * After a reload: those in the first roster, whose arrival is not announced.
      * `null` until that roster came (the room has it in `members` by its first `peer-ready`).
@@ -239,16 +241,15 @@ export class CallGrid {
   arrived(member) {
     const media = this.ownMedia();
     if (!media.video || !media.audio) this.room.send(member.participant, { kind: 'media', video: media.video, audio: media.audio });
-    const tile = this.tiles.get(member.participant);
-    if (tile) {
-      // They say again what is off; until then, nothing is.
-      tile.cameraOff = false;
-      tile.micOff = false;
-      this.showPicture(tile);
+    const { participant } = member;
+    const quiet = this.alreadyThere().delete(participant);
+    if (this.away.delete(participant)) {
+      // A new tile: they say again what is off; until then, nothing is.
+      if (!quiet) announce(t('call.peerBack', { who: subject(member) }));
+    } else if (!this.known.has(participant) && !quiet) {
+      announce(t('call.joined', { who: subject(member) }));
     }
-    const back = this.known.has(member.participant);
-    this.known.add(member.participant);
-    if (!this.alreadyThere().delete(member.participant)) announce(t(back ? 'call.peerBack' : 'call.joined', { who: subject(member) }));
+    this.known.add(participant);
     this.relabel();
   }
 
@@ -260,6 +261,7 @@ export class CallGrid {
 
   /** @param {Member} member */
   gone(member) {
+    this.away.add(member.participant);
     announce(t('call.left', { who: subject(member) }));
   }
 
@@ -372,9 +374,10 @@ export class CallGrid {
       tile.video.setAttribute('aria-label', t('call.videoOf', { who: shown }));
       const pin = tile.element.querySelector('.pin');
       if (pin) {
-        pin.textContent = t(this.pinned === tile.participant ? 'call.unpin' : 'call.pin');
+        // One label; whether it is on is `aria-pressed`'s to say.
+        pin.textContent = t('call.pin');
         pin.setAttribute('aria-pressed', String(this.pinned === tile.participant));
-        pin.setAttribute('aria-label', t(this.pinned === tile.participant ? 'call.unpinWho' : 'call.pinWho', { who: shown }));
+        pin.setAttribute('aria-label', t('call.pinWho', { who: shown }));
       }
       const item = document.createElement('li');
       item.dataset.participant = tile.participant;
@@ -424,16 +427,11 @@ export class CallGrid {
       || others[0]
       || [...this.tiles.values()][0];
     for (const tile of this.tiles.values()) tile.element.classList.toggle('featured', tile === featured);
-    // The large one first, then the others in the order they came, this device's own last.
+    // On screen the large one first, then the others in the order they came, this device's
+    // own last. Only the CSS order moves: the elements stay where they are, so the keyboard
+    // focus (on a "Vis stort" just pressed) and a screen reader's place are kept.
     const ordered = [...this.tiles.values()].sort((a, b) => (a === featured ? -1 : b === featured ? 1 : (a.self ? 1 : 0) - (b.self ? 1 : 0) || a.order - b.order));
-    const current = [...this.list.children];
-    if (ordered.some((tile, index) => current[index] !== tile.element)) {
-      // Moving a playing <video> pauses it in some browsers: play on.
-      for (const tile of ordered) {
-        this.list.append(tile.element);
-        if (tile.video.srcObject) tile.video.play().catch(() => {});
-      }
-    }
+    ordered.forEach((tile, index) => { tile.element.style.order = String(index); });
   }
 
   /**

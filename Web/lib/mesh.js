@@ -28,8 +28,11 @@ import { Call, politeTowards } from './rtc.js';
 /** @typedef {import('./room.js').Member} Member */
 /** @typedef {import('./protocol.js').SignallingClient} SignallingClient */
 
-/** How long a call with someone who dropped out of the roster is kept for their return. */
-export const KEEP_GONE_MS = 90_000;
+/**
+ * How long a call with someone who dropped out of the roster is kept for
+ * their return: as long as the server keeps their seat (`resumeGrace`).
+ */
+export const KEEP_GONE_MS = 120_000;
 
 export class Mesh extends EventTarget {
   /**
@@ -52,6 +55,13 @@ export class Mesh extends EventTarget {
     this.calls = new Map();
     /** @type {Map<string, ReturnType<typeof setTimeout>>} calls kept for someone gone from the roster */
     this.goneTimers = new Map();
+    /**
+     * What each call last said of its media and its DTLS check: said again to
+     * the page when that person is back in the roster on the same call (their
+     * tile was gone meanwhile, and a running connection says nothing new).
+     * @type {Map<string, {stream?: MediaStream, ok?: boolean | null}>}
+     */
+    this.latest = new Map();
     /**
      * After a reload: the participants of the first roster, to whom this page
      * makes the first offer. `null` until that roster came.
@@ -86,7 +96,13 @@ export class Mesh extends EventTarget {
     clearTimeout(this.goneTimers.get(peer.participant));
     this.goneTimers.delete(peer.participant);
     const running = this.calls.get(peer.participant);
-    if (running && !running.closed) return;  // rtc.js recovers it on `peer-ready`
+    if (running && !running.closed) {
+      // rtc.js recovers the connection itself on `peer-ready`; the page gets back what it had.
+      const latest = this.latest.get(peer.participant);
+      if (latest?.stream) this.tell('stream', { participant: peer.participant, stream: latest.stream });
+      if (latest && latest.ok !== undefined) this.tell('fingerprint', { participant: peer.participant, ok: latest.ok });
+      return;
+    }
     const leads = this.firstRoster().delete(peer.participant);
     const admitted = this.client.admitted;
     const call = new Call(this.room, {
@@ -98,12 +114,30 @@ export class Mesh extends EventTarget {
       stream: this.stream ?? undefined,
     });
     const participant = peer.participant;
-    call.addEventListener('remote-stream', (e) => this.tell('stream', { participant, stream: /** @type {CustomEvent} */ (e).detail }));
+    this.latest.set(participant, {});
+    call.addEventListener('remote-stream', (e) => {
+      const stream = /** @type {CustomEvent} */ (e).detail;
+      this.remember(participant, { stream });
+      this.tell('stream', { participant, stream });
+    });
     call.addEventListener('state', (e) => this.tell('state', { participant, state: /** @type {CustomEvent} */ (e).detail }));
-    call.addEventListener('fingerprint', (e) => this.tell('fingerprint', { participant, ok: /** @type {CustomEvent} */ (e).detail?.ok ?? null }));
+    call.addEventListener('fingerprint', (e) => {
+      const ok = /** @type {CustomEvent} */ (e).detail?.ok ?? null;
+      this.remember(participant, { ok });
+      this.tell('fingerprint', { participant, ok });
+    });
     this.calls.set(participant, call);
-    if (this.screenTrack && this.stream) call.replaceVideo(this.screenTrack, this.stream);
+    // Someone who comes while the screen is shared sees the screen too.
+    if (this.screenTrack) call.replaceVideo(this.screenTrack, this.stream ?? new MediaStream());
     this.tell('call', { participant });
+  }
+
+  /**
+   * @param {string} participant
+   * @param {{stream?: MediaStream, ok?: boolean | null}} news
+   */
+  remember(participant, news) {
+    this.latest.set(participant, { ...this.latest.get(participant), ...news });
   }
 
   /**
@@ -128,6 +162,7 @@ export class Mesh extends EventTarget {
       this.goneTimers.delete(participant);
       this.calls.get(participant)?.close();
       this.calls.delete(participant);
+      this.latest.delete(participant);
     }, KEEP_GONE_MS));
   }
 
@@ -169,5 +204,6 @@ export class Mesh extends EventTarget {
     this.goneTimers.clear();
     for (const call of this.calls.values()) call.close();
     this.calls.clear();
+    this.latest.clear();
   }
 }
