@@ -67,7 +67,6 @@ function prepareCall({ resumed }) {
       ownPicture: () => stream,
       ownMedia: () => ({ video: cameraOn(stream), audio: microphoneOn(stream) }),
       ownName: () => displayName || null,
-      resumed,
     });
   }
 }

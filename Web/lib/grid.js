@@ -18,7 +18,7 @@
  * its video is `#local`), `#layout` (the "same size" switch) and
  * `#participants` (the list), from lib/page.js's `stage` and `people` templates.
  */
-import { $, announce, say } from './ui.js';
+import { $, announce, say, nameInSentence } from './ui.js';
 import { t, has } from './i18n.js';
 
 /** @typedef {import('./room.js').SecureRoom} SecureRoom */
@@ -55,16 +55,6 @@ export function personLabel({ role, name, self }) {
   return name ? `${name} (${who.toLocaleLowerCase()})` : who;
 }
 
-/**
- * Who it is, as the subject of a sentence: "Tolken", "Deltakeren (Siri)"
- * (as the chat names its authors).
- * @param {{role?: string, name?: string}} member
- */
-function subject({ role, name }) {
-  const who = has(`chat.from.${role}`) ? t(`chat.from.${role}`) : t('chat.from.other');
-  return name ? `${who} (${name})` : who;
-}
-
 export class CallGrid {
   /**
    * @param {SecureRoom} room
@@ -73,10 +63,8 @@ export class CallGrid {
    * @param {() => MediaStream | null} options.ownPicture  what this device shows of itself (camera or shared screen)
    * @param {() => {video: boolean, audio: boolean}} options.ownMedia  whether this device's camera and microphone are on
    * @param {() => string | null} [options.ownName]  the name this device sent to the others
-   * @param {boolean} [options.resumed]  this page came back (reloaded) into a call: those already
-   *   in it are not announced as joining (the page says "Du er tilbake i samtalen" instead)
    */
-  constructor(room, mesh, { ownPicture, ownMedia, ownName = () => null, resumed = false }) {
+  constructor(room, mesh, { ownPicture, ownMedia, ownName = () => null }) {
     this.room = room;
     this.mesh = mesh;
     this.ownPicture = ownPicture;
@@ -88,12 +76,6 @@ export class CallGrid {
     this.known = new Set();
     /** @type {Set<string>} those who left the roster: only their return is announced (not everyone's after this page's own reconnect) */
     this.away = new Set();
-    /**
-     * After a reload: those in the first roster, whose arrival is not announced.
-     * `null` until that roster came (the room has it in `members` by its first `peer-ready`).
-     * @type {Set<string> | null}
-     */
-    this.quiet = resumed ? null : new Set();
     /** @type {string | null} */
     this.pinned = null;
     /** @type {string | null} */
@@ -214,7 +196,6 @@ export class CallGrid {
    * @param {Member[]} members
    */
   roster(members) {
-    this.alreadyThere();
     const present = new Set(members.map((member) => member.participant));
     for (const member of members) this.tile(member.participant, member.self);
     for (const tile of [...this.tiles.values()]) {
@@ -242,27 +223,20 @@ export class CallGrid {
     const media = this.ownMedia();
     if (!media.video || !media.audio) this.room.send(member.participant, { kind: 'media', video: media.video, audio: media.audio });
     const { participant } = member;
-    const quiet = this.alreadyThere().delete(participant);
     if (this.away.delete(participant)) {
-      // A new tile: they say again what is off; until then, nothing is.
-      if (!quiet) announce(t('call.peerBack', { who: subject(member) }));
-    } else if (!this.known.has(participant) && !quiet) {
-      announce(t('call.joined', { who: subject(member) }));
+      announce(t('call.peerBack', { who: nameInSentence(member) }));
+    } else if (!this.known.has(participant) && !this.mesh.wasThere(participant)) {
+      // Those already there when this page came back (reloaded) are not news: it says "Du er tilbake" instead.
+      announce(t('call.joined', { who: nameInSentence(member) }));
     }
     this.known.add(participant);
     this.relabel();
   }
 
-  /** @returns {Set<string>} */
-  alreadyThere() {
-    this.quiet ??= new Set([...this.room.members.values()].filter((member) => !member.self).map((member) => member.participant));
-    return this.quiet;
-  }
-
   /** @param {Member} member */
   gone(member) {
     this.away.add(member.participant);
-    announce(t('call.left', { who: subject(member) }));
+    announce(t('call.left', { who: nameInSentence(member) }));
   }
 
   /** @param {{from: string, video: boolean, audio?: boolean}} detail */
@@ -270,10 +244,10 @@ export class CallGrid {
     const tile = this.tiles.get(from);
     if (!tile) return;
     const member = this.room.members.get(from) ?? { role: undefined };
-    if (tile.cameraOff !== !video) announce(t(video ? 'call.cameraOnBy' : 'call.cameraOffBy', { who: subject(member) }));
+    if (tile.cameraOff !== !video) announce(t(video ? 'call.cameraOnBy' : 'call.cameraOffBy', { who: nameInSentence(member) }));
     tile.cameraOff = !video;
     if (typeof audio === 'boolean') {
-      if (tile.micOff !== !audio) announce(t(audio ? 'call.micOnBy' : 'call.micOffBy', { who: subject(member) }));
+      if (tile.micOff !== !audio) announce(t(audio ? 'call.micOnBy' : 'call.micOffBy', { who: nameInSentence(member) }));
       tile.micOff = !audio;
     }
     this.showPicture(tile);
@@ -307,7 +281,7 @@ export class CallGrid {
       warning.hidden = ok !== false;
       if (ok === false) say(warning, 'call.fingerprintMismatch');
     }
-    if (ok === false) announce(t('call.fingerprintMismatchBy', { who: subject(this.room.members.get(participant) ?? {}) }));
+    if (ok === false) announce(t('call.fingerprintMismatchBy', { who: nameInSentence(this.room.members.get(participant) ?? {}) }));
   }
 
   /** Shows this device's own picture again (the camera, or a shared screen). */

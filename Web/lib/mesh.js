@@ -63,17 +63,19 @@ export class Mesh extends EventTarget {
      */
     this.latest = new Map();
     /**
-     * After a reload: the participants of the first roster, to whom this page
-     * makes the first offer. `null` until that roster came.
+     * After a reload: who was in the call when this page came back (the
+     * first roster). `null` until that roster came; empty on a fresh page.
      * @type {Set<string> | null}
      */
-    this.leadTo = resumed ? null : new Set();
+    this.found = resumed ? null : new Set();
+    /** @type {Set<string>} those found there to whom this page made the first offer */
+    this.led = new Set();
     this.closed = false;
 
     /** @param {Event} event */
     const detail = (event) => /** @type {CustomEvent} */ (event).detail;
     this.roomHandlers = {
-      roster: () => this.firstRoster(),
+      roster: () => this.foundOnReturn(),
       'peer-ready': (/** @type {Event} */ e) => this.connect(detail(e)),
       'peer-gone': (/** @type {Event} */ e) => this.away(detail(e).participant),
     };
@@ -103,7 +105,8 @@ export class Mesh extends EventTarget {
       if (latest && latest.ok !== undefined) this.tell('fingerprint', { participant: peer.participant, ok: latest.ok });
       return;
     }
-    const leads = this.firstRoster().delete(peer.participant);
+    const leads = this.wasThere(peer.participant) && !this.led.has(peer.participant);
+    if (leads) this.led.add(peer.participant);
     const admitted = this.client.admitted;
     const call = new Call(this.room, {
       peer: peer.participant,
@@ -141,14 +144,24 @@ export class Mesh extends EventTarget {
   }
 
   /**
-   * The participants this page leads to: after a reload, everyone in the
-   * first roster it sees (the room has it in `members` by the time it says
-   * `peer-ready` for them); else nobody.
+   * Who was in the call when this page came back after a reload: the first
+   * roster it sees (the room has it in `members` by the time it says
+   * `peer-ready` for them). Empty on a page that did not come back.
    * @returns {Set<string>}
    */
-  firstRoster() {
-    this.leadTo ??= new Set([...this.room.members.values()].filter((member) => !member.self).map((member) => member.participant));
-    return this.leadTo;
+  foundOnReturn() {
+    this.found ??= new Set([...this.room.members.values()].filter((member) => !member.self).map((member) => member.participant));
+    return this.found;
+  }
+
+  /**
+   * Whether a participant was already in the call when this page came back
+   * (reloaded): this page makes the first offer to them, and the grid does
+   * not announce them as joining.
+   * @param {string} participant
+   */
+  wasThere(participant) {
+    return this.foundOnReturn().has(participant);
   }
 
   /**

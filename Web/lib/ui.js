@@ -110,7 +110,16 @@ export function toggleTracks(event, tracks, offKey, onKey) {
  * @param {{mine: boolean, role?: string, name?: string}} detail
  */
 function sender({ mine, role, name }) {
-  if (mine) return t('chat.you');
+  return mine ? t('chat.you') : nameInSentence({ role, name });
+}
+
+/**
+ * Someone named as the subject of a sentence, as the chat names its authors
+ * and the live region whoever joins or switches their camera: "Tolken",
+ * "Deltakeren (Siri)".
+ * @param {{role?: string, name?: string}} person
+ */
+export function nameInSentence({ role, name }) {
   const who = has(`chat.from.${role}`) ? t(`chat.from.${role}`) : t('chat.from.other');
   return name ? `${who} (${name})` : who;
 }
