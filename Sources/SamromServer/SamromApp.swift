@@ -37,7 +37,7 @@ public struct SamromApp: Sendable {
         policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
         hub = SignallingHub(
             store: store, auditor: auditor, clock: clock, iceServers: try Self.iceServers(configuration),
-            roomConfiguration: configuration.room, metrics: metrics, logger: logger)
+            roomConfiguration: configuration.room, helloThrottle: configuration.helloThrottle, metrics: metrics, logger: logger)
         accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
         consultations = ConsultationService(store: store, auditor: auditor, clock: clock, hub: hub)
         audit = AuditService(store: store, log: auditLog, auditor: auditor, clock: clock)
@@ -156,6 +156,11 @@ struct MaintenanceService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             await hub.sweep()
+            do {
+                try await auditor.flushRefusals()
+            } catch {
+                logger.error("writing refusal sums failed", metadata: ["error.type": "\(type(of: error))"])
+            }
             await signCheckpoint()
             ticks += 1
             if ticks % 600 == 1 {
@@ -174,6 +179,7 @@ struct MaintenanceService: Service {
             }
         }
         // The last entries of this run get a signed checkpoint too.
+        try? await auditor.flushRefusals(all: true)
         await signCheckpoint()
     }
 

@@ -52,6 +52,14 @@ public struct ServerConfiguration: Sendable {
     public var sessionLifetime: TimeInterval = 12 * 3600
     public var passwordLimits: PasswordHash.Limits = .interactive
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Threads that run Argon2id (each check takes a core and 64 MiB for tens
+    /// of milliseconds), apart from the threads that serve calls; and how
+    /// many more checks may wait before a login is answered "busy" (503).
+    public var passwordWorkers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    public var passwordQueueLimit: Int = 16
+    /// Refused `hello`s (a bad link, no login, an unknown resume token) per
+    /// client address before that address must wait.
+    public var helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20, baseDelay: 1, maxDelay: 60)
 
     // Signalling
     public var room: Room.Configuration = .init()

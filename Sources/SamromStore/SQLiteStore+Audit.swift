@@ -5,24 +5,29 @@ import SamromCore
 
 extension SQLiteStore: AuditStore {
     public func appendAudit(_ event: AuditEvent) async throws -> AuditRecord {
-        try await groupedWrite { db in
-            // Cached statements: an append is parsed once, not per entry.
-            let next = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry")) ?? 0
-            let entry = AuditEntry(seq: next, event: event)
-            let bytes = entry.canonicalBytes()
-            let leafHash = MerkleTree.leafHash(bytes)
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO auditEntry (seq, leafHash, entry, atMs, actorId, action, consultation, outcome)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                arguments: [
-                    Int64(next), Data(leafHash), Data(bytes), Self.milliseconds(event.at), event.actor.id,
-                    event.action.rawValue, event.consultation?.rawValue, event.outcome.rawValue,
-                ])
-            return AuditRecord(seq: next, leafHash: leafHash, canonicalBytes: bytes)
-        }
+        try await groupedWrite { db in try Self.insertAudit(event, db) }
+    }
+
+    /// The log's one sequencer: the next sequence number is taken inside the
+    /// write transaction, which SQLite gives to one writer at a time, in
+    /// this process or any other (`samrom user add` beside `serve`).
+    static func insertAudit(_ event: AuditEvent, _ db: Database) throws -> AuditRecord {
+        // Cached statements: an append is parsed once, not per entry.
+        let next = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry")) ?? 0
+        let entry = AuditEntry(seq: next, event: event)
+        let bytes = entry.canonicalBytes()
+        let leafHash = MerkleTree.leafHash(bytes)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO auditEntry (seq, leafHash, entry, atMs, actorId, action, consultation, outcome)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                Int64(next), Data(leafHash), Data(bytes), Self.milliseconds(event.at), event.actor.id,
+                event.action.rawValue, event.consultation?.rawValue, event.outcome.rawValue,
+            ])
+        return AuditRecord(seq: next, leafHash: leafHash, canonicalBytes: bytes)
     }
 
     public func auditEntries(from seq: UInt64, limit: Int) async throws -> [AuditEntry] {
@@ -124,16 +129,32 @@ extension SQLiteStore: AuditStore {
         try await read { db in try UInt64.fetchOne(db, sql: "SELECT COUNT(*) FROM auditEntry") ?? 0 }
     }
 
-    public func eraseAuditContent(before date: Date) async throws -> Int {
+    public func eraseAuditContent(
+        before date: Date, declaring declaration: @escaping @Sendable (AuditErasureResult) -> AuditEvent
+    ) async throws -> AuditErasureResult {
         try await write { db in
+            // The longest prefix of the log older than `date` (AuditErasure):
+            // up to the first entry that is not, whatever the clock did.
+            let end =
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COALESCE(
+                            (SELECT MIN(seq) FROM auditEntry WHERE entry IS NOT NULL AND atMs >= ?),
+                            (SELECT COALESCE(MAX(seq) + 1, 0) FROM auditEntry))
+                        """,
+                    arguments: [Self.milliseconds(date)]) ?? 0
             try db.execute(
                 sql: """
                     UPDATE auditEntry SET entry = NULL, atMs = NULL, actorId = NULL, action = NULL,
                         consultation = NULL, outcome = NULL
-                    WHERE entry IS NOT NULL AND atMs < ?
+                    WHERE entry IS NOT NULL AND seq < ?
                     """,
-                arguments: [Self.milliseconds(date)])
-            return db.changesCount
+                arguments: [end])
+            let result = AuditErasureResult(erased: db.changesCount, end: UInt64(end))
+            // In the same transaction: an erasure is never without its entry.
+            if result.erased > 0 { _ = try Self.insertAudit(declaration(result), db) }
+            return result
         }
     }
 

@@ -95,6 +95,15 @@ import Testing
             UPDATE auditEntry SET seq = 3 WHERE seq = -1;
             """, "entry 2: its content names another position"),
         ("truncated", "DELETE FROM auditEntry WHERE seq >= 4", "entry 4: is missing"),
+        // Issue 13, 3: erasure is retention's only, of the oldest, and declared.
+        ("erased in the middle", """
+            UPDATE auditEntry SET entry = NULL, atMs = NULL, actorId = NULL, action = NULL,
+                consultation = NULL, outcome = NULL WHERE seq = 3
+            """, "entry 3: its content is erased but older entries' is not"),
+        ("erased from the start, undeclared", """
+            UPDATE auditEntry SET entry = NULL, atMs = NULL, actorId = NULL, action = NULL,
+                consultation = NULL, outcome = NULL WHERE seq < 2
+            """, "entry 0: its content is erased but no retention entry says so"),
     ])
     func aChangedEntryIsNamed(_ change: (String, String, String)) async throws {
         try await SamromProcess.withDataDirectory { data in

@@ -126,4 +126,49 @@ import Testing
             #expect(again.output.split(separator: "\n").count == 2)
         }
     }
+
+    /// Issue 13, 1: a command that writes the audit log beside a running
+    /// server (here `user add`) takes the next sequence number in the store;
+    /// the server's tree catches up from the store and goes on signing.
+    @Test func aCommandWritingTheLogBesideTheServerDoesNotStallItsCheckpoints() async throws {
+        try await SamromProcess.withDataDirectory { data in
+            let server = try SamromProcess.start(data, demo: true)
+            let process = server.process
+            defer { if process.isRunning { process.terminate() } }
+            let demo = server.output.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
+            let officer = try #require(demo.first { $0.first == "privacy-officer" })
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
+            func send(_ method: HTTPMethod, _ path: String, body: String? = nil, cookie: String? = nil) async throws -> HTTPClientResponse {
+                var request = HTTPClientRequest(url: "https://localhost:\(server.port)\(path)")
+                request.method = method
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: body))
+                }
+                if let cookie { request.headers.add(name: "Cookie", value: cookie) }
+                return try await client.execute(request, timeout: .seconds(30))
+            }
+            do {
+                let login = try await send(.POST, "/api/session", body: #"{"username":"\#(officer[1])","password":"\#(officer.last!)"}"#)
+                #expect(login.status.code == 204)
+                let cookie = try #require(login.headers.first(name: "Set-Cookie")?.split(separator: ";").first.map(String.init))
+                #expect(try SamromProcess.run(
+                    ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a good long password\n").status == 0)
+                for _ in 0..<4 {
+                    #expect(try await send(.GET, "/api/audit/checkpoint", cookie: cookie).status.code == 200)
+                }
+                // The server signs within about a second of an append.
+                try await Task.sleep(for: .milliseconds(2500))
+                let stored = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+                let reply = try await send(.GET, "/api/audit/checkpoint", cookie: cookie)
+                let note = String(buffer: try await reply.body.collect(upTo: 1 << 16))
+                let size = note.split(separator: "\n").dropFirst().first.flatMap { Int($0) } ?? -1
+                #expect(size >= stored, "the server signed \(size) entries of \(stored) stored")
+            } catch {
+                try await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+    }
 }

@@ -144,6 +144,37 @@ import SamromCore
         #expect(entries.first?.event.reason == "n2")
     }
 
+    /// Issue 13, 3: retention erases the oldest entries only, up to the first
+    /// newer one, and declares it in the same transaction.
+    @Test func erasureTakesThePrefixOfOldEntriesAndDeclaresIt() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let day: TimeInterval = 86_400
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        // The clock stepped back at entry 3: it is newer than entry 4.
+        for offset in [0.0, 1, 2, 20, 3, 30] {
+            _ = try await store.appendAudit(
+                AuditEvent(at: start.addingTimeInterval(offset * day), actor: .system, action: .login, outcome: .allowed, reason: "x", clientIP: nil))
+        }
+        let result = try await store.eraseAuditContent(before: start.addingTimeInterval(10 * day)) { erasure in
+            AuditEvent(at: start.addingTimeInterval(40 * day), actor: .system, action: .purge, outcome: .allowed,
+                reason: AuditErasure.reason(erasedBefore: erasure.end, olderThan: start, count: erasure.erased), clientIP: nil)
+        }
+        #expect(result == AuditErasureResult(erased: 3, end: 3))
+        let records = try await store.auditRecords(from: 0, limit: 10)
+        #expect(records.map { $0.canonicalBytes == nil } == [true, true, true, false, false, false, false])
+        let declaration = try #require(try records.last?.entry())
+        #expect(declaration.event.action == .purge)
+        #expect(AuditErasure.declaredEnd(declaration.event.reason) == 3)
+        // Nothing older left: no second declaration.
+        let again = try await store.eraseAuditContent(before: start.addingTimeInterval(10 * day)) { _ in
+            Issue.record("nothing was erased, nothing is declared")
+            return AuditEvent(at: start, actor: .system, action: .purge, outcome: .allowed, reason: "", clientIP: nil)
+        }
+        #expect(again.erased == 0)
+    }
+
     @Test func aFileWhereTheDirectoryShouldBeIsAClearError() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-file-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: path.path, contents: Data("x".utf8))

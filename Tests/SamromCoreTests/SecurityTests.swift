@@ -33,8 +33,26 @@ import Testing
         #expect(throttle.retryAfter(keys, now: t0.addingTimeInterval(30))! <= 60)
         // Forgotten after the memory period.
         #expect(throttle.retryAfter(keys, now: t0.addingTimeInterval(4000)) == nil)
-        throttle.recordSuccess(account: "kari")
+        throttle.succeeded([.account("kari")])
         #expect(throttle.retryAfter([.account("kari")], now: t0.addingTimeInterval(31)) == nil)
+    }
+
+    /// Issue 13, 2: attempts in flight count before the password is checked,
+    /// so parallel attempts cannot all pass; a success takes its own back.
+    @Test func admittedAttemptsCountBeforeTheirOutcomeIsKnown() {
+        var throttle = LoginThrottle(policy: .init(freeFailures: 5, baseDelay: 1, maxDelay: 60, memory: 3600))
+        let keys: [LoginThrottle.Key] = [.account("kari"), .address("10.0.0.1")]
+        // 40 at once, none finished yet: five get in.
+        let admitted = (0..<40).filter { _ in throttle.admit(keys, now: t0) == nil }.count
+        #expect(admitted == 5)
+        // A success clears the account, and takes back only its own attempt at the address.
+        var fresh = LoginThrottle(policy: .init(freeFailures: 2, baseDelay: 1, maxDelay: 60, memory: 3600))
+        let address: [LoginThrottle.Key] = [.address("10.0.0.2")]
+        #expect(fresh.admit(address + [.account("a")], now: t0) == nil)
+        #expect(fresh.admit(address + [.account("b")], now: t0) == nil)
+        fresh.succeeded(address + [.account("b")])
+        #expect(fresh.admit(address + [.account("c")], now: t0) == nil)
+        #expect(fresh.admit(address + [.account("d")], now: t0) != nil)
     }
 
     @Test func tokensParseStrictlyAndHashByKind() {

@@ -93,6 +93,46 @@ import Testing
         }
     }
 
+    /// Issue 13, 2: 40 wrong passwords sent at once for one user got 21 real
+    /// Argon2id checks; each attempt now counts before its check, so five do.
+    @Test func parallelLoginsCannotSlipPastTheThrottle() async throws {
+        try await withServer { server in
+            try await server.addUser("kari", role: .veileder)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { Int(try await HTTPTestClient(server).login("kari", "a wrong guess").status) }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            let checked = statuses.filter { $0 == 401 }.count
+            #expect(checked == LoginThrottle.Policy().freeFailures, "\(statuses.sorted())")
+            #expect(statuses.allSatisfy { [401, 429, 503].contains($0) }, "\(statuses.sorted())")
+            // The refusals are summed in the log, not one entry each.
+            try await server.app.auditor.flushRefusals(all: true)
+            let refused = try await server.auditEntries().filter { $0.event.action == .login && $0.event.actor.kind == .anonymous }
+            #expect(refused.count <= 4, "\(refused.map(\.event.reason))")
+            #expect(refused.contains { $0.event.reason.hasPrefix("\(40 - checked - 1) more refused attempts") })
+        }
+    }
+
+    /// Argon2id runs on its own bounded threads: past the queue, "busy".
+    @Test func passwordChecksBeyondTheQueueAreAnsweredBusy() async throws {
+        try await withServer({ $0.passwordWorkers = 1; $0.passwordQueueLimit = 0; $0.loginThrottle.freeFailures = 1000 }) { server in
+            try await server.addUser("kari", role: .veileder)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<12 {
+                    group.addTask { Int(try await HTTPTestClient(server).login("user\(i)", "a wrong guess").status) }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.contains(503), "\(statuses.sorted())")
+            #expect(statuses.contains(401), "\(statuses.sorted())")
+            #expect(statuses.allSatisfy { [401, 503].contains($0) })
+            // And it frees up: one at a time is checked.
+            #expect(try await HTTPTestClient(server).login("kari").status == 204)
+        }
+    }
+
     @Test func malformedAndOversizedLoginBodiesAreAnswered() async throws {
         try await withServer { server in
             let http = HTTPTestClient(server)

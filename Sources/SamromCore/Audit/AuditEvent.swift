@@ -33,7 +33,7 @@ public enum AuditOutcome: String, Sendable, Codable {
 
 /// Who acted: an account, a pseudonymous participant, the system itself, or
 /// someone not (yet) identified (a failed login names no account).
-public struct AuditActor: Sendable, Equatable, Codable {
+public struct AuditActor: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Codable {
         case user, participant, system, anonymous
     }

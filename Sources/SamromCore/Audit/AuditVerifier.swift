@@ -37,6 +37,9 @@ public enum AuditVerifier {
         //    the tree and batch N+1 is read from disk.
         var previous: (batch: AuditBatch, count: Int)?
         var expected: UInt64 = 0
+        // Erasure (AuditErasure): a prefix, accounted for by a purge entry.
+        var sawContent = false
+        var declaredErased: UInt64 = 0
         var pending = try await store.auditBatch(from: 0, limit: pageSize)
         while pending.count > 0 {
             let batch = pending
@@ -54,15 +57,28 @@ public enum AuditVerifier {
                     break check
                 }
                 if batch.present[i] {
+                    let bytes = batch.bytes[batch.starts[i]..<batch.starts[i + 1]]
                     guard hashOK[i] else {
                         failures.append(Failure(seq: expected, reason: "its content does not match its leaf hash (altered)"))
                         break check
                     }
-                    guard endsWithSeq(batch.bytes[batch.starts[i]..<batch.starts[i + 1]], expected) else {
+                    guard endsWithSeq(bytes, expected) else {
                         failures.append(Failure(seq: expected, reason: "its content names another position (moved or reordered)"))
                         break check
                     }
+                    sawContent = true
+                    if AuditErasure.isPurge(bytes), let entry = try? AuditEntry.decode(canonical: Array(bytes)),
+                        let end = AuditErasure.declaredEnd(entry.event.reason)
+                    {
+                        declaredErased = max(declaredErased, end)
+                    }
                 } else {
+                    guard !sawContent else {
+                        failures.append(Failure(
+                            seq: expected,
+                            reason: "its content is erased but older entries' is not (retention erases only the oldest; removed)"))
+                        break check
+                    }
                     report.erased += 1
                 }
                 expected += 1
@@ -76,6 +92,11 @@ public enum AuditVerifier {
             pending = try await following
         }
         if let previous { append(previous, to: &tree) }
+        if failures.isEmpty, report.erased > declaredErased {
+            failures.append(Failure(
+                seq: declaredErased,
+                reason: "its content is erased but no retention entry says so (only \(declaredErased) erased entries are declared; removed)"))
+        }
         report.size = tree.size
         report.root = tree.root
 

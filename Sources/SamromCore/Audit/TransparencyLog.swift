@@ -4,6 +4,12 @@ import Foundation
 /// the store (its leaf hash computed in the same transaction), the Merkle
 /// tree is kept in memory so roots and proofs are cheap, and checkpoints are
 /// signed on demand (the server asks every second and at shutdown).
+///
+/// The store is the one sequencer: every writer (this server, a `samrom`
+/// command run beside it) takes the next sequence number inside the store's
+/// write transaction. The tree here is a cache of the store's leaves; when it
+/// sees a gap (an entry another process appended), it catches up from the
+/// store, and it always does before signing, so checkpoints never stall.
 public actor TransparencyLog: AuditSink {
     let store: any AuditStore
     let signer: NoteSigner
@@ -17,16 +23,10 @@ public actor TransparencyLog: AuditSink {
 
     /// Rebuilds the tree from the stored leaf hashes (no entry is re-read).
     public static func open(store: any AuditStore, signer: NoteSigner, clock: WallClock) async throws -> TransparencyLog {
-        var tree = MerkleTree()
-        while true {
-            let page = try await store.auditLeafHashes(from: tree.size, limit: 65_536)
-            if page.isEmpty { break }
-            for offset in stride(from: 0, to: page.count, by: MerkleTree.hashLength) {
-                tree.append(leafHash: Array(page[offset..<(offset + MerkleTree.hashLength)]))
-            }
-        }
         let latest = try await store.latestAuditCheckpoint()
-        return TransparencyLog(store: store, signer: signer, clock: clock, tree: tree, latestNote: latest)
+        let log = TransparencyLog(store: store, signer: signer, clock: clock, tree: MerkleTree(), latestNote: latest)
+        try await log.catchUp()
+        return log
     }
 
     private init(store: any AuditStore, signer: NoteSigner, clock: WallClock, tree: MerkleTree, latestNote: String?) {
@@ -43,7 +43,41 @@ public actor TransparencyLog: AuditSink {
     /// Returns once the entry is committed and synced to disk.
     public func record(_ event: AuditEvent) async throws {
         let record = try await store.appendAudit(event)
-        pending[record.seq] = record.leafHash
+        // Appends committed together finish in any order: hold the early
+        // ones until the leaves before them are in.
+        if record.seq >= tree.size { pending[record.seq] = record.leafHash }
+        growFromPending()
+        // Still a gap: an entry this process never appended (another
+        // process's) or one that is committed and about to be reported here.
+        // Far behind means the former; read it from the store.
+        if pending.count >= Self.maxPending {
+            try await catchUp()
+        }
+    }
+
+    /// Out-of-order leaves held before the tree catches up from the store.
+    static let maxPending = 1024
+
+    /// Appends every leaf the store holds beyond the tree: entries written by
+    /// another process, and our own not yet reported.
+    public func catchUp() async throws {
+        while true {
+            let from = tree.size
+            let page = try await store.auditLeafHashes(from: from, limit: 65_536)
+            let count = page.count / MerkleTree.hashLength
+            // Appends may have grown the tree while the page was read.
+            for i in 0..<count where from + UInt64(i) == tree.size {
+                let start = i * MerkleTree.hashLength
+                tree.append(leafHash: Array(page[start..<(start + MerkleTree.hashLength)]))
+            }
+            if count < 65_536 { break }
+        }
+        // Leaves reported late are in the tree already.
+        pending = pending.filter { $0.key >= tree.size }
+        growFromPending()
+    }
+
+    private func growFromPending() {
         while let hash = pending.removeValue(forKey: tree.size) {
             tree.append(leafHash: hash)
         }
@@ -65,6 +99,7 @@ public actor TransparencyLog: AuditSink {
     /// last one; returns the latest signed note.
     @discardableResult
     public func checkpoint() async throws -> String {
+        try await catchUp()
         let size = tree.size
         if size == signedSize, let latestNote { return latestNote }
         let body = Checkpoint(origin: origin, size: size, rootHash: tree.root).body

@@ -57,6 +57,28 @@ public struct LoginThrottle: Sendable {
         return wait > 0 ? wait : nil
     }
 
+    /// Lets an attempt in, or says how long to wait. An attempt let in
+    /// counts as a failure at once, before the expensive password check, so
+    /// attempts sent in parallel cannot all slip past the limit; `succeeded`
+    /// takes it back.
+    public mutating func admit(_ keys: [Key], now: Date) -> TimeInterval? {
+        if let wait = retryAfter(keys, now: now) { return wait }
+        recordFailure(keys, now: now)
+        return nil
+    }
+
+    /// The attempt let in by `admit` was right: the account's record is
+    /// cleared and the address's attempt taken back (not its earlier
+    /// failures: one good password must not reset a sprayer's counter).
+    public mutating func succeeded(_ keys: [Key]) {
+        for key in keys {
+            switch key {
+            case .account: records[key] = nil
+            case .address: if let record = records[key] { records[key]?.failures = max(0, record.failures - 1) }
+            }
+        }
+    }
+
     public mutating func recordFailure(_ keys: [Key], now: Date) {
         if records.count >= policy.maxKeys { prune(now: now) }
         for key in keys {
@@ -66,12 +88,6 @@ public struct LoginThrottle: Sendable {
             record.lastFailure = now
             records[key] = record
         }
-    }
-
-    /// A success clears the account's record (not the address's: one good
-    /// password must not reset a sprayer's counter).
-    public mutating func recordSuccess(account: String) {
-        records[.account(account)] = nil
     }
 
     private mutating func prune(now: Date) {

@@ -56,8 +56,13 @@ public protocol AuditStore: Sendable {
     /// Leaf hashes in order from `seq` (at most `limit`), concatenated (32 bytes each): for rebuilding the tree.
     func auditLeafHashes(from seq: UInt64, limit: Int) async throws -> [UInt8]
     func auditCount() async throws -> UInt64
-    /// Erases the content of entries before `date`, keeping their leaf hashes. Returns how many.
-    func eraseAuditContent(before date: Date) async throws -> Int
+    /// Erases the content of the oldest entries, up to the first one at or
+    /// after `date`, keeping their leaf hashes, and appends the `declaration`
+    /// of it in the same transaction (AuditErasure). The audit sink learns of
+    /// that entry by catching up from the store.
+    func eraseAuditContent(
+        before date: Date, declaring declaration: @escaping @Sendable (AuditErasureResult) -> AuditEvent
+    ) async throws -> AuditErasureResult
 
     /// Stores a signed checkpoint note for a tree size (idempotent per size).
     func insertAuditCheckpoint(size: UInt64, note: String, at: Date) async throws

@@ -41,5 +41,11 @@ public struct APIError: HTTPResponseError, Equatable {
         headers[.retryAfter] = String(seconds)
         return .init(.tooManyRequests, "too-many-attempts", "Too many attempts; wait and try again.", headers: headers)
     }
+    /// Too much work waiting (password checks): try again in a moment.
+    static var busy: APIError {
+        var headers = HTTPFields()
+        headers[.retryAfter] = "1"
+        return .init(.serviceUnavailable, "busy", "The server is busy; try again in a moment.", headers: headers)
+    }
     static let internalError = APIError(.internalServerError, "internal", "Something went wrong on the server.")
 }

@@ -147,10 +147,6 @@ struct AuditController {
 
     // MARK: A deltaker's own view
 
-    struct AccessReportRequest: Decodable {
-        let token: String
-    }
-
     struct AccessReportResponse: ResponseEncodable {
         struct Info: Codable {
             let createdAt: String
@@ -171,7 +167,7 @@ struct AuditController {
     /// POST, with the token in the body: it comes from the link's fragment
     /// and must never appear in a URL.
     @Sendable func accessReport(_ request: Request, context: SamromRequestContext) async throws -> AccessReportResponse {
-        let body = try await JSONBody.decode(AccessReportRequest.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIRequests.AccessReport.self, from: request, context: context)
         guard let token = JoinToken.parse(body.token),
             let report = try await audit.accessReport(token: token, clientIP: context.clientIP)
         else { throw APIError(.notFound, "invalid-token", "This link is not valid.") }

@@ -9,20 +9,11 @@ struct ConsultationController {
     let policy: OriginPolicy
     let clock: WallClock
 
-    struct CreateRequest: Decodable {
-        let title: String?
-        let validForDays: Int?
-    }
-
     struct Created: ResponseEncodable {
         let id: String
         let joinUrl: String
         let expiresAt: String
         let title: String?
-    }
-
-    struct LinkRequest: Decodable {
-        let role: String
     }
 
     /// `POST …/links`: the link for one role.
@@ -67,7 +58,7 @@ struct ConsultationController {
 
     @Sendable func create(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<Created> {
         let owner = try context.requireRole(.veileder)
-        let body = try await JSONBody.decode(CreateRequest.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIRequests.CreateConsultation.self, from: request, context: context)
         let (consultation, token) = try await mapped {
             try await consultations.create(owner: owner, title: body.title, validForDays: body.validForDays, clientIP: context.clientIP)
         }
@@ -107,7 +98,7 @@ struct ConsultationController {
     @Sendable func newRoleLink(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<NewLink> {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
-        let body = try await JSONBody.decode(LinkRequest.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIRequests.NewLink.self, from: request, context: context)
         // Which roles may have a link is the service's to say.
         guard let role = ParticipantRole(rawValue: body.role) else {
             throw APIError.badField("\"role\" must be \"deltaker\" or \"tolk\".")

@@ -10,11 +10,6 @@ struct SessionController {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
 
-    struct LoginRequest: Decodable {
-        let username: String
-        let password: String
-    }
-
     struct Me: ResponseEncodable {
         let id: Int64
         let username: String
@@ -28,7 +23,7 @@ struct SessionController {
     }
 
     @Sendable func login(_ request: Request, context: SamromRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(LoginRequest.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIRequests.Login.self, from: request, context: context)
         guard body.username.utf8.count <= 256 else { throw APIError.invalidCredentials }
         let password = SecureBytes(Array(body.password.utf8))
         switch try await accounts.login(username: body.username, password: password, clientIP: context.clientIP) {
@@ -44,6 +39,9 @@ struct SessionController {
         case .throttled(let wait):
             metrics.failedLogins.increment()
             throw APIError.tooManyAttempts(retryAfter: Int(wait.rounded(.up)))
+        case .busy:
+            metrics.failedLogins.increment()
+            throw APIError.busy
         }
     }
 

@@ -9,6 +9,7 @@ public final class AccountService: Sendable {
     let clock: WallClock
     let configuration: ServerConfiguration
     let throttle: ThrottleBox
+    let passwords: PasswordWorkers
     /// A hash of a random password with the same limits, verified against when
     /// the username is unknown so the reply takes as long as for a real account.
     let decoyHash: String
@@ -19,6 +20,7 @@ public final class AccountService: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.throttle = ThrottleBox(LoginThrottle(policy: configuration.loginThrottle))
+        self.passwords = PasswordWorkers(workers: configuration.passwordWorkers, queueLimit: configuration.passwordQueueLimit)
         self.decoyHash = try PasswordHash.hash(password: .random(count: 24), limits: configuration.passwordLimits)
     }
 
@@ -41,7 +43,8 @@ public final class AccountService: Sendable {
                 code: .weakPassword,
                 message: "A password must be \(Account.passwordLengthRange.lowerBound) to \(Account.passwordLengthRange.upperBound) bytes long.")
         }
-        let hash = try PasswordHash.hash(password: password, limits: configuration.passwordLimits)
+        let limits = configuration.passwordLimits
+        let hash = try await passwords.run { try PasswordHash.hash(password: password, limits: limits) }
         do {
             let account = try await store.createAccount(username: username, role: role, passwordHash: hash, at: clock.now)
             try await auditor.record(
@@ -70,33 +73,42 @@ public final class AccountService: Sendable {
         case success(Account, SessionToken)
         case invalid
         case throttled(retryAfter: TimeInterval)
+        /// Too many password checks waiting: try again in a moment.
+        case busy
     }
 
     /// Checks a password. Unknown, disabled and wrong all answer `.invalid`
     /// after the same Argon2id work; repeated failures are slowed per
-    /// username and per address.
+    /// username and per address, counting each attempt before its check.
     public func login(username raw: String, password: SecureBytes, clientIP: String?) async throws -> LoginResult {
         let now = clock.now
         let name = Account.normalisedUsername(raw) ?? raw.lowercased()
         var keys: [LoginThrottle.Key] = [.account(String(name.prefix(64)))]
         if let clientIP { keys.append(.address(clientIP)) }
-        if let wait = await throttle.retryAfter(keys, now: now) {
-            try await auditor.record(
-                .login, actor: .anonymous, outcome: .denied, reason: "throttled after repeated failures", clientIP: clientIP)
+        if let wait = await throttle.admit(keys, now: now) {
+            try await auditor.refused(.login, reason: "throttled after repeated failures", clientIP: clientIP)
             return .throttled(retryAfter: wait)
         }
         let found = try await Account.normalisedUsername(raw).asyncFlatMap { try await store.account(username: $0) }
-        let matches = PasswordHash.verify(password: password, hash: found?.passwordHash ?? decoyHash)
+        let stored = found?.passwordHash ?? decoyHash
+        let matches: Bool
+        do {
+            matches = try await passwords.run { PasswordHash.verify(password: password, hash: stored) }
+        } catch is PasswordWorkers.Busy {
+            await throttle.succeeded(keys.filter { if case .address = $0 { true } else { false } })
+            try await auditor.refused(.login, reason: "too many password checks waiting", clientIP: clientIP)
+            return .busy
+        }
         guard let account = found, matches, !account.isDisabled else {
-            await throttle.recordFailure(keys, now: now)
             let actor = found.map(AuditActor.user) ?? .anonymous
             let why = found == nil ? "unknown username" : (found!.isDisabled ? "account disabled" : "wrong password")
             try await auditor.record(.login, actor: actor, outcome: .denied, reason: why, clientIP: clientIP)
             return .invalid
         }
-        await throttle.recordSuccess(account: name)
-        if PasswordHash.needsRehash(account.passwordHash, limits: configuration.passwordLimits),
-            let upgraded = try? PasswordHash.hash(password: password, limits: configuration.passwordLimits)
+        await throttle.succeeded(keys)
+        let limits = configuration.passwordLimits
+        if PasswordHash.needsRehash(account.passwordHash, limits: limits),
+            let upgraded = try? await passwords.run({ try PasswordHash.hash(password: password, limits: limits) })
         {
             try await store.updatePasswordHash(upgraded, for: account.id)
         }
@@ -136,9 +148,8 @@ public final class AccountService: Sendable {
 actor ThrottleBox {
     private var throttle: LoginThrottle
     init(_ throttle: LoginThrottle) { self.throttle = throttle }
-    func retryAfter(_ keys: [LoginThrottle.Key], now: Date) -> TimeInterval? { throttle.retryAfter(keys, now: now) }
-    func recordFailure(_ keys: [LoginThrottle.Key], now: Date) { throttle.recordFailure(keys, now: now) }
-    func recordSuccess(account: String) { throttle.recordSuccess(account: account) }
+    func admit(_ keys: [LoginThrottle.Key], now: Date) -> TimeInterval? { throttle.admit(keys, now: now) }
+    func succeeded(_ keys: [LoginThrottle.Key]) { throttle.succeeded(keys) }
 }
 
 extension Optional {

@@ -4,8 +4,8 @@ import SamromStore
 
 /// Applies the retention periods: chat copies go `chatRetention`
 /// after their consultation ended or expired; audit entries older than
-/// `auditRetention` lose their content (their leaf hashes stay, so the log
-/// still verifies). Run hourly by `serve` and at once by `samrom purge`; each
+/// `auditRetention` lose their content, oldest first (their leaf hashes stay,
+/// so the log still verifies; see AuditErasure). Run hourly by `serve` and at once by `samrom purge`; each
 /// run that erases something is itself logged, with counts only.
 public enum Retention {
     public struct Result: Sendable, Equatable {
@@ -23,13 +23,14 @@ public enum Retention {
                 clientIP: nil)
         }
         let cutoff = clock.now.addingTimeInterval(-configuration.auditRetention)
-        let erased = try await store.eraseAuditContent(before: cutoff)
-        if erased > 0 {
-            try await auditor.record(
-                .purge, actor: .system, outcome: .allowed,
-                reason: "retention: erased the content of \(erased) audit entries older than \(AuditEntry.timestamp(cutoff))",
+        let now = clock.now
+        let erasure = try await store.eraseAuditContent(before: cutoff) { erasure in
+            // The verifier accepts erased entries only as far as this says.
+            AuditEvent(
+                at: now, actor: .system, action: .purge, outcome: .allowed,
+                reason: AuditErasure.reason(erasedBefore: erasure.end, olderThan: cutoff, count: erasure.erased),
                 clientIP: nil)
         }
-        return Result(chatCopiesDeleted: chat, auditEntriesErased: erased)
+        return Result(chatCopiesDeleted: chat, auditEntriesErased: erasure.erased)
     }
 }

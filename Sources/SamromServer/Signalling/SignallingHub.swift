@@ -26,6 +26,8 @@ public actor SignallingHub {
     let logger: Logger
     private let environment: ConsultationSession.Environment
     private let resumeIndex = ResumeIndex()
+    /// Refused hellos per client address (a bad link, no login, an unknown resume token).
+    private var helloThrottle: LoginThrottle
 
     private var connections: [ConnectionID: Connection] = [:]
     private var sessions: [ConsultationID: ConsultationSession] = [:]
@@ -33,8 +35,10 @@ public actor SignallingHub {
 
     public init(
         store: any ConsultationStore & ChatStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
-        roomConfiguration: Room.Configuration, metrics: ServerMetrics, logger: Logger
+        roomConfiguration: Room.Configuration, helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20),
+        metrics: ServerMetrics, logger: Logger
     ) {
+        self.helloThrottle = LoginThrottle(policy: helloThrottle)
         self.store = store
         self.auditor = auditor
         self.clock = clock
@@ -108,6 +112,13 @@ public actor SignallingHub {
             fail(id, SignalError(.alreadyJoined, "this connection has already said hello"), mayClose: false)
             return nil
         }
+        // Someone who keeps presenting bad credentials from one address is
+        // slowed down before the store is asked again.
+        let address: [LoginThrottle.Key] = connection.clientIP.map { [.address($0)] } ?? []
+        if let wait = helloThrottle.retryAfter(address, now: clock.now) {
+            fail(id, SignalError(.rateLimited, "too many refused attempts; wait \(Int(wait.rounded(.up))) s"), forceClose: true)
+            return nil
+        }
         do {
             let (consultation, arrival) = try await authenticate(credential, connection: connection)
             let link = ConsultationSession.Link(outbox: connection.outbox, account: connection.account, clientIP: connection.clientIP)
@@ -131,7 +142,11 @@ public actor SignallingHub {
                 }
             }
         } catch {
-            fail(id, error)
+            if let refusal = error as? SignalError, [.forbidden, .invalidToken].contains(refusal.code) {
+                helloThrottle.recordFailure(address, now: clock.now)
+            }
+            // A refused hello ends the connection: one socket, one attempt.
+            fail(id, error, forceClose: true)
             return nil
         }
     }
@@ -223,17 +238,23 @@ public actor SignallingHub {
         _ action: AuditAction, _ actor: AuditActor, _ consultation: ConsultationID?, _ outcome: AuditOutcome,
         _ reason: String, _ connection: Connection
     ) async throws {
-        try await auditor.record(
-            action, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: connection.clientIP)
+        if outcome == .denied, actor.kind == .anonymous {
+            // Anyone can send these: summed per address and minute.
+            try await auditor.refused(
+                action, actor: actor, consultation: consultation, reason: reason, clientIP: connection.clientIP)
+        } else {
+            try await auditor.record(
+                action, actor: actor, consultation: consultation, outcome: outcome, reason: reason, clientIP: connection.clientIP)
+        }
     }
 
     /// Answers with an `error`; errors that end a session also close the
     /// connection unless `mayClose` is false.
-    private func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true) {
+    private func fail(_ id: ConnectionID, _ error: any Error, mayClose: Bool = true, forceClose: Bool = false) {
         guard let connection = connections[id], !connection.closing else { return }
         let signalError = SignalError(answering: error, logger: logger)
         if !connection.outbox.deliver(.error(signalError)) { logger.notice("closing a connection that does not keep up") }
-        if mayClose, let code = signalError.closeCode {
+        if forceClose || mayClose, let code = signalError.closeCode ?? (forceClose ? .policyViolation : nil) {
             close(id, code: code, reason: signalError.code.rawValue)
         }
     }

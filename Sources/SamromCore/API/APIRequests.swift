@@ -1,0 +1,27 @@
+/// The JSON bodies the REST API accepts. They live here, apart from the
+/// HTTP layer, so that the decoder can be fuzzed on its own and the OpenAPI
+/// description (docs/openapi.yaml) has one place to be checked against.
+public enum APIRequests {
+    /// `POST /api/session`.
+    public struct Login: Decodable, Sendable {
+        public let username: String
+        public let password: String
+    }
+
+    /// `POST /api/consultations`.
+    public struct CreateConsultation: Decodable, Sendable {
+        public let title: String?
+        public let validForDays: Int?
+    }
+
+    /// `POST /api/consultations/{id}/links`.
+    public struct NewLink: Decodable, Sendable {
+        public let role: String
+    }
+
+    /// `POST /api/access-report`: the token comes from the link's fragment
+    /// and must never appear in a URL.
+    public struct AccessReport: Decodable, Sendable {
+        public let token: String
+    }
+}
