@@ -86,7 +86,18 @@ async function enterList(me) {
 
 async function refresh() {
   /** @type {{consultations: Summary[]}} */
-  const { consultations } = await api('/api/consultations');
+  let listing;
+  try {
+    // The page asks by itself: not activity, so an unattended page reaches the idle timeout.
+    listing = await api('/api/consultations', { headers: { 'X-Samrom-Background': '1' } });
+  } catch (error) {
+    if (/** @type {any} */ (error).status !== 401) return;
+    // In a call, the call goes on; leaving it shows the login.
+    if (room) clearInterval(refresher);
+    else loggedOutIdle();
+    return;
+  }
+  const { consultations } = listing;
   const list = $('#consultations');
   list.replaceChildren();
   $('#no-consultations').hidden = consultations.length > 0;
@@ -326,8 +337,24 @@ function closeRoom() {
 
 async function leaveRoom() {
   closeRoom();
-  const me = await api('/api/me');
+  let me;
+  try {
+    me = await api('/api/me');
+  } catch {
+    // The session ran out (idle or too old) during the call.
+    loggedOutIdle();
+    return;
+  }
   await enterList(me);
+}
+
+/** Back to the login form, saying why. */
+function loggedOutIdle() {
+  clearInterval(refresher);
+  const problem = $('#login-problem');
+  problem.hidden = false;
+  say(problem, 'login.idle');
+  show('login');
 }
 
 bindLogin((me) => enterList(me));

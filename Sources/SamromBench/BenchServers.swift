@@ -58,6 +58,8 @@ struct BenchServers: Sendable {
                 "serve", "--port", "\(port)", "--data-dir", data.path, "--tls-cert", certificate, "--tls-key", key,
                 "--certs-dir", data.appendingPathComponent("none").path, "--log-level", "error",
                 "--message-rate", "1000000", "--message-burst", "1000000",
+                // Every bench connection comes from 127.0.0.1, many at once.
+                "--max-connections-per-address", "1000000", "--request-head-timeout", "60",
             ],
             port: port, log: work.appendingPathComponent("samrom-\(label).log"))
         do {

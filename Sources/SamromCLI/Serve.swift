@@ -42,6 +42,16 @@ struct Serve: AsyncParsableCommand {
     var messageBurst: Double = ServerConfiguration().messageBurst
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+    // Connections (issue 13)
+    @Option(name: .customLong("request-head-timeout"),
+            help: "Seconds a connection has for its TLS handshake and each request's headers (default 10).")
+    var requestHeadTimeout: Int = 10
+    @Option(name: .customLong("max-connections-per-address"),
+            help: "Connections open at once from one IP address (default 200: staff may share one NAT address).")
+    var maxConnectionsPerAddress: Int = ServerConfiguration().maxConnectionsPerAddress
+    @Option(name: .customLong("metrics-token-file"),
+            help: "File holding a bearer token (32+ characters) that lets other hosts read /metrics; without it, loopback only.")
+    var metricsTokenFile: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -63,6 +73,13 @@ struct Serve: AsyncParsableCommand {
         }
         if let publicOrigin, !(publicOrigin.hasPrefix("https://") && publicOrigin.count > 8) {
             throw ValidationError("--public-origin must start with https://")
+        }
+        guard (1...600).contains(requestHeadTimeout) else { throw ValidationError("--request-head-timeout must be 1 to 600 seconds") }
+        guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
+            throw ValidationError("--max-connections-per-address must be 1 to 1000000")
+        }
+        if let metricsTokenFile, !FileManager.default.isReadableFile(atPath: metricsTokenFile) {
+            throw ValidationError("cannot read --metrics-token-file \(metricsTokenFile)")
         }
     }
 
@@ -91,6 +108,9 @@ struct Serve: AsyncParsableCommand {
         configuration.chatRetention = TimeInterval(chatRetentionDays) * 86_400
         configuration.messagesPerSecond = messageRate
         configuration.messageBurst = messageBurst
+        configuration.requestHeadTimeout = .seconds(requestHeadTimeout)
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.metricsTokenFile = metricsTokenFile
 
         let app: SamromApp
         do {

@@ -11,7 +11,7 @@ struct User: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add an account; the password is read from standard input (one line).")
+            abstract: "Add an account; the password is read from standard input (one line), or asked for twice, unechoed, on a terminal.")
 
         @Option(help: "1–64 of a–z, 0–9, '.', '_', '-'.") var username: String
         @Option(help: "veileder, privacy-officer or admin.") var role: String
@@ -28,7 +28,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             let app = try await openApp(data)
-            let password = try readPassword()
+            let password = try PasswordInput.read(for: username)
             do {
                 let account = try await app.accounts.create(
                     username: username, role: AccountRole(rawValue: role)!, password: password)
@@ -38,23 +38,6 @@ struct User: AsyncParsableCommand {
             } catch let failure as AccountService.Failure {
                 throw CLIError(failure.message)
             }
-        }
-
-        /// One line from standard input, without its line ending. Never echoed
-        /// or logged; kept in wiped memory.
-        func readPassword() throws -> SecureBytes {
-            var bytes: [UInt8] = []
-            defer { for i in bytes.indices { bytes[i] = 0 } }
-            while bytes.count <= PasswordHash.maxPasswordBytes + 2 {
-                var byte: UInt8 = 0
-                let n = read(0, &byte, 1)
-                if n <= 0 || byte == UInt8(ascii: "\n") { break }
-                bytes.append(byte)
-            }
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-            guard !bytes.isEmpty else { throw CLIError("no password on standard input") }
-            guard String(validating: bytes, as: UTF8.self) != nil else { throw CLIError("the password is not valid UTF-8") }
-            return SecureBytes(bytes)
         }
     }
 

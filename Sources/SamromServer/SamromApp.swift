@@ -37,7 +37,8 @@ public struct SamromApp: Sendable {
         policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
         hub = SignallingHub(
             store: store, auditor: auditor, clock: clock, iceServers: try Self.iceServers(configuration),
-            roomConfiguration: configuration.room, helloThrottle: configuration.helloThrottle, metrics: metrics, logger: logger)
+            roomConfiguration: configuration.room, helloThrottle: configuration.helloThrottle,
+            maxOutboxBytes: configuration.maxOutboxBytes, chatLimits: configuration.chatLimits, metrics: metrics, logger: logger)
         accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
         consultations = ConsultationService(store: store, auditor: auditor, clock: clock, hub: hub)
         audit = AuditService(store: store, log: auditLog, auditor: auditor, clock: clock)
@@ -69,7 +70,7 @@ public struct SamromApp: Sendable {
     }
 
     /// The HTTP router: API, operations and the browser client's files.
-    func router() -> Router<SamromRequestContext> {
+    func router(metricsAccess: MetricsAccess = MetricsAccess(token: nil)) -> Router<SamromRequestContext> {
         let router = Router(context: SamromRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
@@ -80,7 +81,7 @@ public struct SamromApp: Sendable {
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
         ConsultationController(consultations: consultations, hub: hub, policy: policy, clock: clock).register(on: router)
         AuditController(audit: audit, log: auditLog, store: store).register(on: router)
-        OperationsController(metrics: metrics, store: store).register(on: router)
+        OperationsController(metrics: metrics, store: store, access: metricsAccess).register(on: router)
         // `/ws` requests that were not upgraded land here: say why.
         let policy = self.policy
         router.get("/ws") { request, _ -> Response in
@@ -114,19 +115,30 @@ public struct SamromApp: Sendable {
     {
         let (tls, source) = try TLSSetup.configuration(for: configuration, logger: logger)
         logger.info("TLS certificate", metadata: ["source": "\(source.rawValue)"])
-        let server = try HTTPServerBuilder.tls(
-            .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter(),
-                configuration: .init(
-                    http1: .init(idleTimeout: .seconds(120)),
-                    ws: .init(
-                        maxFrameSize: configuration.maxMessageBytes,
-                        autoPing: .enabled(timePeriod: configuration.pingInterval),
-                        closeTimeout: .seconds(2),
-                        validateUTF8: true))),
-            tlsConfiguration: tls)
+        let metricsAccess = try MetricsAccess(tokenFile: configuration.metricsTokenFile)
+        let webSocketResponder = webSocketRouter().buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .seconds(120)),
+            ws: .init(
+                maxFrameSize: configuration.maxMessageBytes,
+                autoPing: .enabled(timePeriod: configuration.pingInterval),
+                closeTimeout: .seconds(2),
+                validateUTF8: true))
+        // Shared by every connection: the per-address counts.
+        let connections = ConnectionsPerAddress(limit: configuration.maxConnectionsPerAddress)
+        let requestHeadTimeout = TimeAmount(configuration.requestHeadTimeout)
+        // TLS, then HTTP/1 with the WebSocket upgrade, under the connection
+        // guard (per-address limit, request head deadline).
+        let server = HTTPServerBuilder { responder in
+            GuardedChildChannel(
+                base: try TLSChannel(
+                    HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                    tlsConfiguration: tls),
+                requestHeadTimeout: requestHeadTimeout, connections: connections)
+        }
         return Application(
-            router: router(),
+            router: router(metricsAccess: metricsAccess),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "samrom"),
             services: [

@@ -76,8 +76,25 @@ public struct ServerConfiguration: Sendable {
     public var messageBurst: Double = 120
     /// After this many rate-limited messages in a row, the connection is closed.
     public var maxRejectedMessages: Int = 200
+    /// Bytes queued for one connection that does not read before it is
+    /// closed as too slow (with at most 1,024 messages).
+    public var maxOutboxBytes: Int = 4 << 20
+    /// A consultation's stored chat: messages and bytes of sealed copies.
+    public var chatLimits: ChatQuota.Limits = .init()
     /// Largest JSON request body on the HTTP API.
     public var maxRequestBodyBytes: Int = 16 * 1024
+
+    // Connections and files (issue 13, points 10–12)
+    /// A connection must finish its TLS handshake and first request head
+    /// within this, and each later request head within this of its first
+    /// byte; a slowloris client is closed. WebSockets are exempt once upgraded.
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// Connections open at once from one IP address; more are closed at once.
+    /// Generous: a municipality's staff may share one NAT address.
+    public var maxConnectionsPerAddress: Int = 200
+    /// A file holding the bearer token that lets non-loopback clients read
+    /// `/metrics`; without it, `/metrics` answers loopback peers only.
+    public var metricsTokenFile: String?
 
     public init() {}
 

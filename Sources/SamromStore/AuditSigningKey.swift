@@ -4,7 +4,9 @@ import Sodium
 
 /// The audit log's Ed25519 signing key, in `DATA/audit-signing.key` (mode
 /// 0600), made on first start. Its name is the log's origin, fixed at
-/// creation: later starts keep it whatever the configuration says.
+/// creation: later starts keep it whatever the configuration says. A key
+/// that group or others could read is refused, never quietly corrected
+/// (`DataDirectory.refuseExposedSecret`).
 public enum AuditSigningKey {
     public static let fileName = "audit-signing.key"
 
@@ -35,6 +37,7 @@ public enum AuditSigningKey {
     /// The verifier key of an existing log, for `samrom audit verify`.
     public static func verifier(in directory: URL) throws -> NoteVerifier? {
         let path = directory.appendingPathComponent(fileName).path
+        try DataDirectory.refuseExposedSecret(path)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try NoteSigner(privateKeyText: String(decoding: data, as: UTF8.self)).verifier
     }

@@ -38,7 +38,7 @@ extension SQLiteStore: AuditStore {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, leafHash, entry FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?",
-                arguments: [Int64(seq), limit]
+                arguments: [Int64(clamping: seq), limit]
             ).map(Self.record)
         }
     }
@@ -51,7 +51,7 @@ extension SQLiteStore: AuditStore {
             batch.bytes.reserveCapacity(limit * 300)
             let statement = try db.makeStatement(
                 sql: "SELECT seq, leafHash, entry FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?")
-            statement.arguments = [Int64(seq), limit]
+            statement.arguments = [Int64(clamping: seq), limit]
             // SQLite's C API straight: a million rows a second is the goal, and
             // the blobs are read where SQLite holds them, without copies.
             let raw = statement.sqliteStatement
@@ -101,7 +101,7 @@ extension SQLiteStore: AuditStore {
         }
         if let after = filter.afterSeq {
             clauses.append("seq > ?")
-            arguments.append(Int64(after))
+            arguments.append(Int64(clamping: after))
         }
         arguments.append(limit)
         let sql = "SELECT seq, leafHash, entry FROM auditEntry WHERE " + clauses.joined(separator: " AND ") + " ORDER BY seq LIMIT ?"
@@ -116,7 +116,7 @@ extension SQLiteStore: AuditStore {
             var hashes: [UInt8] = []
             hashes.reserveCapacity(limit * MerkleTree.hashLength)
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT leafHash FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [Int64(seq), limit])
+                db, sql: "SELECT leafHash FROM auditEntry WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [Int64(clamping: seq), limit])
             while let row = try rows.next() {
                 let hash: Data = row[0]
                 hashes.append(contentsOf: hash)
@@ -162,7 +162,7 @@ extension SQLiteStore: AuditStore {
         _ = try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO auditCheckpoint (size, note, signedAt) VALUES (?, ?, ?)",
-                arguments: [Int64(size), note, at.timeIntervalSince1970])
+                arguments: [Int64(clamping: size), note, at.timeIntervalSince1970])
         }
     }
 

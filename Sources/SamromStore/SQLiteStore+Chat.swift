@@ -40,8 +40,21 @@ extension SQLiteStore: ChatStore {
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM chatCopy WHERE consultationId = ? AND recipientKeyId = ? AND seq > ? ORDER BY seq LIMIT ?",
-                arguments: [consultation.rawValue, recipientKeyId, afterSeq.map { Int64($0) } ?? -1, limit]
+                arguments: [consultation.rawValue, recipientKeyId, afterSeq.map { Int64(clamping: $0) } ?? -1, limit]
             ).map(Self.storedChat)
+        }
+    }
+
+    public func chatTotals(consultation: ConsultationID) async throws -> (messages: Int, bytes: Int) {
+        try await read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(DISTINCT seq), COALESCE(SUM(length(ciphertext) + length(nonce)), 0)
+                    FROM chatCopy WHERE consultationId = ?
+                    """,
+                arguments: [consultation.rawValue])
+            return (row?[0] ?? 0, row?[1] ?? 0)
         }
     }
 

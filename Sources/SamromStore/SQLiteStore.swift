@@ -12,6 +12,8 @@ public final class SQLiteStore: Sendable {
     /// Opens (creating if needed) `samrom.sqlite` in `directory` and migrates it.
     public init(directory: URL) throws {
         do {
+            // Modes corrected (0700/0600), umask 077 and the signing key
+            // checked before SQLite opens (or makes) a file.
             try DataDirectory.prepare(directory)
             let path = directory.appendingPathComponent("samrom.sqlite").path
             var configuration = Configuration()

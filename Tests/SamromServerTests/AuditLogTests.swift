@@ -39,7 +39,11 @@ import Testing
             let reply = try await pvo.request(.GET, "/api/audit?purpose=review%20of%20consultation&consultation=\(s.consultation)")
             #expect(reply.status == 200)
             let trail = Self.entries(reply).map { ($0["action"].flatMap { if case .string(let a) = $0 { a } else { nil } } ?? "") }
-            #expect(trail == ["consultation.create", "room.join", "room.key", "room.knock", "room.admit", "room.key", "room.leave", "consultation.end"])
+            // The search itself is the last access to the consultation (issue 13, 7).
+            #expect(trail == [
+                "consultation.create", "room.join", "room.key", "room.knock", "room.admit", "room.key", "room.leave", "consultation.end",
+                "audit.search",
+            ])
             // Who: the deltaker by pseudonymous participant id, the veileder by account id and role.
             let admit = try #require(Self.entries(reply).first { $0["action"] == .string("room.admit") })
             guard case .object(let actor)? = admit["actor"] else { Issue.record("no actor"); return }
@@ -98,7 +102,10 @@ import Testing
             #expect(Self.entries(denied).count == 1)
             #expect(Self.entries(denied).first?["action"] == .string("login"))
             // The read itself is in the log, with the purpose as its reason.
-            #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason == purpose })
+            // Issue 13, 7: with what was searched for.
+            #expect(try await server.auditEntries().contains {
+                $0.event.action == .auditSearch && $0.event.reason == purpose + " (searched: outcome=denied)"
+            })
 
             let since = AuditEntry.timestamp(before.addingTimeInterval(1))
             let recent = try await pvo.request(.GET, "/api/audit?purpose=x&from=\(since)&action=account.create")
@@ -116,7 +123,7 @@ import Testing
             let rows = csv.body.components(separatedBy: "\r\n").filter { !$0.isEmpty }
             #expect(rows.first == "seq,at,actor_kind,actor_id,actor_role,action,consultation,outcome,reason,client_ip,leaf_hash")
             #expect(rows.count == (try await server.auditEntries().count) + 1)
-            #expect(rows.last?.contains(",'=HYPERLINK(1),") == true, "\(rows.last ?? "")")
+            #expect(rows.last?.contains(",'=HYPERLINK(1) (searched: the whole log),") == true, "\(rows.last ?? "")")
 
             for bad in ["from=yesterday", "outcome=maybe", "consultation=nope", "limit=0", "limit=5000", "after=-1", "format=xml"] {
                 let path = bad.hasPrefix("format") ? "/api/audit/export" : "/api/audit"
@@ -124,6 +131,19 @@ import Testing
                 #expect(reply.status == 400, "\(bad)")
                 #expect(reply.errorCode == "bad-field", "\(bad)")
             }
+            // Found by schemathesis: a page after a sequence number beyond
+            // Int64 stopped the server. It is simply past the end.
+            for huge in ["9223372036854775808", "18446744073709551615"] {
+                let reply = try await pvo.request(.GET, "/api/audit?purpose=x&after=\(huge)")
+                #expect(reply.status == 200 && Self.entries(reply).isEmpty, "\(huge)")
+            }
+            // Found by scripts/fuzz.sh: a long fraction made Foundation's date
+            // parser raise SIGFPE, before the request was even authorized.
+            let longFraction = "2025-11-24T09:31:12." + String(repeating: "1", count: 40) + "Z"
+            for client in [pvo, HTTPTestClient(server)] {
+                #expect(try await client.request(.GET, "/api/audit?purpose=x&from=\(longFraction)").status == 400)
+            }
+            #expect(try await pvo.request(.GET, "/healthz").status == 200)
         }
     }
 
@@ -242,6 +262,12 @@ import Testing
             let tolkToken = try await SignallingFlowTests.link(a, role: "tolk")
             _ = try await SignallingFlowTests.knock(a, token: tolkToken)
             _ = try await SignallingFlowTests.knock(b, token: b.token)
+            // Issue 13, 7: a personvernombud's lookup of this consultation is
+            // an access the deltaker sees (as a role, never a name); one of
+            // another consultation is not.
+            let pvo = try await Self.officer(server)
+            #expect(try await pvo.request(.GET, "/api/audit?purpose=innsyn&consultation=\(a.consultation)").status == 200)
+            #expect(try await pvo.request(.GET, "/api/audit?purpose=innsyn&consultation=\(b.consultation)").status == 200)
 
             let deltaker = HTTPTestClient(server)
             let report = try await deltaker.request(.POST, "/api/access-report", body: #"{"token":"\#(a.token)"}"#)
@@ -252,6 +278,10 @@ import Testing
             #expect(rows.contains { $0["role"] == .string("deltaker") && $0["action"] == .string("room.knock") })
             // That a tolk took part is shown, as a role, never a name.
             #expect(rows.contains { $0["role"] == .string("tolk") && $0["action"] == .string("room.knock") && $0["name"] == nil })
+            let lookups = rows.filter { $0["action"] == .string("audit.search") }
+            #expect(lookups.count == 1)
+            #expect(lookups.first?["role"] == .string("privacy-officer") && lookups.first?["name"] == nil)
+            #expect(!report.body.contains("pvo"))
             // Nothing of Bjørn's consultation, no addresses, no ids.
             #expect(!report.body.contains("bjorn"))
             #expect(!report.body.contains("127.0.0.1"))

@@ -62,6 +62,55 @@ import Testing
         }
     }
 
+    /// Issue 13, 5: a consultation's stored chat is capped, in messages and
+    /// in bytes, with a clear error; what was stored stays.
+    @Test func aConsultationsChatIsCappedWithAClearError() async throws {
+        try await withServer({ $0.chatLimits = .init(messages: 3, bytes: 1 << 20) }) { server in
+            let (_, v, d, _) = try await Self.three(server)
+            for i in 0..<3 {
+                d.socket.send(try d.chatFrame("melding \(i)", id: "d-\(i)", to: [v.keys.publicKey, d.keys.publicKey]))
+                #expect(try await d.socket.expect("chat-ack")["seq"] == .int(Int64(i)))
+            }
+            d.socket.send(try d.chatFrame("en for mye", id: "d-3", to: [v.keys.publicKey, d.keys.publicKey]))
+            try await d.socket.expectError("chat-full")
+            // The connection lives on, and the history is whole.
+            d.socket.send(["type": .string("history")])
+            #expect(try await d.socket.expect("history").array("messages")?.count == 3)
+        }
+        // And in bytes: copies of about 16 KiB each, 100 KiB allowed.
+        try await withServer({ $0.chatLimits = .init(messages: 1000, bytes: 100 << 10) }) { server in
+            let (_, v, d, _) = try await Self.three(server)
+            let long = String(repeating: "x", count: 12_000)
+            var acked = 0
+            for i in 0..<10 {
+                d.socket.send(try d.chatFrame(long, id: "big-\(i)", to: [v.keys.publicKey, d.keys.publicKey]))
+                let reply = try await d.socket.next()
+                if reply.string("type") == "chat-ack" { acked += 1 } else {
+                    #expect(reply.string("code") == "chat-full")
+                    break
+                }
+            }
+            #expect(acked == 3)
+        }
+    }
+
+    /// Issue 13, 5: a history page is bounded in bytes as well as in count.
+    @Test func aHistoryPageIsBoundedInBytes() async throws {
+        try await withServer({ $0.maxOutboxBytes = 256 << 10 }) { server in
+            let (_, v, d, _) = try await Self.three(server)
+            let long = String(repeating: "y", count: 12_000)
+            for i in 0..<8 {
+                d.socket.send(try d.chatFrame(long, id: "h-\(i)", to: [v.keys.publicKey, d.keys.publicKey]))
+                _ = try await d.socket.expect("chat-ack")
+            }
+            // A quarter of the outbox (64 KiB) holds three of these copies.
+            d.socket.send(["type": .string("history"), "limit": .int(200)])
+            let page = try await d.socket.expect("history")
+            #expect(page.array("messages")?.count == 3)
+            #expect(page["more"] == .bool(true))
+        }
+    }
+
     @Test func someoneWhoJoinsLaterHasNoCopyOfWhatWasSaidBefore() async throws {
         try await withServer { server in
             let s = try await SignallingFlowTests.setUp(server)

@@ -98,6 +98,34 @@ import Testing
         }
     }
 
+    /// Issue 13, 9: TURN credentials only after admission: not in `welcome`,
+    /// not in the lobby, not to someone turned away, not on renewal while
+    /// waiting.
+    @Test func turnCredentialsGoOnlyToThoseAdmitted() async throws {
+        let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("secret")
+        try Data("a-long-shared-secret-for-coturn-tests".utf8).write(to: secretFile)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let clock = TestClock()
+        try await withServer(clock: clock, {
+            $0.turnURLs = ["turns:turn.example.no:443?transport=tcp"]
+            $0.turnSecretFile = secretFile.path
+        }) { server in
+            let s = try await SignallingFlowTests.setUp(server)
+            let waiting = try await SignallingFlowTests.knock(s, token: s.token)
+            #expect(waiting.welcome["iceServers"] == nil)
+            _ = try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+            // 45 minutes in the lobby: renewals go to the call only.
+            clock.advance(by: 2_700)
+            await server.app.hub.sweep()
+            _ = try await s.veileder.socket.expect("admitted")
+            try await waiting.socket.expectSilence()
+            // Turned away: still none.
+            s.veileder.socket.send(["type": .string("deny"), "participant": .string(waiting.participant)])
+            try await waiting.socket.expect("denied")
+            #expect(try await waiting.socket.closeCode() != nil)
+        }
+    }
+
     @Test func relayOnlyPolicyIsSentInAdmitted() async throws {
         let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("secret")
         try Data("a-long-shared-secret-for-coturn-tests".utf8).write(to: secretFile)

@@ -133,6 +133,31 @@ import Testing
         }
     }
 
+    /// Issue 13, 6: the veileder's page polls its list every 5 s; each poll
+    /// was an audit entry and kept the session alive for ever. Polls marked
+    /// as the page's own are neither, so the idle timeout is reached.
+    @Test func thePagesOwnPollingIsNotActivityAndNotLogged() async throws {
+        try await withServer({ $0.sessionIdleTimeout = 600 }) { server in
+            try await server.addUser("kari", role: .veileder)
+            let polling = HTTPTestClient(server)
+            let working = HTTPTestClient(server)
+            #expect(try await polling.login("kari").status == 204)
+            #expect(try await working.login("kari").status == 204)
+            let before = try await server.auditEntries().count
+            for _ in 0..<3 {
+                server.clock.advance(by: 180)
+                #expect(try await working.request(.GET, "/api/consultations").status == 200)
+                #expect(try await polling.request(.GET, "/api/consultations", headers: [("X-Samrom-Background", "1")]).status == 200)
+            }
+            // 720 s after its login, the polling page's session has run out; the working one lives.
+            server.clock.advance(by: 180)
+            #expect(try await polling.request(.GET, "/api/consultations", headers: [("X-Samrom-Background", "1")]).status == 401)
+            #expect(try await working.request(.GET, "/api/consultations").status == 200)
+            // Reading one's own list writes nothing to the log.
+            #expect(try await server.auditEntries().count == before)
+        }
+    }
+
     @Test func malformedAndOversizedLoginBodiesAreAnswered() async throws {
         try await withServer { server in
             let http = HTTPTestClient(server)
@@ -167,6 +192,33 @@ import Testing
                 .POST, "/api/consultations", body: "{}",
                 headers: [("Origin", "https://127.0.0.1:\(server.port)"), ("Sec-Fetch-Site", "same-origin")])
             #expect(own.status == 201)
+        }
+    }
+
+    /// Issue 13, 8: audit reads record a purpose, so a page elsewhere must
+    /// not make a personvernombud's browser do one; and nothing from the API
+    /// is cached.
+    @Test func apiReadsFromAnotherSiteAreRefusedAndNothingIsCached() async throws {
+        try await withServer { server in
+            try await server.addUser("pvo", role: .privacyOfficer)
+            let http = HTTPTestClient(server)
+            try await http.login("pvo")
+            let before = try await server.auditEntries().count
+            for path in ["/api/audit?purpose=x", "/api/audit/export?purpose=x", "/api/me"] {
+                for headers in [[("Sec-Fetch-Site", "cross-site")], [("Sec-Fetch-Site", "same-site")], [("Origin", "https://evil.example")]] {
+                    let reply = try await http.request(.GET, path, headers: headers)
+                    #expect(reply.status == 403, "\(path) \(headers)")
+                    #expect(reply.headers.first(name: "Cache-Control") == "no-store")
+                }
+            }
+            // Nothing was read, so nothing was logged as read.
+            #expect(try await server.auditEntries().count == before)
+            for path in ["/api/audit?purpose=x", "/api/me", "/api/audit/public-key", "/api/nothing-here"] {
+                let reply = try await http.request(.GET, path, headers: [("Sec-Fetch-Site", "same-origin")])
+                #expect(reply.headers.first(name: "Cache-Control") == "no-store", "\(path)")
+            }
+            // A link followed from an e-mail or SMS still opens the pages.
+            #expect(try await http.request(.GET, "/", headers: [("Sec-Fetch-Site", "cross-site")]).status == 200)
         }
     }
 

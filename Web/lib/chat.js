@@ -45,6 +45,12 @@ export class ChatSession extends EventTarget {
     this.client.addEventListener('chat', (e) => later(() => this.receive(detail(e))));
     this.client.addEventListener('chat-ack', (e) => later(() => this.acknowledged(detail(e))));
     this.client.addEventListener('history', (e) => later(() => this.page(detail(e))));
+    // The consultation's stored chat reached its limit: what waits for an acknowledgement never gets one.
+    this.client.addEventListener('error', (e) => {
+      if (detail(e)?.code !== 'chat-full') return;
+      this.unacked.clear();
+      this.dispatchEvent(new CustomEvent('failure', { detail: t('chat.full') }));
+    });
     // The server has this device's key (again): what it holds for this key, and what it never acknowledged.
     room.addEventListener('ready', () => later(() => this.catchUp()));
     room.addEventListener('keys', () => later(() => this.retry()));

@@ -24,6 +24,7 @@ export const strings = {
     'login.submit': 'Logg inn',
     'login.wrong': 'Feil brukernavn eller passord.',
     'login.tooMany': 'For mange forsøk. Vent litt og prøv igjen.',
+    'login.idle': 'Du ble logget ut fordi du ikke har vært aktiv på en stund. Logg inn igjen.',
     'loggedInAs': 'Logget inn som',
     'logout': 'Logg ut',
     'call.heading': 'Samtale',
@@ -97,6 +98,7 @@ export const strings = {
     'chat.you': 'Du',
     'chat.notReady': 'Chatten er klar når den andre er med i samtalen.',
     'chat.unreadable': 'En melding kunne ikke leses på denne enheten.',
+    'chat.full': 'Chatten i denne samtalen er full. Meldingen ble ikke sendt.',
     'chat.cannotStart': 'Chatten kunne ikke starte i denne nettleseren.',
     'deviceProblem': 'Fikk ikke tilgang til kamera eller mikrofon.',
 
@@ -300,6 +302,7 @@ export const strings = {
     'login.submit': 'Log in',
     'login.wrong': 'Wrong username or password.',
     'login.tooMany': 'Too many attempts. Wait a little and try again.',
+    'login.idle': 'You were logged out because you had not been active for a while. Log in again.',
     'loggedInAs': 'Logged in as',
     'logout': 'Log out',
     'call.heading': 'Call',
@@ -373,6 +376,7 @@ export const strings = {
     'chat.you': 'You',
     'chat.notReady': 'The chat is ready when the other person has joined the call.',
     'chat.unreadable': 'A message could not be read on this device.',
+    'chat.full': 'The chat of this consultation is full. The message was not sent.',
     'chat.cannotStart': 'The chat could not start in this browser.',
     'deviceProblem': 'Could not use the camera or microphone.',
 

@@ -13,7 +13,6 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 
     // Consultations
     public static let consultationCreate = AuditAction(rawValue: "consultation.create")
-    public static let consultationList = AuditAction(rawValue: "consultation.list")
     public static let consultationNewLink = AuditAction(rawValue: "consultation.link")
     public static let consultationEnd = AuditAction(rawValue: "consultation.end")
 

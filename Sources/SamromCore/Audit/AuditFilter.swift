@@ -24,4 +24,19 @@ public struct AuditFilter: Sendable, Equatable {
         self.outcome = outcome
         self.afterSeq = afterSeq
     }
+
+    /// What was searched for, for the search's own audit entry (the
+    /// consultation goes in the entry's own field, so that the search shows
+    /// in that deltaker's access report): `action=login, outcome=denied`.
+    public var searched: String {
+        var parts: [String] = []
+        if let actor { parts.append("actor=\(actor)") }
+        if let consultation { parts.append("consultation=\(consultation.rawValue)") }
+        if let action { parts.append("action=\(action.rawValue)") }
+        if let outcome { parts.append("outcome=\(outcome.rawValue)") }
+        if let from { parts.append("from=\(AuditEntry.timestamp(from))") }
+        if let to { parts.append("to=\(AuditEntry.timestamp(to))") }
+        if let afterSeq { parts.append("after=\(afterSeq)") }
+        return parts.isEmpty ? "the whole log" : parts.joined(separator: ", ")
+    }
 }

@@ -216,7 +216,10 @@ public enum AuditVerifier {
         while index >= bytes.startIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
             let (product, overflow) = UInt64(bytes[index] - UInt8(ascii: "0")).multipliedReportingOverflow(by: scale)
             guard !overflow, digits < 20 else { return false }
-            value &+= product
+            // A sum past 2^64 is no position (found by scripts/fuzz.sh).
+            let (sum, carry) = value.addingReportingOverflow(product)
+            guard !carry else { return false }
+            value = sum
             scale &*= 10
             digits += 1
             index -= 1

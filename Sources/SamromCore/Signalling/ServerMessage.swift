@@ -30,6 +30,25 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     case pong
     case error(SignalError)
 
+    /// About how many bytes this message takes encoded: exact enough to
+    /// bound a connection's outbox in bytes without encoding it twice (the
+    /// large fields are counted exactly, the rest generously).
+    public var estimatedBytes: Int {
+        switch self {
+        case .signal(_, let sealed): 256 + sealed.box.utf8.count
+        case .chat(let stored): Self.estimatedBytes(stored)
+        case .history(let messages, _): messages.reduce(64) { $0 + Self.estimatedBytes($1) }
+        case .roster(let entries): 64 + 128 * entries.count
+        case .hold(let text): 64 + text.utf8.count
+        case .admitted(let ice): 256 + ice.iceServers.reduce(0) { $0 + 512 + 256 * $1.urls.count }
+        default: 512
+        }
+    }
+
+    private static func estimatedBytes(_ stored: StoredChat) -> Int {
+        320 + stored.copy.ciphertext.utf8.count
+    }
+
     public struct Welcome: Sendable, Equatable {
         public var you: Member
         public var consultation: ConsultationInfo

@@ -21,6 +21,8 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A `signal` or chat copy addressed to someone not in this call.
         case notInCall = "not-in-call"
         case notWaiting = "not-waiting"
+        /// The consultation's stored chat reached its limit (`ChatQuota`).
+        case chatFull = "chat-full"
         // The connection
         case helloTimeout = "hello-timeout"
         case sessionReplaced = "session-replaced"
@@ -48,7 +50,7 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
     public var closeCode: WebSocketCloseCode? {
         switch code {
         case .badJSON, .unknownType, .badField, .tooLarge, .rateLimited, .helloRequired,
-            .alreadyJoined, .forbidden, .notAdmitted, .peerAbsent, .notInCall, .notWaiting:
+            .alreadyJoined, .forbidden, .notAdmitted, .peerAbsent, .notInCall, .notWaiting, .chatFull:
             return nil
         // room-full closes only a hello (a knock into a full lobby); a veileder's
         // admit into a full call is answered and the veileder stays.

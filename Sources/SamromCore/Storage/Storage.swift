@@ -84,6 +84,8 @@ public protocol ChatStore: Sendable {
     /// The copies addressed to `recipientKeyId` after `afterSeq` (from the
     /// start when nil), oldest first, at most `limit`.
     func chatHistory(consultation: ConsultationID, recipientKeyId: String, afterSeq: UInt64?, limit: Int) async throws -> [StoredChat]
+    /// Messages stored for a consultation, and the bytes of their copies (`ChatQuota`).
+    func chatTotals(consultation: ConsultationID) async throws -> (messages: Int, bytes: Int)
     /// Deletes the copies of consultations that ended or expired before `date`; returns how many.
     func purgeChat(closedBefore date: Date) async throws -> Int
 }

@@ -36,7 +36,7 @@ struct AuditController {
         let query = request.uri.queryParameters
         let filter = try Self.filter(query)
         let limit = try Self.integer(query, "limit", default: 100, range: 1...1000)
-        try await authorize(request, context, .auditSearch, purposeRequired: true)
+        try await authorize(request, context, .auditSearch, purposeRequired: true, searched: filter)
         let (records, more) = try await audit.search(filter, limit: limit)
         let entries = try records.compactMap { record -> JSONValue? in
             guard let bytes = record.canonicalBytes else { return nil }
@@ -50,7 +50,7 @@ struct AuditController {
         guard let format = AuditExportFormat(rawValue: query.get("format") ?? "jsonl") else {
             throw APIError.badField("format must be jsonl or csv.")
         }
-        try await authorize(request, context, .auditExport, purposeRequired: true)
+        try await authorize(request, context, .auditExport, purposeRequired: true, searched: AuditFilter())
         let store = self.store
         let body = ResponseBody { writer in
             try await format.export(from: store) { bytes in try await writer.write(ByteBuffer(bytes: bytes)) }
@@ -183,7 +183,10 @@ struct AuditController {
 
     // MARK: Helpers
 
-    private func authorize(_ request: Request, _ context: SamromRequestContext, _ action: AuditAction, purposeRequired: Bool) async throws {
+    private func authorize(
+        _ request: Request, _ context: SamromRequestContext, _ action: AuditAction, purposeRequired: Bool,
+        searched filter: AuditFilter? = nil
+    ) async throws {
         let account = try context.requireAccount()
         let raw = request.uri.queryParameters.get("purpose")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if account.role == .privacyOfficer {
@@ -194,7 +197,9 @@ struct AuditController {
         }
         let purpose = raw.isEmpty ? "integrity check" : raw
         do {
-            try await audit.authorize(account, action, purpose: purpose, clientIP: context.clientIP)
+            try await audit.authorize(
+                account, action, purpose: purpose, searched: filter?.searched, consultation: filter?.consultation,
+                clientIP: context.clientIP)
         } catch is AuditService.Refused {
             throw APIError.forbidden("Only a personvernombud may use the audit log; this attempt has been logged.")
         }
@@ -232,6 +237,11 @@ struct AuditController {
 
     static func date(_ query: Parameters, _ name: String) throws -> Date? {
         guard let text = query.get(name), !text.isEmpty else { return nil }
+        // Only the RFC 3339 shape reaches Foundation's parser, which a long
+        // fraction makes raise SIGFPE (found by scripts/fuzz.sh).
+        guard AuditEntry.isRFC3339(text) else {
+            throw APIError.badField("\(name) must be an RFC 3339 time, e.g. 2026-11-24T09:30:00Z.")
+        }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }

@@ -73,7 +73,7 @@ struct ConsultationController {
         let owner = try context.requireRole(.veileder)
         let now = clock.now
         var summaries: [Summary] = []
-        for c in try await consultations.list(owner: owner, clientIP: context.clientIP) {
+        for c in try await consultations.list(owner: owner) {
             let presence = await hub.presence(of: c.id)
             summaries.append(try await summary(c, now: now, presence: presence))
         }

@@ -1,10 +1,12 @@
 import Hummingbird
 import SamromCore
 
-/// `GET /healthz` and `GET /metrics` (Prometheus text, no personal data).
+/// `GET /healthz` and `GET /metrics` (Prometheus text, no personal data;
+/// loopback peers only, or with the bearer token: `MetricsAccess`).
 struct OperationsController {
     let metrics: ServerMetrics
     let store: any AccountStore
+    var access = MetricsAccess(token: nil)
 
     struct Health: ResponseEncodable {
         let status: String
@@ -22,8 +24,21 @@ struct OperationsController {
                     status: .serviceUnavailable, headers: [.cacheControl: "no-store"], response: Health(status: "unavailable"))
             }
         }
-        router.get("/metrics") { _, _ in
-            Response(
+        let access = access
+        router.get("/metrics") { request, context in
+            switch access.decide(peer: context.remoteAddress, headers: request.headers) {
+            case .allowed:
+                break
+            case .tokenRequired:
+                throw APIError(
+                    .unauthorized, "metrics-token-required", "Send the metrics bearer token.",
+                    headers: [.wwwAuthenticate: #"Bearer realm="samrom-metrics""#])
+            case .loopbackOnly:
+                throw APIError(
+                    .forbidden, "metrics-loopback-only",
+                    "Metrics are served to this host only; start the server with --metrics-token-file to read them from elsewhere.")
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }

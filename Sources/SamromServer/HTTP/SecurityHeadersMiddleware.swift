@@ -39,6 +39,10 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         for field in Self.headers where response.headers[field.name] == nil {
             response.headers.append(field)
         }
+        // Nothing the API answers belongs in a cache (lists, audit entries, links).
+        if request.uri.path.hasPrefix("/api/") || request.uri.path == "/api" {
+            response.headers[.cacheControl] = "no-store"
+        }
         return response
     }
 }

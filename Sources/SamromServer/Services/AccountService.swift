@@ -127,8 +127,9 @@ public final class AccountService: Sendable {
     }
 
     /// The account behind a session cookie, if the session is live and the
-    /// account enabled. Refreshes the idle timer at most once a minute.
-    public func authenticate(_ token: SessionToken) async throws -> Account? {
+    /// account enabled. A request that is the user's `activity` refreshes
+    /// the idle timer (at most once a minute); a page's own polling does not.
+    public func authenticate(_ token: SessionToken, activity: Bool = true) async throws -> Account? {
         let now = clock.now
         let hash = token.hash
         guard let session = try await store.session(tokenHash: hash) else { return nil }
@@ -137,7 +138,7 @@ public final class AccountService: Sendable {
             return nil
         }
         guard let account = try await store.account(id: session.account), !account.isDisabled else { return nil }
-        if now.timeIntervalSince(session.lastSeenAt) > 60 {
+        if activity, now.timeIntervalSince(session.lastSeenAt) > 60 {
             try await store.touchSession(tokenHash: hash, at: now)
         }
         return account

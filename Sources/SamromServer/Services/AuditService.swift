@@ -26,14 +26,22 @@ public struct AuditService: Sendable {
 
     /// Lets a personvernombud in for `action`, recording why; refuses and
     /// records anyone else.
-    public func authorize(_ account: Account, _ action: AuditAction, purpose: String, clientIP: String?) async throws {
+    /// `searched` says what is read (a search's filter, "the whole log");
+    /// a search for one consultation is recorded against that consultation,
+    /// so it shows in that deltaker's access report.
+    public func authorize(
+        _ account: Account, _ action: AuditAction, purpose: String, searched: String? = nil,
+        consultation: ConsultationID? = nil, clientIP: String?
+    ) async throws {
         guard account.role == .privacyOfficer else {
             try await auditor.record(
-                action, actor: .user(account), outcome: .denied,
+                action, actor: .user(account), consultation: consultation, outcome: .denied,
                 reason: "only a personvernombud may use the audit log", clientIP: clientIP)
             throw Refused()
         }
-        try await auditor.record(action, actor: .user(account), outcome: .allowed, reason: purpose, clientIP: clientIP)
+        let reason = searched.map { "\(purpose) (searched: \($0))" } ?? purpose
+        try await auditor.record(
+            action, actor: .user(account), consultation: consultation, outcome: .allowed, reason: reason, clientIP: clientIP)
     }
 
     /// One page of matching entries, and whether there are more.

@@ -22,6 +22,9 @@ actor ConsultationSession {
         let metrics: ServerMetrics
         let logger: Logger
         let resumeIndex: ResumeIndex
+        let chatLimits: ChatQuota.Limits
+        /// The most one history page carries, whatever its count.
+        let maxHistoryBytes: Int
     }
 
     /// A connection in this room.
@@ -62,6 +65,8 @@ actor ConsultationSession {
     /// The owner's account, once they came: the audit log names the veileder by account.
     private var owner: Account?
     private var retired = false
+    /// The stored chat's totals, loaded with the first message.
+    private var chatQuota: ChatQuota?
 
     init(consultation: Consultation, environment: Environment) {
         self.consultation = consultation
@@ -173,6 +178,12 @@ actor ConsultationSession {
     /// and never stored or relayed twice.
     private func chat(_ envelope: ChatEnvelope, from id: ConnectionID) async throws {
         let sender = try room.chatSender(envelope, from: id)
+        if chatQuota == nil {
+            let stored = try await environment.store.chatTotals(consultation: consultation.id)
+            chatQuota = chatQuota ?? ChatQuota(limits: environment.chatLimits, messages: stored.messages, bytes: stored.bytes)
+        }
+        // Counted before it is stored (a resend is counted again: harmless).
+        try chatQuota?.add(envelope)
         let (copies, duplicate) = try await environment.store.appendChat(
             envelope, consultation: consultation.id, sender: sender, at: environment.clock.now)
         environment.metrics.chatMessages.increment()
@@ -186,7 +197,15 @@ actor ConsultationSession {
         try await record(.chatHistory, actor(member), .allowed, "read the chat history (its own sealed copies)", addresses[member.participant])
         let page = try await environment.store.chatHistory(
             consultation: consultation.id, recipientKeyId: keyId, afterSeq: afterSeq, limit: limit + 1)
-        send(.history(messages: Array(page.prefix(limit)), more: page.count > limit), to: id)
+        // At most `limit` messages and `maxHistoryBytes` (always at least one).
+        var taken = 0
+        var bytes = 0
+        for stored in page.prefix(limit) {
+            bytes += ServerMessage.chat(stored).estimatedBytes
+            if taken > 0, bytes > environment.maxHistoryBytes { break }
+            taken += 1
+        }
+        send(.history(messages: Array(page.prefix(taken)), more: page.count > taken), to: id)
     }
 
     private func end(by link: Link) async {
@@ -299,7 +318,7 @@ actor ConsultationSession {
     private func close(_ id: ConnectionID, code: WebSocketCloseCode, reason: String) {
         guard let link = links[id], !link.closing else { return }
         links[id]?.closing = true
-        link.outbox.yield(.close(code, reason: reason))
+        link.outbox.close(code, reason: reason)
     }
 
     /// Answers a refused request with an `error`; the connection stays.

@@ -28,6 +28,8 @@ public actor SignallingHub {
     private let resumeIndex = ResumeIndex()
     /// Refused hellos per client address (a bad link, no login, an unknown resume token).
     private var helloThrottle: LoginThrottle
+    /// Bytes a connection's outbox may hold before it counts as too slow.
+    private let maxOutboxBytes: Int
 
     private var connections: [ConnectionID: Connection] = [:]
     private var sessions: [ConsultationID: ConsultationSession] = [:]
@@ -36,9 +38,10 @@ public actor SignallingHub {
     public init(
         store: any ConsultationStore & ChatStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
         roomConfiguration: Room.Configuration, helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20),
-        metrics: ServerMetrics, logger: Logger
+        maxOutboxBytes: Int = 4 << 20, chatLimits: ChatQuota.Limits = .init(), metrics: ServerMetrics, logger: Logger
     ) {
         self.helloThrottle = LoginThrottle(policy: helloThrottle)
+        self.maxOutboxBytes = maxOutboxBytes
         self.store = store
         self.auditor = auditor
         self.clock = clock
@@ -46,18 +49,19 @@ public actor SignallingHub {
         self.logger = logger
         environment = .init(
             store: store, auditor: auditor, clock: clock, iceServers: iceServers, roomConfiguration: roomConfiguration,
-            metrics: metrics, logger: logger, resumeIndex: resumeIndex)
+            metrics: metrics, logger: logger, resumeIndex: resumeIndex, chatLimits: chatLimits,
+            maxHistoryBytes: max(64 << 10, maxOutboxBytes / 4))
     }
 
     // MARK: Connections
 
-    public func connect(account: Account?, clientIP: String?) -> (ConnectionID, AsyncStream<Outbound>) {
+    func connect(account: Account?, clientIP: String?) -> (ConnectionID, Outbox) {
         nextConnection += 1
         let id = ConnectionID(nextConnection)
-        let (stream, outbox) = AsyncStream<Outbound>.makeStream(bufferingPolicy: .bufferingOldest(Outbox.capacity))
+        let outbox = Outbox(maxBytes: maxOutboxBytes)
         connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP)
         metrics.connections.increment()
-        return (id, stream)
+        return (id, outbox)
     }
 
     /// The socket is gone (closed, dropped, or timed out).
@@ -87,7 +91,7 @@ public actor SignallingHub {
         guard var connection = connections[id], !connection.closing else { return }
         connection.closing = true
         connections[id] = connection
-        connection.outbox.yield(.close(code, reason: reason))
+        connection.outbox.close(code, reason: reason)
     }
 
     // MARK: Before hello

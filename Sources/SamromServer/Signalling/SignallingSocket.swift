@@ -23,10 +23,11 @@ struct SignallingSocket: Sendable {
         let hub = self.hub
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await item in outbox {
+                for await item in outbox.stream {
                     switch item {
                     case .message(let message):
                         try await outbound.write(.text(message.encoded()))
+                        outbox.written(message)
                     case .close(let code, let reason):
                         try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
                         return

@@ -24,6 +24,9 @@ public enum TLSSetup {
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
             tls.minimumTLSVersion = .tlsv12
+            tls.maximumTLSVersion = .tlsv13
+            // TLS 1.2 only with forward secrecy and AEAD; TLS 1.3's suites are all AEAD.
+            tls.cipherSuiteValues = aeadCipherSuites
             tls.applicationProtocols = ["http/1.1"]
             // A peer that vanished never answers close_notify; do not hold its
             // socket (and its seat in a call) for NIOSSL's default 5 s.
@@ -35,6 +38,19 @@ public enum TLSSetup {
             throw Failure(description: "cannot load the TLS certificate \(certificate) and key \(key): \(error)")
         }
     }
+
+    /// The TLS 1.2 suites offered: ECDHE key exchange (forward secrecy, no
+    /// static RSA) with AES-GCM or ChaCha20-Poly1305 (no CBC, no SHA-1 MAC),
+    /// for ECDSA and RSA certificates alike, so a configured RSA certificate
+    /// gets the same list. BoringSSL fixes TLS 1.3's suites (all AEAD).
+    public static let aeadCipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     static func paths(for configuration: ServerConfiguration, logger: Logger) throws -> (String, String, Source) {
         switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
