@@ -5,11 +5,12 @@
 # and, not part of the tests:
 #   make bench        the full benchmark suite; rewrites docs/benchmarks.md
 #   make bench-quick  a small profile in a few minutes; .build/bench-quick.json
+#   make fuzz         every libFuzzer harness for 5 minutes
 SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm browser-venv bench-venv bench-build bench bench-quick clean
+.PHONY: run test deps certs build sodium-wasm browser-venv bench-venv bench-build bench bench-quick fuzz clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -45,8 +46,15 @@ test: deps sodium-wasm browser-venv bench-venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests
 	$(SWIFT) test --skip-build --filter BenchSuiteTests
+	sh scripts/test-api-schema.sh
 	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests
 	sh scripts/test-sodium-wasm.sh
+	SWIFT=$(SWIFT) sh scripts/fuzz.sh 5
+
+# Every libFuzzer harness for 5 minutes (about 35 minutes in all); fails on
+# any finding. `make test` runs each for 5 s, so a crash found once stays found.
+fuzz: deps
+	SWIFT=$(SWIFT) sh scripts/fuzz.sh 300
 
 # Benchmarks measure release builds; each scenario starts its own servers.
 bench-build: deps bench-venv

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "samrom", targets: ["SamromCLI"]),
         .executable(name: "samrom-bench", targets: ["SamromBenchCLI"]),
+        .executable(name: "samrom-fuzz", targets: ["SamromFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -124,6 +125,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libFuzzer harnesses for every decoder of outside input (scripts/fuzz.sh);
+        // only SamromCore and Sodium, so the sanitized build compiles little.
+        .target(
+            name: "SamromFuzzHarnesses",
+            dependencies: ["SamromCore", "Sodium"],
+            swiftSettings: strict
+        ),
+        // Built plainly it replays Tests/Fuzz/corpus; built with -DFUZZING and
+        // -sanitize=fuzzer,address it is the libFuzzer binary.
+        .executableTarget(
+            name: "SamromFuzz",
+            dependencies: ["SamromFuzzHarnesses"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SamromBenchTests",
             dependencies: [
@@ -164,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "SamromCoreTests",
             dependencies: [
-                "SamromCore", "SamromStore", "Sodium", "ReferenceMerkle",
+                "SamromCore", "SamromStore", "Sodium", "ReferenceMerkle", "SamromFuzzHarnesses",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // An independent Ed25519 for checking our signed notes.
                 .product(name: "Crypto", package: "swift-crypto"),

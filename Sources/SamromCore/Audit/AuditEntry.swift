@@ -56,9 +56,36 @@ public struct AuditEntry: Sendable, Equatable {
     }
 
     public static func parseTimestamp(_ text: String) -> Date? {
+        // ICU, under Foundation's parser on Linux, overflows on long numbers:
+        // a fraction of 10 digits reads as another second, one of about 33
+        // raises SIGFPE and ends the process (found by scripts/fuzz.sh). So
+        // only the RFC 3339 shape with at most 9 fractional digits reaches it.
+        guard isRFC3339(text) else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)`, digits where digits belong.
+    public static func isRFC3339(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool {
+            range.upperBound <= bytes.count && bytes[range].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        }
+        guard bytes.count >= 20, digits(0..<4), bytes[4] == UInt8(ascii: "-"), digits(5..<7), bytes[7] == UInt8(ascii: "-"),
+            digits(8..<10), bytes[10] == UInt8(ascii: "T"), digits(11..<13), bytes[13] == UInt8(ascii: ":"), digits(14..<16),
+            bytes[16] == UInt8(ascii: ":"), digits(17..<19)
+        else { return false }
+        var index = 19
+        if bytes[index] == UInt8(ascii: ".") {
+            let count = bytes[(index + 1)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }.count
+            guard (1...9).contains(count) else { return false }
+            index += 1 + count
+        }
+        let zone = bytes[index...]
+        if zone.elementsEqual([UInt8(ascii: "Z")]) { return true }
+        return zone.count == 6 && (zone.first == UInt8(ascii: "+") || zone.first == UInt8(ascii: "-"))
+            && digits((index + 1)..<(index + 3)) && bytes[index + 3] == UInt8(ascii: ":") && digits((index + 4)..<(index + 6))
     }
 
     private struct Wire: Codable {
