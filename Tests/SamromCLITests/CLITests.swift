@@ -97,20 +97,7 @@ import Testing
             #expect(demo.contains { $0.first == "privacy-officer" && $0.contains("personvernombud") })
 
             // The printed password logs in, over the self-signed certificate it made.
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
-            var request = HTTPClientRequest(url: "https://localhost:\(server.port)/api/session")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"username":"veileder","password":"\#(veileder.last!)"}"#))
-            let response: HTTPClientResponse
-            do {
-                response = try await client.execute(request, timeout: .seconds(30))
-            } catch {
-                try await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
-            #expect(response.status.code == 204)
+            #expect(try await ServerRequest.login(server, "veileder", veileder.last!).status == 204)
 
             // SIGTERM shuts it down gracefully, signing a last checkpoint.
             process.terminate()
@@ -137,38 +124,20 @@ import Testing
             defer { if process.isRunning { process.terminate() } }
             let demo = server.output.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
             let officer = try #require(demo.first { $0.first == "privacy-officer" })
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
-            func send(_ method: HTTPMethod, _ path: String, body: String? = nil, cookie: String? = nil) async throws -> HTTPClientResponse {
-                var request = HTTPClientRequest(url: "https://localhost:\(server.port)\(path)")
-                request.method = method
-                if let body {
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(string: body))
-                }
-                if let cookie { request.headers.add(name: "Cookie", value: cookie) }
-                return try await client.execute(request, timeout: .seconds(30))
+            let login = try await ServerRequest.login(server, officer[1], officer.last!)
+            #expect(login.status == 204)
+            let cookie = try #require(login.cookie)
+            #expect(try SamromProcess.run(
+                ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a good long password\n").status == 0)
+            for _ in 0..<4 {
+                #expect(try await ServerRequest.send(server, .GET, "/api/audit/checkpoint", cookie: cookie).status == 200)
             }
-            do {
-                let login = try await send(.POST, "/api/session", body: #"{"username":"\#(officer[1])","password":"\#(officer.last!)"}"#)
-                #expect(login.status.code == 204)
-                let cookie = try #require(login.headers.first(name: "Set-Cookie")?.split(separator: ";").first.map(String.init))
-                #expect(try SamromProcess.run(
-                    ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a good long password\n").status == 0)
-                for _ in 0..<4 {
-                    #expect(try await send(.GET, "/api/audit/checkpoint", cookie: cookie).status.code == 200)
-                }
-                // The server signs within about a second of an append.
-                try await Task.sleep(for: .milliseconds(2500))
-                let stored = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
-                let reply = try await send(.GET, "/api/audit/checkpoint", cookie: cookie)
-                let note = String(buffer: try await reply.body.collect(upTo: 1 << 16))
-                let size = note.split(separator: "\n").dropFirst().first.flatMap { Int($0) } ?? -1
-                #expect(size >= stored, "the server signed \(size) entries of \(stored) stored")
-            } catch {
-                try await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
+            // The server signs within about a second of an append.
+            try await Task.sleep(for: .milliseconds(2500))
+            let stored = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+            let note = try await ServerRequest.send(server, .GET, "/api/audit/checkpoint", cookie: cookie).body
+            let size = note.split(separator: "\n").dropFirst().first.flatMap { Int($0) } ?? -1
+            #expect(size >= stored, "the server signed \(size) entries of \(stored) stored")
         }
     }
 }

@@ -187,20 +187,7 @@ import Testing
             // What was typed is the password.
             let server = try SamromProcess.start(data)
             defer { server.process.terminate() }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
-            var request = HTTPClientRequest(url: "https://localhost:\(server.port)/api/session")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"username":"kari","password":"typed at a terminal"}"#))
-            let response: HTTPClientResponse
-            do {
-                response = try await client.execute(request, timeout: .seconds(30))
-            } catch {
-                try await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
-            #expect(response.status.code == 204)
+            #expect(try await ServerRequest.login(server, "kari", "typed at a terminal").status == 204)
         }
     }
 

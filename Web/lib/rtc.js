@@ -301,11 +301,18 @@ export class Call extends EventTarget {
    */
   async checkFingerprint(pc) {
     /** @type {boolean | null} */
-    let ok;
-    try {
-      ok = await remoteFingerprintMatches(pc);
-    } catch {
-      ok = null;
+    let ok = null;
+    // Right at `connected` a transport may not show its certificate yet:
+    // "cannot tell" is asked again a few times before it is the answer.
+    for (let attempt = 0; attempt < 6; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (pc !== this.pc || this.closed) return;
+      try {
+        ok = await remoteFingerprintMatches(pc);
+      } catch {
+        ok = null;
+      }
+      if (ok !== null) break;
     }
     if (pc !== this.pc || this.closed) return;
     this.fingerprint = ok;
