@@ -22,7 +22,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let directory = URL(fileURLWithPath: data.dataDirectory)
-            let store = try openStore(data)
+            let store = try await data.openStore()
             let verifier: NoteVerifier
             do {
                 if let verifierKey {
@@ -70,7 +70,7 @@ struct Audit: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try openStore(data)
+            let store = try await data.openStore()
             try await AuditExportFormat(rawValue: format)!.export(from: store) { bytes in
                 FileHandle.standardOutput.write(Data(bytes))
             }
@@ -83,7 +83,7 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let store = try openStore(data)
+            let store = try await data.openStore()
             guard let note = try await store.latestAuditCheckpoint() else {
                 throw CLIError("no checkpoint has been signed yet")
             }
@@ -132,11 +132,3 @@ struct Purge: AsyncParsableCommand {
     }
 }
 
-/// The store alone, for commands that only read it.
-func openStore(_ data: DataOptions) throws -> SQLiteStore {
-    do {
-        return try SQLiteStore(directory: URL(fileURLWithPath: data.dataDirectory))
-    } catch {
-        throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
-    }
-}

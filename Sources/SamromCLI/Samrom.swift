@@ -9,8 +9,23 @@ struct Samrom: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-/// `--data-dir`, shared by every subcommand.
+/// `--data-dir` and `--store`, shared by every subcommand.
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Where the database, keys and generated certificates live.")
     var dataDirectory: String = "data"
+    @Option(
+        name: .customLong("store"),
+        help: "sqlite (the default: a database in the data directory) or postgres://user@host:port/database, shared by several instances.")
+    var storeText: String?
+
+    var store: StoreLocation { (try? StoreLocation(storeText)) ?? .sqlite }
+
+    func validate() throws {
+        _ = try StoreLocation(storeText)
+    }
+
+    /// The store alone, for commands that only read it.
+    func openStore() async throws -> any SamromStorage {
+        try await store.open(dataDirectory: dataDirectory)
+    }
 }

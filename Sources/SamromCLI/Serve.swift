@@ -114,7 +114,7 @@ struct Serve: AsyncParsableCommand {
 
         let app: SamromApp
         do {
-            app = try await SamromApp(configuration: configuration, logger: logger)
+            app = try await SamromApp(configuration: configuration, store: try await data.openStore(), logger: logger)
         } catch {
             throw CLIError("cannot start: \(error)")
         }

@@ -78,8 +78,9 @@ func openApp(_ data: DataOptions, configuration given: ServerConfiguration? = ni
     configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
     var logger = Logger(label: "samrom")
     logger.logLevel = .warning
+    let store = try await data.openStore()
     do {
-        return try await SamromApp(configuration: configuration, logger: logger)
+        return try await SamromApp(configuration: configuration, store: store, logger: logger)
     } catch {
         throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
     }

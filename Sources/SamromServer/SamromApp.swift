@@ -13,7 +13,9 @@ import ServiceLifecycle
 /// `samrom serve` and the tests build it the same way.
 public struct SamromApp: Sendable {
     public let configuration: ServerConfiguration
-    public let store: SQLiteStore
+    /// SQLite in the data directory by default; any other `SamromStorage`
+    /// (PostgreSQL for several instances) when given.
+    public let store: any SamromStorage
     public let auditor: Auditor
     public let auditLog: TransparencyLog
     public let accounts: AccountService
@@ -25,11 +27,13 @@ public struct SamromApp: Sendable {
     let logger: Logger
     let policy: OriginPolicy
 
-    public init(configuration: ServerConfiguration, clock: WallClock = .system, logger: Logger) async throws {
+    public init(
+        configuration: ServerConfiguration, store given: (any SamromStorage)? = nil, clock: WallClock = .system, logger: Logger
+    ) async throws {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
-        store = try SQLiteStore(directory: configuration.dataDirectory)
+        store = try given ?? SQLiteStore(directory: configuration.dataDirectory)
         let signer = try AuditSigningKey.loadOrCreate(in: configuration.dataDirectory, name: configuration.effectiveAuditOrigin)
         auditLog = try await TransparencyLog.open(store: store, signer: signer, clock: clock)
         auditor = Auditor(sink: auditLog, clock: clock)
@@ -156,7 +160,7 @@ public struct SamromApp: Sendable {
 /// deletes dead sessions and applies audit retention.
 struct MaintenanceService: Service {
     let hub: SignallingHub
-    let store: SQLiteStore
+    let store: any SamromStorage
     let auditLog: TransparencyLog
     let auditor: Auditor
     let configuration: ServerConfiguration

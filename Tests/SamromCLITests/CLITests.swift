@@ -65,6 +65,10 @@ import Testing
                 (["serve", "--message-rate", "nan", "--data-dir", data], nil),
                 (["serve", "--message-burst", "-5", "--data-dir", data], nil),
                 (["audit", "export", "--format", "xml", "--data-dir", data], nil),
+                // --store: another database kind, a URL without a host, a server that is not there.
+                (["user", "list", "--store", "mysql://db.example/samrom", "--data-dir", data], nil),
+                (["audit", "verify", "--store", "postgres://", "--data-dir", data], nil),
+                (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--data-dir", data], nil),
             ]
             for (arguments, input) in cases {
                 let run = try SamromProcess.run(arguments, input: input)

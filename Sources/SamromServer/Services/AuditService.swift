@@ -7,12 +7,12 @@ import SamromStore
 /// before anything is read; anyone but a personvernombud is refused, and
 /// that attempt is logged too.
 public struct AuditService: Sendable {
-    let store: SQLiteStore
+    let store: any SamromStorage
     let log: TransparencyLog
     let auditor: Auditor
     let clock: WallClock
 
-    public init(store: SQLiteStore, log: TransparencyLog, auditor: Auditor, clock: WallClock) {
+    public init(store: any SamromStorage, log: TransparencyLog, auditor: Auditor, clock: WallClock) {
         self.store = store
         self.log = log
         self.auditor = auditor

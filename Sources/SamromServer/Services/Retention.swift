@@ -14,7 +14,7 @@ public enum Retention {
         public var auditEntriesErased: Int
     }
 
-    public static func run(store: SQLiteStore, auditor: Auditor, configuration: ServerConfiguration, clock: WallClock) async throws -> Result {
+    public static func run(store: any SamromStorage, auditor: Auditor, configuration: ServerConfiguration, clock: WallClock) async throws -> Result {
         let chat = try await store.purgeChat(closedBefore: clock.now.addingTimeInterval(-configuration.chatRetention))
         if chat > 0 {
             try await auditor.record(

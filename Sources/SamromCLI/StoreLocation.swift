@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SamromCore
+#if canImport(SamromPostgres)
+import SamromPostgres
+#endif
+import SamromStore
+
+/// Where the data lives, from `--store`: SQLite in the data directory (the
+/// default, for one machine) or a PostgreSQL database shared by several
+/// instances (`postgres://user@host:port/database`). The data directory
+/// still holds the audit signing key and generated certificates.
+enum StoreLocation: Equatable {
+    case sqlite
+    case postgres(url: String)
+
+    init(_ text: String?) throws {
+        guard let text, !text.isEmpty, text != "sqlite" else {
+            self = .sqlite
+            return
+        }
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), URL(string: text)?.host != nil else {
+            throw ValidationError("--store must be sqlite or a postgres://user@host:port/database URL")
+        }
+        self = .postgres(url: text)
+    }
+
+    /// Opens (and creates or migrates) the store.
+    func open(dataDirectory: String) async throws -> any SamromStorage {
+        switch self {
+        case .sqlite:
+            do {
+                return try SQLiteStore(directory: URL(fileURLWithPath: dataDirectory))
+            } catch {
+                throw CLIError("cannot open the data directory \(dataDirectory): \(error)")
+            }
+        case .postgres(let url):
+            var logger = Logger(label: "samrom.postgres")
+            logger.logLevel = .warning
+            #if canImport(SamromPostgres)
+            do {
+                return try await PostgresStore.connect(url: url, logger: logger)
+            } catch {
+                // The URL may hold a password: never print it.
+                throw CLIError("cannot open the PostgreSQL store: \(error)")
+            }
+            #else
+            _ = (url, logger)
+            throw CLIError("this build has no PostgreSQL store")
+            #endif
+        }
+    }
+}
