@@ -39,12 +39,15 @@ run: certs build sodium-wasm
 
 # Every server in the tests binds 127.0.0.1 only; the tests that start a
 # browser run in a loopback-only network namespace, so nothing can leave.
+# The server tests run a second time on PostgreSQL 15 (a cluster of their
+# own in a temporary directory; SAMROM_TEST_STORE=postgres).
 # The bench suite's tiny profile loads both cores, so it runs on its own
 # rather than beside the server tests' timeouts.
 test: deps sodium-wasm browser-venv bench-venv
 	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests
+	SAMROM_TEST_STORE=postgres $(SWIFT) test --skip-build --filter SamromServerTests --skip BrowserInteropTests
 	$(SWIFT) test --skip-build --filter BenchSuiteTests
 	sh scripts/test-api-schema.sh
 	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium 1.0.18 (Debian 12) through pkg-config; only `Sodium` imports it.
@@ -59,6 +60,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shared store for several instances: PostgreSQL through postgres-nio.
+        .target(
+            name: "SamromPostgres",
+            dependencies: [
+                "SamromCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "SamromServer",
             dependencies: [
@@ -84,6 +95,8 @@ let package = Package(
             dependencies: [
                 "SamromServer",
                 "SamromStore",
+                // `--store postgres://…` (StoreLocation.swift).
+                "SamromPostgres",
                 "SamromCore",
                 "Sodium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -186,9 +199,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The same assertions against every store: SQLite, and a real
+        // PostgreSQL 15 the tests start (SamromTestSupport.PostgresServer).
+        .testTarget(
+            name: "SamromStoreTests",
+            dependencies: [
+                "SamromCore",
+                "SamromStore",
+                "SamromPostgres",
+                "SamromTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SamromServerTests",
             dependencies: [
+                // SAMROM_TEST_STORE=postgres runs the suite on PostgreSQL.
+                "SamromPostgres",
                 "SamromServer",
                 "SamromCore",
                 "SamromStore",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SamromCore
 
 @main
 struct Samrom: AsyncParsableCommand {

@@ -2,9 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SamromCore
-#if canImport(SamromPostgres)
 import SamromPostgres
-#endif
 import SamromStore
 
 /// Where the data lives, from `--store`: SQLite in the data directory (the
@@ -38,17 +36,12 @@ enum StoreLocation: Equatable {
         case .postgres(let url):
             var logger = Logger(label: "samrom.postgres")
             logger.logLevel = .warning
-            #if canImport(SamromPostgres)
             do {
                 return try await PostgresStore.connect(url: url, logger: logger)
             } catch {
                 // The URL may hold a password: never print it.
                 throw CLIError("cannot open the PostgreSQL store: \(error)")
             }
-            #else
-            _ = (url, logger)
-            throw CLIError("this build has no PostgreSQL store")
-            #endif
         }
     }
 }

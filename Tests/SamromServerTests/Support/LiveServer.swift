@@ -43,7 +43,8 @@ final class LiveServer: Sendable {
         configure(&configuration)
         var logger = Logger(label: "samrom-test")
         logger.logLevel = ProcessInfo.processInfo.environment["SAMROM_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        let app = try await SamromApp(configuration: configuration, clock: clock.wallClock, logger: logger)
+        let app = try await SamromApp(
+            configuration: configuration, store: try await TestStore.make(for: dataDirectory, logger: logger), clock: clock.wallClock, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let application = try app.application { channel in
             continuation.yield(channel.localAddress?.port ?? 0)
@@ -71,6 +72,7 @@ final class LiveServer: Sendable {
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        await TestStore.close(app.store)
     }
 
     func removeData() {
