@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     // Connections (issue 13)
     @Option(name: .customLong("request-head-timeout"),
             help: "Seconds a connection has for its TLS handshake and each request's headers (default 10).")
-    var requestHeadTimeout: Int = 10
+    var requestHeadTimeout: Int = Int(ServerConfiguration().requestHeadTimeout.components.seconds)
     @Option(name: .customLong("max-connections-per-address"),
             help: "Connections open at once from one IP address (default 200: staff may share one NAT address).")
     var maxConnectionsPerAddress: Int = ServerConfiguration().maxConnectionsPerAddress

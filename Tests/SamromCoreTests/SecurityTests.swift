@@ -53,6 +53,13 @@ import Testing
         fresh.succeeded(address + [.account("b")])
         #expect(fresh.admit(address + [.account("c")], now: t0) == nil)
         #expect(fresh.admit(address + [.account("d")], now: t0) != nil)
+        // An attempt never checked (the server was busy) counts for nothing.
+        var busy = LoginThrottle(policy: .init(freeFailures: 1, baseDelay: 1, maxDelay: 60, memory: 3600))
+        let keys2: [LoginThrottle.Key] = [.account("e"), .address("10.0.0.3")]
+        #expect(busy.admit(keys2, now: t0) == nil)
+        busy.withdraw(keys2)
+        #expect(busy.admit(keys2, now: t0) == nil)
+        #expect(busy.admit(keys2, now: t0) != nil)
     }
 
     @Test func tokensParseStrictlyAndHashByKind() {

@@ -40,4 +40,11 @@ public struct ChatQuota: Sendable, Equatable {
         messages += 1
         bytes += size
     }
+
+    /// An envelope counted by `add` was not stored after all (a resend of
+    /// one stored before, or the store failed).
+    public mutating func takeBack(_ envelope: ChatEnvelope) {
+        messages = max(0, messages - 1)
+        bytes = max(0, bytes - Self.bytes(of: envelope))
+    }
 }

@@ -71,11 +71,15 @@ public struct LoginThrottle: Sendable {
     /// cleared and the address's attempt taken back (not its earlier
     /// failures: one good password must not reset a sprayer's counter).
     public mutating func succeeded(_ keys: [Key]) {
+        withdraw(keys.filter { if case .address = $0 { true } else { false } })
+        for case .account(let name) in keys { records[.account(name)] = nil }
+    }
+
+    /// The attempt let in by `admit` was never checked (the server was too
+    /// busy): it counts for none of its keys.
+    public mutating func withdraw(_ keys: [Key]) {
         for key in keys {
-            switch key {
-            case .account: records[key] = nil
-            case .address: if let record = records[key] { records[key]?.failures = max(0, record.failures - 1) }
-            }
+            if let record = records[key] { records[key]?.failures = max(0, record.failures - 1) }
         }
     }
 

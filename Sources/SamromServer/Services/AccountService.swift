@@ -95,7 +95,7 @@ public final class AccountService: Sendable {
         do {
             matches = try await passwords.run { PasswordHash.verify(password: password, hash: stored) }
         } catch is PasswordWorkers.Busy {
-            await throttle.succeeded(keys.filter { if case .address = $0 { true } else { false } })
+            await throttle.withdraw(keys)
             try await auditor.refused(.login, reason: "too many password checks waiting", clientIP: clientIP)
             return .busy
         }
@@ -151,6 +151,7 @@ actor ThrottleBox {
     init(_ throttle: LoginThrottle) { self.throttle = throttle }
     func admit(_ keys: [LoginThrottle.Key], now: Date) -> TimeInterval? { throttle.admit(keys, now: now) }
     func succeeded(_ keys: [LoginThrottle.Key]) { throttle.succeeded(keys) }
+    func withdraw(_ keys: [LoginThrottle.Key]) { throttle.withdraw(keys) }
 }
 
 extension Optional {

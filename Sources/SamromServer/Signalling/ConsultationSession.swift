@@ -182,10 +182,19 @@ actor ConsultationSession {
             let stored = try await environment.store.chatTotals(consultation: consultation.id)
             chatQuota = chatQuota ?? ChatQuota(limits: environment.chatLimits, messages: stored.messages, bytes: stored.bytes)
         }
-        // Counted before it is stored (a resend is counted again: harmless).
+        // Counted before it is stored, so messages sent at once cannot pass
+        // the limit together; taken back if nothing new was stored.
         try chatQuota?.add(envelope)
-        let (copies, duplicate) = try await environment.store.appendChat(
-            envelope, consultation: consultation.id, sender: sender, at: environment.clock.now)
+        let copies: [StoredChat]
+        let duplicate: Bool
+        do {
+            (copies, duplicate) = try await environment.store.appendChat(
+                envelope, consultation: consultation.id, sender: sender, at: environment.clock.now)
+        } catch {
+            chatQuota?.takeBack(envelope)
+            throw error
+        }
+        if duplicate { chatQuota?.takeBack(envelope) }
         environment.metrics.chatMessages.increment()
         guard let seq = copies.first?.seq else { return }
         send(.chatAck(clientMsgId: envelope.clientMsgId, seq: seq), to: id)

@@ -38,11 +38,20 @@ final class Outbox: Sendable {
             queued += size
             return true
         }
-        guard fits, case .enqueued = continuation.yield(.message(message)) else {
+        guard fits else {
             finish()
             return false
         }
-        return true
+        switch continuation.yield(.message(message)) {
+        case .enqueued, .terminated:
+            // Terminated: the connection is already gone; nothing to close.
+            return true
+        case .dropped:
+            finish()
+            return false
+        @unknown default:
+            return true
+        }
     }
 
     /// The writer has written `message`: its bytes leave the queue.
