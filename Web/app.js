@@ -5,7 +5,7 @@
  * lib/rtc.js; this file only turns it into screens.
  */
 import '/lib/page.js';
-import { SignallingClient } from '/lib/protocol.js';
+import { SignallingClient, defaultUrl } from '/lib/protocol.js';
 import { SecureRoom, forgetConsultation } from '/lib/room.js';
 import { Mesh } from '/lib/mesh.js';
 import { CallGrid } from '/lib/grid.js';
@@ -25,6 +25,7 @@ import { openMedia } from '/lib/devices.js';
  * @property {string} expiresAt
  * @property {number} waiting
  * @property {number} inCall
+ * @property {string} route  the route key for `/ws?r=` (several instances behind a load balancer)
  */
 
 /**
@@ -193,7 +194,7 @@ async function enterRoom(c) {
     $(id).setAttribute('aria-pressed', 'false');
     say($(id), key);
   }
-  const client = new SignallingClient();
+  const client = new SignallingClient(defaultUrl(c.route));
   const secure = new SecureRoom(client, { profile: () => (username ? { name: username } : null) });
   const mesh = new Mesh(secure, client, { role: 'veileder', stream });
   /** @type {NonNullable<typeof room>} */

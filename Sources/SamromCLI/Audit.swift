@@ -29,8 +29,12 @@ struct Audit: AsyncParsableCommand {
                     verifier = try NoteVerifier(verifierKey: verifierKey)
                 } else if let own = try AuditSigningKey.verifier(in: directory) {
                     verifier = own
+                } else if let recorded = try await store.auditVerifierKey(recording: nil) {
+                    // Weaker: whoever can change the database can change this.
+                    say("No signing key in \(data.dataDirectory): verifying with the key recorded in the store; pass --verifier-key to use the published one.")
+                    verifier = try NoteVerifier(verifierKey: recorded)
                 } else {
-                    throw CLIError("no audit signing key in \(data.dataDirectory); pass --verifier-key")
+                    throw CLIError("no audit signing key in \(data.dataDirectory) and none recorded in the store; pass --verifier-key")
                 }
             } catch let error as CLIError {
                 throw error
@@ -97,10 +101,13 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            guard let verifier = try AuditSigningKey.verifier(in: URL(fileURLWithPath: data.dataDirectory)) else {
+            if let verifier = try AuditSigningKey.verifier(in: URL(fileURLWithPath: data.dataDirectory)) {
+                say(verifier.verifierKey)
+            } else if let recorded = try await data.openStore().auditVerifierKey(recording: nil) {
+                say(recorded)
+            } else {
                 throw CLIError("no audit signing key in \(data.dataDirectory) yet; it is made when the server first starts")
             }
-            say(verifier.verifierKey)
         }
     }
 }

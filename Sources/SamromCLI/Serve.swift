@@ -52,6 +52,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("metrics-token-file"),
             help: "File holding a bearer token (32+ characters) that lets other hosts read /metrics; without it, loopback only.")
     var metricsTokenFile: String?
+    // Several instances on one store (issue 14)
+    @Option(name: .customLong("instance-name"),
+            help: "This instance's name behind the load balancer (its HAProxy server name); join links then carry a route key.")
+    var instanceName: String?
+    @Option(name: .customLong("home-lease"),
+            help: "Seconds a call's home is leased to its instance; a survivor takes a dead instance's calls after it (default 10).")
+    var homeLease: Int = Int(ServerConfiguration().homeLease)
+    @Flag(name: .customLong("no-audit-signing"),
+          help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
+    var noAuditSigning = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -78,6 +88,10 @@ struct Serve: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
         }
+        if let instanceName, !Instance.isValidName(instanceName) {
+            throw ValidationError("--instance-name must be 1 to 32 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit")
+        }
+        guard (3...300).contains(homeLease) else { throw ValidationError("--home-lease must be 3 to 300 seconds") }
         if let metricsTokenFile, !FileManager.default.isReadableFile(atPath: metricsTokenFile) {
             throw ValidationError("cannot read --metrics-token-file \(metricsTokenFile)")
         }
@@ -111,6 +125,9 @@ struct Serve: AsyncParsableCommand {
         configuration.requestHeadTimeout = .seconds(requestHeadTimeout)
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.metricsTokenFile = metricsTokenFile
+        configuration.instanceName = instanceName
+        configuration.homeLease = TimeInterval(homeLease)
+        configuration.signsAuditCheckpoints = !noAuditSigning
 
         let app: SamromApp
         do {

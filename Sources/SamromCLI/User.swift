@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SamromCore
 import SamromServer
+import SamromStore
 import Sodium
 
 struct User: AsyncParsableCommand {
@@ -66,6 +67,10 @@ struct User: AsyncParsableCommand {
             guard try await app.accounts.disable(username: username) else {
                 throw CLIError("no account named \(username)")
             }
+            // Instances on a shared store close its open calls at once.
+            if let name = Account.normalisedUsername(username), let account = try await app.store.account(username: name) {
+                await app.cluster.announce(.accountDisabled(account.id))
+            }
             try await app.auditLog.checkpoint()
             say("Disabled \(username.lowercased()).")
         }
@@ -80,6 +85,11 @@ func openApp(_ data: DataOptions, configuration given: ServerConfiguration? = ni
     logger.logLevel = .warning
     let store = try await data.openStore()
     do {
+        // A command signs a checkpoint only where a server could: with the
+        // log's key in its data directory, or as the very first signer.
+        let key = configuration.dataDirectory.appendingPathComponent(AuditSigningKey.fileName).path
+        let firstSigner = try await store.auditVerifierKey(recording: nil) == nil
+        configuration.signsAuditCheckpoints = FileManager.default.fileExists(atPath: key) || firstSigner
         return try await SamromApp(configuration: configuration, store: store, logger: logger)
     } catch {
         throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")

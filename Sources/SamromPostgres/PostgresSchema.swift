@@ -128,6 +128,40 @@ enum PostgresSchema {
             """,
             "CREATE INDEX chat_copy_by_recipient ON chat_copy (consultation_id, recipient_key_id, seq)",
         ]),
+        Migration(version: 2, name: "call homes, stored seats, route secret", statements: [
+            // Where each consultation's call lives (CallStore): its holder,
+            // the epoch that fences out an earlier holder, and the lease.
+            // Claims lock the row (FOR UPDATE). A released home keeps its
+            // row (holder '') so that epochs only grow.
+            """
+            CREATE TABLE call_home (
+                consultation_id text PRIMARY KEY REFERENCES consultation (id) ON DELETE CASCADE,
+                instance text NOT NULL,
+                holder text NOT NULL,
+                epoch bigint NOT NULL CHECK (epoch >= 1),
+                lease_until double precision NOT NULL
+            )
+            """,
+            // The seats of a call, in order, for whoever takes the call over.
+            """
+            CREATE TABLE call_seat (
+                consultation_id text NOT NULL REFERENCES consultation (id) ON DELETE CASCADE,
+                position integer NOT NULL CHECK (position >= 0),
+                participant text NOT NULL,
+                role text NOT NULL,
+                resume_hash bytea NOT NULL UNIQUE,
+                last_key_id text,
+                PRIMARY KEY (consultation_id, position)
+            )
+            """,
+            // Secrets shared by every instance: 'route' (RouteKey).
+            """
+            CREATE TABLE cluster_secret (
+                name text PRIMARY KEY,
+                secret bytea NOT NULL
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

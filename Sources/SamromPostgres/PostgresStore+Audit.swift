@@ -158,3 +158,9 @@ extension PostgresStore: AuditStore {
         limit < 0 ? .max : Int64(limit)
     }
 }
+
+extension PostgresStore {
+    public func auditVerifierKey(recording candidate: String?) async throws -> String? {
+        try await firstStored("audit-verifier", candidate: candidate.map { Array($0.utf8) }).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

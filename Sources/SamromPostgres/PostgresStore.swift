@@ -15,6 +15,11 @@ public final class PostgresStore: Sendable {
     private let running: Task<Void, Never>
     /// Where it is connected, without the password: for logs.
     public let endpoint: String
+    /// Where it is connected: for the cluster channel's own connection.
+    let target: PostgresURL
+    let logger: Logger
+    /// Whether this instance signs the audit log's checkpoints now.
+    let signingTurn: PostgresSigningTurn
 
     /// Connects to the database at `url` (`postgres://user@host:port/db`),
     /// creating or migrating its schema, and starts the pool. A bad URL, a
@@ -46,6 +51,9 @@ public final class PostgresStore: Sendable {
         access = PostgresAccess(client: client, logger: logger)
         sequencer = PostgresAuditSequencer(access: access)
         endpoint = target.redacted
+        self.target = target
+        self.logger = logger
+        signingTurn = PostgresSigningTurn(target: target, logger: logger)
         // Immediate: `run()` has begun (and marked the pool running) before
         // the first query can ask it for a connection.
         running = Task.immediate { await client.run() }
@@ -53,6 +61,7 @@ public final class PostgresStore: Sendable {
 
     /// Stops the pool and closes its connections. Calls after it fail.
     public func close() async {
+        await signingTurn.release()
         running.cancel()
         await running.value
     }
@@ -65,7 +74,7 @@ public final class PostgresStore: Sendable {
         return (version, count)
     }
 
-    private static func openConnection(_ target: PostgresURL, logger: Logger) async throws -> PostgresConnection {
+    static func openConnection(_ target: PostgresURL, logger: Logger) async throws -> PostgresConnection {
         do {
             var configuration = PostgresConnection.Configuration(
                 host: target.host, port: target.port, username: target.username, password: target.password,

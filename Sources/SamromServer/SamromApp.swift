@@ -22,8 +22,12 @@ public struct SamromApp: Sendable {
     public let consultations: ConsultationService
     public let audit: AuditService
     public let hub: SignallingHub
+    /// Control events to and from the other instances on the store.
+    public let cluster: ClusterBus
     public let metrics: ServerMetrics
     public let clock: WallClock
+    /// The cluster's secret for route keys (the same on every instance).
+    let routeSecret: [UInt8]
     let logger: Logger
     let policy: OriginPolicy
 
@@ -34,18 +38,59 @@ public struct SamromApp: Sendable {
         self.clock = clock
         self.logger = logger
         store = try given ?? SQLiteStore(directory: configuration.dataDirectory)
-        let signer = try AuditSigningKey.loadOrCreate(in: configuration.dataDirectory, name: configuration.effectiveAuditOrigin)
-        auditLog = try await TransparencyLog.open(store: store, signer: signer, clock: clock)
+        let (signer, verifier) = try await Self.auditKeys(configuration, store: store)
+        // Several instances on one store sign one at a time.
+        auditLog = try await TransparencyLog.open(
+            store: store, signer: signer, verifier: verifier, clock: clock, turn: store as? any SigningTurn)
         auditor = Auditor(sink: auditLog, clock: clock)
         metrics = ServerMetrics()
         policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
+        routeSecret = try await store.routeSecret()
+        // One boot id for the whole run: the hub's holder and the bus's are one.
+        let instance = try configuration.instance()
         hub = SignallingHub(
             store: store, auditor: auditor, clock: clock, iceServers: try Self.iceServers(configuration),
-            roomConfiguration: configuration.room, helloThrottle: configuration.helloThrottle,
+            roomConfiguration: configuration.room, instance: instance, homeLease: configuration.homeLease,
+            routeSecret: routeSecret, helloThrottle: configuration.helloThrottle,
             maxOutboxBytes: configuration.maxOutboxBytes, chatLimits: configuration.chatLimits, metrics: metrics, logger: logger)
         accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
-        consultations = ConsultationService(store: store, auditor: auditor, clock: clock, hub: hub)
+        cluster = ClusterBus(
+            hub: hub, channel: store as? any ClusterChannel, holder: instance.holder, logger: logger)
+        consultations = ConsultationService(store: store, auditor: auditor, clock: clock, cluster: cluster)
         audit = AuditService(store: store, log: auditLog, auditor: auditor, clock: clock)
+    }
+
+    /// The audit log's signing key (none on an instance that does not sign)
+    /// and the key it is verified with: the one recorded in the store when
+    /// the log was first signed. Instances sharing a store must all sign with
+    /// that key; one with another key does not start.
+    static func auditKeys(_ configuration: ServerConfiguration, store: any AuditStore) async throws -> (NoteSigner?, NoteVerifier) {
+        let signer: NoteSigner?
+        if configuration.signsAuditCheckpoints {
+            signer = try AuditSigningKey.loadOrCreate(in: configuration.dataDirectory, name: configuration.effectiveAuditOrigin)
+        } else {
+            try DataDirectory.prepare(configuration.dataDirectory)
+            signer = nil
+        }
+        guard let recorded = try await store.auditVerifierKey(recording: signer?.verifier.verifierKey) else {
+            throw StartupFailure(
+                description: "no instance has signed this audit log yet: start one that signs (without --no-audit-signing) first")
+        }
+        if let signer, signer.verifier.verifierKey != recorded {
+            throw StartupFailure(
+                description: "the audit signing key in \(configuration.dataDirectory.path) is not the key this log is signed with "
+                    + "(\(recorded)); copy \(AuditSigningKey.fileName) from an instance that signs it, or start with --no-audit-signing")
+        }
+        do {
+            return (signer, try NoteVerifier(verifierKey: recorded))
+        } catch {
+            throw StorageError(.corrupt, "the recorded audit verifier key is not valid: \(error)")
+        }
+    }
+
+    /// A configuration the server cannot start with, in words.
+    public struct StartupFailure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     static func iceServers(_ configuration: ServerConfiguration) throws -> IceServerProvider {
@@ -83,7 +128,10 @@ public struct SamromApp: Sendable {
         router.add(middleware: SessionMiddleware(accounts: accounts))
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
-        ConsultationController(consultations: consultations, hub: hub, policy: policy, clock: clock).register(on: router)
+        ConsultationController(
+            consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,
+            routeInJoinLinks: configuration.instanceName != nil
+        ).register(on: router)
         AuditController(audit: audit, log: auditLog, store: store).register(on: router)
         OperationsController(metrics: metrics, store: store, access: metricsAccess).register(on: router)
         // `/ws` requests that were not upgraded land here: say why.
@@ -106,9 +154,11 @@ public struct SamromApp: Sendable {
             guard policy.allows(request.headers, authority: request.head.authority) else { return .dontUpgrade }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            // After a `moved`, the client names the instance it was sent to.
+            let asked = context.request.uri.queryParameters["i"].map(String.init).flatMap { Instance.isValidName($0) ? $0 : nil }
             try await socket.run(
                 inbound: inbound, outbound: outbound, account: context.requestContext.account,
-                clientIP: context.requestContext.clientIP)
+                clientIP: context.requestContext.clientIP, askedFor: asked)
         }
         return router
     }
@@ -146,6 +196,7 @@ public struct SamromApp: Sendable {
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "samrom"),
             services: [
+                cluster,
                 MaintenanceService(
                     hub: hub, store: store, auditLog: auditLog, auditor: auditor, configuration: configuration, clock: clock,
                     logger: logger)
@@ -172,6 +223,7 @@ struct MaintenanceService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             await hub.sweep()
+            if ticks % max(1, Int(configuration.homeLease / 3)) == 0 { await hub.renewHomes() }
             do {
                 try await auditor.flushRefusals()
             } catch {
@@ -197,6 +249,8 @@ struct MaintenanceService: Service {
         // The last entries of this run get a signed checkpoint too.
         try? await auditor.flushRefusals(all: true)
         await signCheckpoint()
+        // Another instance may sign from now on.
+        await (store as? any SigningTurn)?.releaseSigningTurn()
     }
 
     private func signCheckpoint() async {

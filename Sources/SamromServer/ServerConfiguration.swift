@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     /// The log's name in checkpoints and its verifier key (a schema-less URL).
     /// Fixed when the signing key is made; by default from `publicOrigin`.
     public var auditOrigin: String?
+    /// False on an instance that never signs checkpoints and holds no
+    /// signing key (several instances on one store: at least one signs).
+    public var signsAuditCheckpoints = true
     /// After this, an entry's content is erased (its leaf hash stays).
     /// Five years, as Kjernejournal keeps its usage logs.
     public var auditRetention: TimeInterval = 1826 * 86_400
@@ -60,6 +63,21 @@ public struct ServerConfiguration: Sendable {
     /// Refused `hello`s (a bad link, no login, an unknown resume token) per
     /// client address before that address must wait.
     public var helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20, baseDelay: 1, maxDelay: 60)
+
+    // Several instances (issue 14)
+    /// This instance's name among those sharing a store: the load
+    /// balancer's server name, which `moved` sends clients to. When set, join
+    /// links carry the consultation's route key (`/j/?r=KEY#TOKEN`).
+    public var instanceName: String?
+    /// How long a call's home is leased to the instance running it; renewed
+    /// every third of it. A survivor takes a dead instance's calls after it.
+    public var homeLease: TimeInterval = 10
+
+    /// This run of the instance: `instanceName` (or "samrom" alone) with a
+    /// fresh boot id each call; made once per server.
+    public func instance() throws -> Instance {
+        try Instance(name: instanceName ?? "samrom")
+    }
 
     // Signalling
     public var room: Room.Configuration = .init()

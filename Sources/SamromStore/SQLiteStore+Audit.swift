@@ -185,3 +185,9 @@ extension SQLiteStore: AuditStore {
         Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 }
+
+extension SQLiteStore {
+    public func auditVerifierKey(recording candidate: String?) async throws -> String? {
+        try await firstStored("audit-verifier", candidate: candidate.map { Array($0.utf8) }).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -129,6 +129,34 @@ enum Schema {
             try db.drop(table: "consultation")
             try db.rename(table: "consultationV2", to: "consultation")
         }
+        migrator.registerMigration("v3: call homes, stored seats, route secret") { db in
+            // Where each consultation's call lives (CallStore): its holder,
+            // the epoch that fences out an earlier holder, and the lease.
+            // A released home keeps its row (holder '') so that epochs only
+            // grow.
+            try db.create(table: "callHome") { t in
+                t.primaryKey("consultationId", .text).references("consultation", onDelete: .cascade)
+                t.column("instance", .text).notNull()
+                t.column("holder", .text).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("leaseUntil", .double).notNull()
+            }
+            // The seats of a call, in order, for whoever takes the call over.
+            try db.create(table: "callSeat") { t in
+                t.column("consultationId", .text).notNull().references("consultation", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("participant", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("resumeHash", .blob).notNull().unique()
+                t.column("lastKeyId", .text)
+                t.primaryKey(["consultationId", "position"])
+            }
+            // Secrets shared by every instance of the store: 'route' (RouteKey).
+            try db.create(table: "clusterSecret") { t in
+                t.primaryKey("name", .text)
+                t.column("secret", .blob).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -87,6 +87,7 @@ import Testing
             .chat(stored), .chatAck(clientMsgId: "m", seq: 1),
             .history(messages: [stored], more: false), .history(messages: [], more: false),
             .ended, .pong, .error(SignalError(.notAdmitted, "wait")),
+            .moved(.init(instance: "samrom-b", route: RouteKey(rawValue: "q3Vt7mXg0aYcJ2kP9sLw1A"), retryAfterMs: 0)),
         ]
     }()
 
@@ -109,6 +110,7 @@ import Testing
         case .pong: 13
         case .error: 14
         case .hold: 15
+        case .moved: 16
         }
     }
 
@@ -127,7 +129,7 @@ import Testing
     }
 
     @Test func everyServerExampleHasTheEncodersShape() throws {
-        #expect(Set(Self.samples.map(Self.caseNumber)) == Set(0...15), "a sample of every case")
+        #expect(Set(Self.samples.map(Self.caseNumber)) == Set(0...16), "a sample of every case")
         var shapes: [String: Set<String>] = [:]
         for sample in Self.samples {
             shapes[sample.type, default: []].insert(Self.shape(try Self.json(sample.encoded())))

@@ -74,10 +74,35 @@
 
 export const PROTOCOL_VERSION = 2;
 
-/** The `/ws` address of the server that served this page. */
-export function defaultUrl() {
+/**
+ * The `/ws` address of the server that served this page. With several
+ * instances behind a load balancer, a consultation's route key (`?r=` in the
+ * join link, or `route` in the veileder's list) makes every participant's
+ * connection reach the instance that holds its call.
+ * @param {string | null} [route]
+ */
+export function defaultUrl(route = new URLSearchParams(globalThis.location?.search ?? '').get('r')) {
   const url = new URL('/ws', globalThis.location.href);
   url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  if (route && SAFE.test(route)) url.searchParams.set('r', route);
+  return url.href;
+}
+
+/** Route keys and instance names: short, URL-safe. */
+const SAFE = /^[A-Za-z0-9._-]{1,64}$/;
+/** `moved` answers in a row before giving up on this attempt (a loop would be a misconfiguration). */
+const MAX_MOVES = 8;
+
+/**
+ * Where a `moved` sends the client: the same `/ws`, with the call's route
+ * key and the instance that holds it, for the load balancer.
+ * @param {string} current
+ * @param {{route?: unknown, instance?: unknown}} moved
+ */
+export function movedUrl(current, { route, instance }) {
+  const url = new URL(current);
+  if (typeof route === 'string' && SAFE.test(route)) url.searchParams.set('r', route);
+  if (typeof instance === 'string' && SAFE.test(instance)) url.searchParams.set('i', instance);
   return url.href;
 }
 
@@ -115,6 +140,8 @@ export class SignallingClient extends EventTarget {
   constructor(url = defaultUrl()) {
     super();
     this.url = url;
+    /** `moved` answers since the last welcome. */
+    this.moves = 0;
     /** @type {WebSocket | null} */
     this.socket = null;
     /** @type {Welcome | null} */
@@ -208,8 +235,24 @@ export class SignallingClient extends EventTarget {
         } else if (message.type === 'roster' && Array.isArray(message.participants)) {
           this.roster = message.participants;
         }
+        if (!settled && message.type === 'moved') {
+          // The call lives on another instance: say the same hello there.
+          settled = true;
+          this.detach();
+          this.url = movedUrl(this.url, message);
+          this.moves += 1;
+          if (this.moves > MAX_MOVES) {
+            this.moves = 0;
+            reject(new SignallingError('moved', 'the call could not be reached on any instance'));
+            return;
+          }
+          const wait = Math.min(30000, Math.max(0, Number(message.retryAfterMs) || 0));
+          setTimeout(() => this.open(credential).then(resolve, reject), wait);
+          return;
+        }
         if (!settled && message.type === 'welcome') {
           settled = true;
+          this.moves = 0;
           this.welcome = message;
           this.watch(socket);
           resolve(message);

@@ -12,8 +12,12 @@ import Foundation
 /// store, and it always does before signing, so checkpoints never stall.
 public actor TransparencyLog: AuditSink {
     let store: any AuditStore
-    let signer: NoteSigner
+    /// Nil on an instance that never signs (it has no signing key).
+    let signer: NoteSigner?
+    public nonisolated let verifier: NoteVerifier
     let clock: WallClock
+    /// With several instances on one store, whether this one signs now.
+    let turn: (any SigningTurn)?
     private var tree: MerkleTree
     /// Leaves committed out of order by concurrent appends, by sequence
     /// number, until the ones before them arrive.
@@ -22,23 +26,38 @@ public actor TransparencyLog: AuditSink {
     private var latestNote: String?
 
     /// Rebuilds the tree from the stored leaf hashes (no entry is re-read).
-    public static func open(store: any AuditStore, signer: NoteSigner, clock: WallClock) async throws -> TransparencyLog {
+    public static func open(
+        store: any AuditStore, signer: NoteSigner, clock: WallClock, turn: (any SigningTurn)? = nil
+    ) async throws -> TransparencyLog {
+        try await open(store: store, signer: signer, verifier: signer.verifier, clock: clock, turn: turn)
+    }
+
+    /// A log that `signer` signs (when it holds the `turn`), or, without a
+    /// signer, one whose checkpoints another instance signs with `verifier`'s key.
+    public static func open(
+        store: any AuditStore, signer: NoteSigner?, verifier: NoteVerifier, clock: WallClock, turn: (any SigningTurn)?
+    ) async throws -> TransparencyLog {
         let latest = try await store.latestAuditCheckpoint()
-        let log = TransparencyLog(store: store, signer: signer, clock: clock, tree: MerkleTree(), latestNote: latest)
+        let log = TransparencyLog(
+            store: store, signer: signer, verifier: verifier, clock: clock, turn: turn, tree: MerkleTree(), latestNote: latest)
         try await log.catchUp()
         return log
     }
 
-    private init(store: any AuditStore, signer: NoteSigner, clock: WallClock, tree: MerkleTree, latestNote: String?) {
+    private init(
+        store: any AuditStore, signer: NoteSigner?, verifier: NoteVerifier, clock: WallClock, turn: (any SigningTurn)?,
+        tree: MerkleTree, latestNote: String?
+    ) {
         self.store = store
         self.signer = signer
+        self.verifier = verifier
         self.clock = clock
+        self.turn = turn
         self.tree = tree
         self.latestNote = latestNote
     }
 
-    public nonisolated var origin: String { signer.name }
-    public nonisolated var verifier: NoteVerifier { signer.verifier }
+    public nonisolated var origin: String { verifier.name }
 
     /// Returns once the entry is committed and synced to disk.
     public func record(_ event: AuditEvent) async throws {
@@ -96,9 +115,16 @@ public actor TransparencyLog: AuditSink {
     }
 
     /// Signs and stores a checkpoint of the current tree if it grew since the
-    /// last one; returns the latest signed note.
+    /// last one; returns the latest signed note. When another instance holds
+    /// the signing turn, signs nothing and returns the latest it stored.
     @discardableResult
     public func checkpoint() async throws -> String {
+        guard let signer, await turn?.holdSigningTurn() ?? true else {
+            guard let note = try await store.latestAuditCheckpoint() else {
+                throw StorageError(.unavailable, "no checkpoint is signed yet; the instance that signs them signs one within a second")
+            }
+            return note
+        }
         try await catchUp()
         let size = tree.size
         if size == signedSize, let latestNote { return latestNote }

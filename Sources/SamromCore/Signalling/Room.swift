@@ -5,7 +5,7 @@ import Foundation
 /// what to whom is made here, and only here.
 ///
 /// Each `mutating` method takes the current time and returns the actions the
-/// caller must perform (send, close, forget a resume token, audit), so every
+/// caller must perform (send, close, audit), so every
 /// transition is tested without sockets or clocks. A call holds the owning
 /// veileder, up to four deltakere and one tolk; others wait in the lobby.
 public struct Room: Sendable {
@@ -34,8 +34,6 @@ public struct Room: Sendable {
         /// Send `admitted` with this participant's ICE servers (the caller holds the TURN secret).
         case admitted(ConnectionID, ParticipantID)
         case close(ConnectionID, WebSocketCloseCode, reason: String)
-        /// The resume token with this hash no longer leads anywhere.
-        case forgetResume(TokenHash)
         case audit(AuditAction, actor: Member, outcome: AuditOutcome, reason: String)
     }
 
@@ -104,6 +102,27 @@ public struct Room: Sendable {
         let connected = seats.filter { $0.connection != nil }
         let ordered = connected.filter { $0.member.role == .veileder } + connected.filter { $0.member.role != .veileder }
         return ordered.map { ServerMessage.RosterEntry(member: $0.member, keyId: $0.key?.keyId) }
+    }
+
+    /// The seats as the store keeps them, for whoever takes the call over:
+    /// a seat's resume token works there too, and only the latest one.
+    public var storedSeats: [StoredSeat] {
+        seats.map { StoredSeat(participant: $0.member.participant, role: $0.member.role, resume: $0.resume, lastKeyId: $0.lastKeyId) }
+    }
+
+    // MARK: Taking a call over
+
+    /// Takes over a call whose home was elsewhere (or in an earlier run of
+    /// this server): its stored seats, all disconnected, their grace period
+    /// counted from `now`, so their holders can resume here. Only into an
+    /// empty room.
+    public mutating func restore(_ stored: [StoredSeat], now: Date) {
+        precondition(isEmpty, "a call is taken over into an empty room")
+        seats = stored.map {
+            Seat(
+                member: Member(participant: $0.participant, role: $0.role), connection: nil, resume: $0.resume, leftAt: now,
+                key: nil, lastKeyId: $0.lastKeyId)
+        }
     }
 
     // MARK: Entering
@@ -186,7 +205,7 @@ public struct Room: Sendable {
             guard let dropped = seats.firstIndex(where: { $0.member.role == role && $0.connection == nil }) else {
                 throw SignalError(.roomFull, role == .tolk ? "a tolk is already in the call" : "every \(role.rawValue) seat in the call is taken")
             }
-            actions.append(.forgetResume(seats.remove(at: dropped).resume))
+            seats.remove(at: dropped)
         }
         let waiting = lobby.remove(at: waitingIndex)
         seats.append(Seat(member: waiting.member, connection: waiting.connection, resume: waiting.resume))
@@ -205,7 +224,6 @@ public struct Room: Sendable {
             .audit(.deny, actor: host, outcome: .allowed, reason: "veileder denied a \(waiting.member.role.rawValue) (\(participant.rawValue))"),
             .send(waiting.connection, .denied),
             .close(waiting.connection, .normal, reason: "denied"),
-            .forgetResume(waiting.resume),
         ]
     }
 
@@ -230,7 +248,6 @@ public struct Room: Sendable {
                 .audit(.leave, actor: waiting.member, outcome: .denied, reason: "removed from the lobby: the \(role.rawValue) link was replaced"),
                 .send(waiting.connection, .error(SignalError(.invalidToken, "this link was replaced; ask for a new one"))),
                 .close(waiting.connection, .policyViolation, reason: "invalid-token"),
-                .forgetResume(waiting.resume),
             ]
             if let host = veilederConnection { actions.append(.send(host, .lobbyLeft(participant: waiting.member.participant))) }
         }
@@ -327,8 +344,7 @@ public struct Room: Sendable {
         if let index = lobby.firstIndex(where: { $0.connection == connection }) {
             let waiting = lobby.remove(at: index)
             var actions: [Action] = [
-                .audit(.leave, actor: waiting.member, outcome: .allowed, reason: "\(waiting.member.role.rawValue) \(why) while waiting"),
-                .forgetResume(waiting.resume),
+                .audit(.leave, actor: waiting.member, outcome: .allowed, reason: "\(waiting.member.role.rawValue) \(why) while waiting")
             ]
             if let host = veilederConnection { actions.append(.send(host, .lobbyLeft(participant: waiting.member.participant))) }
             return actions
@@ -336,15 +352,13 @@ public struct Room: Sendable {
         return []
     }
 
-    /// Frees seats whose grace period has passed.
-    public mutating func sweep(now: Date) -> [Action] {
-        var actions: [Action] = []
+    /// Frees seats whose grace period has passed (their resume tokens lead
+    /// nowhere once the seats are stored without them).
+    public mutating func sweep(now: Date) {
         seats.removeAll { seat in
-            guard let leftAt = seat.leftAt, now.timeIntervalSince(leftAt) > configuration.resumeGrace else { return false }
-            actions.append(.forgetResume(seat.resume))
-            return true
+            guard let leftAt = seat.leftAt else { return false }
+            return now.timeIntervalSince(leftAt) > configuration.resumeGrace
         }
-        return actions
     }
 
     /// The veileder ends the consultation from inside the room.
@@ -360,7 +374,6 @@ public struct Room: Sendable {
             actions.append(.send(connection, .ended))
             actions.append(.close(connection, .normal, reason: "ended"))
         }
-        for hash in seats.map(\.resume) + lobby.map(\.resume) { actions.append(.forgetResume(hash)) }
         return actions
     }
 
@@ -387,7 +400,7 @@ public struct Room: Sendable {
     /// A new connection takes a seat (a second tab, or a resume): the old
     /// connection is told and closed, and the new one must announce its key.
     private mutating func takeOver(_ index: Int, connection: ConnectionID, resume: TokenHash) -> [Action] {
-        var actions: [Action] = [.forgetResume(seats[index].resume)]
+        var actions: [Action] = []
         if let old = seats[index].connection {
             actions += [
                 .send(old, .error(SignalError(.sessionReplaced, "opened in another window"))),

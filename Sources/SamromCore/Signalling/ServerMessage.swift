@@ -29,6 +29,10 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     case ended
     case pong
     case error(SignalError)
+    /// Before `welcome`: this consultation's call lives on another instance
+    /// (issue 14). Reconnect to `/ws?r=route&i=instance` after `retryAfterMs`
+    /// and say the same hello there; the connection is closed.
+    case moved(Moved)
 
     /// About how many bytes this message takes encoded: exact enough to
     /// bound a connection's outbox in bytes without encoding it twice (the
@@ -108,6 +112,20 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         }
     }
 
+    public struct Moved: Sendable, Equatable {
+        /// The instance that holds the call (the load balancer's server name).
+        public var instance: String
+        /// The consultation's route key, for the load balancer's hash.
+        public var route: RouteKey
+        /// 0 to go at once; more while the holder cannot be reached and its lease runs out.
+        public var retryAfterMs: Int
+        public init(instance: String, route: RouteKey, retryAfterMs: Int) {
+            self.instance = instance
+            self.route = route
+            self.retryAfterMs = retryAfterMs
+        }
+    }
+
     public var type: String {
         switch self {
         case .welcome: "welcome"
@@ -126,6 +144,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         case .ended: "ended"
         case .pong: "pong"
         case .error: "error"
+        case .moved: "moved"
         }
     }
 
@@ -134,6 +153,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         case from, publicKey, keyId, changed, senderKeyId, recipientKeyId, nonce, box
         case senderRole, clientMsgId, ciphertext, seq, storedAt, messages, more, code, message
         case id, expiresAt, title
+        case instance, route, retryAfterMs
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -190,6 +210,10 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         case .error(let error):
             try keys.encode(error.code, forKey: .code)
             try keys.encode(error.message, forKey: .message)
+        case .moved(let moved):
+            try keys.encode(moved.instance, forKey: .instance)
+            try keys.encode(moved.route.rawValue, forKey: .route)
+            try keys.encode(moved.retryAfterMs, forKey: .retryAfterMs)
         case .lobby, .denied, .ended, .pong:
             break
         }

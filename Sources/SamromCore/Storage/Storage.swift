@@ -69,6 +69,10 @@ public protocol AuditStore: Sendable {
     func latestAuditCheckpoint() async throws -> String?
     /// Every stored checkpoint note, oldest first.
     func auditCheckpoints() async throws -> [String]
+    /// The verifier key (Go note format) the log is signed with. With no
+    /// key recorded yet, records `candidate` if given. The first recorded
+    /// stays: instances sharing a store must sign with that key.
+    func auditVerifierKey(recording candidate: String?) async throws -> String?
 }
 
 /// The end-to-end chat: opaque copies, one per recipient key, never plaintext
@@ -90,4 +94,35 @@ public protocol ChatStore: Sendable {
     func purgeChat(closedBefore date: Date) async throws -> Int
 }
 
-public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore & ChatStore
+/// Where each consultation's call lives and who holds its seats, shared by
+/// every instance on one store (issue 14). On SQLite there is one instance,
+/// and this is what lets a restarted server take its calls back.
+///
+/// Leases are in the callers' wall-clock time (`now`): instances sharing a
+/// store keep their clocks in sync (NTP), as `samrom doctor` checks.
+public protocol CallStore: Sendable {
+    /// The cluster's secret for `RouteKey`s: made once (32 random bytes),
+    /// the same for every instance and every later call.
+    func routeSecret() async throws -> [UInt8]
+    /// Takes the home of a consultation's call for `holder` (of instance
+    /// `instance`) until `now + lease`, or renews it if `holder` has it. A
+    /// home whose lease has run out, or held by an earlier run of the same
+    /// instance name, is taken over with a new epoch. Atomic: of two holders
+    /// claiming at once, one gets it and the other is told where it is.
+    func claimHome(_ consultation: ConsultationID, instance: String, holder: String, lease: TimeInterval, now: Date) async throws -> HomeClaim
+    /// Extends the leases that `holder` still has with these epochs; returns
+    /// the consultations among them whose home it has lost.
+    func renewHomes(_ homes: [ConsultationID: Int64], holder: String, lease: TimeInterval, now: Date) async throws -> Set<ConsultationID>
+    /// Gives a home up (the call emptied or ended) and forgets its seats, if
+    /// `holder` still has it with `epoch`.
+    func releaseHome(_ consultation: ConsultationID, holder: String, epoch: Int64) async throws
+    /// Replaces the stored seats of a call, if `holder` still has its home
+    /// with `epoch`; false (nothing written) if it has lost it.
+    func saveSeats(_ seats: [StoredSeat], of consultation: ConsultationID, holder: String, epoch: Int64) async throws -> Bool
+    /// The stored seats of a call, in the order saved.
+    func seats(of consultation: ConsultationID) async throws -> [StoredSeat]
+    /// The consultation whose stored seat this resume token (hash) is for.
+    func consultation(resume: TokenHash) async throws -> ConsultationID?
+}
+
+public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore & ChatStore & CallStore

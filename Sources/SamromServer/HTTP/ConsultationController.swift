@@ -8,6 +8,10 @@ struct ConsultationController {
     let hub: SignallingHub
     let policy: OriginPolicy
     let clock: WallClock
+    /// The cluster's route secret; join links carry the route key only when
+    /// several instances may serve them (`--instance-name`).
+    let routeSecret: [UInt8]
+    let routeInJoinLinks: Bool
 
     struct Created: ResponseEncodable {
         let id: String
@@ -41,6 +45,9 @@ struct ConsultationController {
         let waiting: Int
         /// Participants in the call right now.
         let inCall: Int
+        /// The route key for `/ws?r=…` (issue 14): the veileder's page
+        /// connects with it, so the load balancer sends it to the call's home.
+        let route: String
     }
 
     struct Listing: ResponseEncodable {
@@ -65,7 +72,7 @@ struct ConsultationController {
         return EditedResponse(
             status: .created, headers: [.cacheControl: "no-store"],
             response: Created(
-                id: consultation.id.rawValue, joinUrl: try joinURL(token, request: request),
+                id: consultation.id.rawValue, joinUrl: try joinURL(token, for: consultation.id, request: request),
                 expiresAt: ServerMessage.timestamp(consultation.expiresAt), title: consultation.title))
     }
 
@@ -90,7 +97,7 @@ struct ConsultationController {
         return EditedResponse(
             status: .ok, headers: [.cacheControl: "no-store"],
             response: Created(
-                id: consultation.id.rawValue, joinUrl: try joinURL(token, request: request),
+                id: consultation.id.rawValue, joinUrl: try joinURL(token, for: consultation.id, request: request),
                 expiresAt: ServerMessage.timestamp(consultation.expiresAt), title: consultation.title))
     }
 
@@ -109,7 +116,7 @@ struct ConsultationController {
         return EditedResponse(
             status: .created, headers: [.cacheControl: "no-store"],
             response: NewLink(
-                joinUrl: try joinURL(token, request: request), role: link.role.rawValue,
+                joinUrl: try joinURL(token, for: consultation.id, request: request), role: link.role.rawValue,
                 expiresAt: ServerMessage.timestamp(consultation.expiresAt)))
     }
 
@@ -126,7 +133,7 @@ struct ConsultationController {
             createdAt: ServerMessage.timestamp(c.createdAt), expiresAt: ServerMessage.timestamp(c.expiresAt),
             endedAt: c.endedAt.map(ServerMessage.timestamp),
             links: try await consultations.links(of: c).map { LinkSummary(role: $0.role.rawValue, issuedAt: ServerMessage.timestamp($0.issuedAt)) },
-            waiting: presence.waiting, inCall: presence.inCall)
+            waiting: presence.waiting, inCall: presence.inCall, route: RouteKey.of(c.id, secret: routeSecret).rawValue)
     }
 
     private func consultationID(_ context: SamromRequestContext) throws -> ConsultationID {
@@ -135,8 +142,10 @@ struct ConsultationController {
     }
 
     /// `https://HOST/j/#TOKEN`: the token travels in the fragment, which
-    /// browsers never send to a server or put in a Referer.
-    private func joinURL(_ token: JoinToken, request: Request) throws -> String {
+    /// browsers never send to a server or put in a Referer. With several
+    /// instances, `https://HOST/j/?r=ROUTE#TOKEN`: the page connects to
+    /// `/ws?r=ROUTE`, so every participant reaches the call's home.
+    private func joinURL(_ token: JoinToken, for consultation: ConsultationID, request: Request) throws -> String {
         let origin: String
         if let configured = policy.publicOrigin {
             origin = configured
@@ -145,7 +154,8 @@ struct ConsultationController {
         } else {
             throw APIError.badRequest("The Host header is missing or malformed.")
         }
-        return origin + "/j/#" + token.encoded
+        let route = routeInJoinLinks ? "?r=" + RouteKey.of(consultation, secret: routeSecret).rawValue : ""
+        return origin + "/j/" + route + "#" + token.encoded
     }
 
     static func isPlausibleAuthority(_ text: String) -> Bool {

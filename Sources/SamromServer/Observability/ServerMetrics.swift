@@ -14,6 +14,8 @@ public struct ServerMetrics: Sendable {
     let logins: Metrics.Counter
     let failedLogins: Metrics.Counter
     let consultationsCreated: Metrics.Counter
+    /// Hellos answered `moved`: the call lives on another instance.
+    let moved: Metrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -26,6 +28,7 @@ public struct ServerMetrics: Sendable {
         logins = Metrics.Counter(label: "samrom_logins_total", factory: factory)
         failedLogins = Metrics.Counter(label: "samrom_failed_logins_total", factory: factory)
         consultationsCreated = Metrics.Counter(label: "samrom_consultations_created_total", factory: factory)
+        moved = Metrics.Counter(label: "samrom_ws_moved_total", factory: factory)
     }
 
     /// The Prometheus text exposition.

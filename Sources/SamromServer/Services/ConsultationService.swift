@@ -6,13 +6,14 @@ public final class ConsultationService: Sendable {
     let store: any ConsultationStore
     let auditor: Auditor
     let clock: WallClock
-    let hub: SignallingHub
+    /// Tells the call's home, here or on another instance, of ends and new links.
+    let cluster: ClusterBus
 
-    public init(store: any ConsultationStore, auditor: Auditor, clock: WallClock, hub: SignallingHub) {
+    public init(store: any ConsultationStore, auditor: Auditor, clock: WallClock, cluster: ClusterBus) {
         self.store = store
         self.auditor = auditor
         self.clock = clock
-        self.hub = hub
+        self.cluster = cluster
     }
 
     public struct Failure: Error, Equatable {
@@ -70,7 +71,7 @@ public final class ConsultationService: Sendable {
             .consultationNewLink, actor: .user(owner), consultation: id, outcome: .allowed,
             reason: replaced ? "veileder replaced the \(role.rawValue) link; the old one is revoked" : "veileder made a \(role.rawValue) link",
             clientIP: clientIP)
-        await hub.linkReplaced(id, role: role)
+        await cluster.announce(.linkReplaced(id, role))
         return (consultation, link, token)
     }
 
@@ -88,7 +89,7 @@ public final class ConsultationService: Sendable {
                 .consultationEnd, actor: .user(owner), consultation: id, outcome: .allowed,
                 reason: "veileder ended the consultation", clientIP: clientIP)
         }
-        await hub.consultationEnded(id)
+        await cluster.announce(.consultationEnded(id))
         return try await store.consultation(id: id) ?? consultation
     }
 

@@ -14,14 +14,18 @@ import Sodium
 actor ConsultationSession {
     /// What every session needs from the server.
     struct Environment: Sendable {
-        let store: any ConsultationStore & ChatStore
+        let store: any ConsultationStore & ChatStore & CallStore
         let auditor: Auditor
         let clock: WallClock
         let iceServers: IceServerProvider
         let roomConfiguration: Room.Configuration
         let metrics: ServerMetrics
         let logger: Logger
-        let resumeIndex: ResumeIndex
+        /// This process among the instances on the store, and how long a
+        /// call's home is leased (renewed every third of it).
+        let instance: Instance
+        let homeLease: TimeInterval
+        let routeSecret: [UInt8]
         let chatLimits: ChatQuota.Limits
         /// The most one history page carries, whatever its count.
         let maxHistoryBytes: Int
@@ -43,8 +47,8 @@ actor ConsultationSession {
     enum Arrival: Sendable {
         /// The owner, by session cookie.
         case veileder(Account)
-        /// A deltaker or tolk, by the link of that role.
-        case knock(ParticipantRole)
+        /// A deltaker or tolk, by the link of that role (its hash).
+        case knock(ParticipantRole, link: TokenHash)
         case resume(ResumeToken)
     }
 
@@ -53,7 +57,29 @@ actor ConsultationSession {
         /// This session was closed for good (emptied, or its consultation
         /// ended) before the arrival: the hub makes a new one.
         case retired
+        /// The call lives on another instance: the arrival goes there.
+        case moved(ServerMessage.Moved)
     }
+
+    /// The home of this call as far as this instance knows it.
+    private struct Home {
+        /// The epoch this instance holds the home with.
+        var epoch: Int64
+        /// Until when this instance may act as the home without renewing:
+        /// well inside the lease the store recorded.
+        var validUntil: Date
+    }
+
+    /// A claim of the home as it came back from the store, with the stored
+    /// seats when it was held (fetched in the same task, so that whoever
+    /// awaits the claim applies it without another suspension).
+    private struct Claim: Sendable {
+        var answer: HomeClaim
+        var seats: [StoredSeat]
+        var startedAt: Date
+    }
+
+    private enum SeatSave { case saved, failed, homeLost }
 
     let consultation: Consultation
     private let environment: Environment
@@ -67,6 +93,17 @@ actor ConsultationSession {
     private var retired = false
     /// The stored chat's totals, loaded with the first message.
     private var chatQuota: ChatQuota?
+    /// The link each role last knocked with: if the store holds another
+    /// one, it was replaced (`checkLinks`).
+    private var knockedWith: [ParticipantRole: TokenHash] = [:]
+    /// Held when this instance is the call's home.
+    private var home: Home?
+    /// A claim of the home in flight: concurrent arrivals await the same one.
+    private var claiming: Task<Claim, any Error>?
+    /// The seats as last queued for the store (nil: write the next ones
+    /// whatever they are), and the last write queued.
+    private var queuedSeats: [StoredSeat]? = []
+    private var seatWrite: Task<SeatSave, Never>?
 
     init(consultation: Consultation, environment: Environment) {
         self.consultation = consultation
@@ -78,7 +115,9 @@ actor ConsultationSession {
 
     /// Runs the room's entry for `connection`; sends `welcome` and what
     /// entering caused. Throws the refusal (already audited) for the hub to answer.
-    func enter(_ arrival: Arrival, connection: ConnectionID, link: Link) async throws -> Entered {
+    func enter(_ arrival: Arrival, connection: ConnectionID, link: Link, askedFor: String?) async throws -> Entered {
+        guard !retired else { return .retired }
+        if let moved = try await takeHome(askedFor: askedFor) { return .moved(moved) }
         guard !retired else { return .retired }
         let now = environment.clock.now
         let resume = ResumeToken.random()
@@ -88,7 +127,8 @@ actor ConsultationSession {
         case .veileder(let account):
             owner = account
             entry = next.veilederArrives(connection: connection, proposed: .random(), resume: resume.hash, now: now)
-        case .knock(let role):
+        case .knock(let role, let linkHash):
+            knockedWith[role] = linkHash
             let proposed = ParticipantID.random()
             do {
                 entry = try next.knocks(role: role, connection: connection, proposed: proposed, resume: resume.hash, now: now)
@@ -97,7 +137,6 @@ actor ConsultationSession {
                 throw error
             }
         case .resume(let token):
-            environment.resumeIndex.forget(token.hash)
             do {
                 entry = try next.resume(token.hash, next: resume.hash, connection: connection, now: now)
             } catch {
@@ -116,11 +155,13 @@ actor ConsultationSession {
         room = next
         links[connection] = link
         addresses[entry.you.participant] = link.clientIP
-        environment.resumeIndex.add(resume.hash, for: consultation.id)
-        // Audit first: the welcome reports the entry as done.
+        // Audit first, and the seats stored: the welcome reports the entry
+        // as done, and its resume token must work on whoever takes over.
         let audits = entry.actions.filter { if case .audit = $0 { true } else { false } }
         let rest = entry.actions.filter { if case .audit = $0 { false } else { true } }
-        guard await perform(audits) else { throw SignalError(.internalError, "something went wrong on the server") }
+        guard await perform(audits), await saveSeats() == .saved else {
+            throw SignalError(.internalError, "something went wrong on the server")
+        }
         let title = entry.you.role == .veileder ? consultation.title : nil
         send(
             .welcome(.init(
@@ -242,18 +283,29 @@ actor ConsultationSession {
         await perform(room.closeAll())
         room = Room(consultation: consultation.id, configuration: environment.roomConfiguration)
         retired = true
+        await releaseHome()
     }
 
     /// A new link for `role` was made: whoever waits with the old one goes.
     func linkReplaced(role: ParticipantRole) async {
+        knockedWith[role] = nil
         await perform(room.linkReplaced(role: role))
+    }
+
+    /// After missed events: a role whose link in the store is not the one
+    /// its waiting people knocked with was replaced meanwhile.
+    func checkLinks(_ current: [JoinLink]) async {
+        for (role, hash) in knockedWith where !(current.contains { $0.role == role && $0.hash.matches(hash) }) {
+            await linkReplaced(role: role)
+        }
     }
 
     /// Frees seats whose grace period passed, and gives everyone in a long
     /// call fresh TURN credentials before theirs expire.
     func sweep() async {
         let now = environment.clock.now
-        await perform(room.sweep(now: now))
+        room.sweep(now: now)
+        await saveSeats()
         guard let renewal = environment.iceServers.renewal else { return }
         let due = links.compactMap { id, link -> Room.Action? in
             guard !link.closing, let admitted = link.admitted, now.timeIntervalSince(admitted.at) >= renewal else { return nil }
@@ -264,9 +316,125 @@ actor ConsultationSession {
 
     /// True once nobody is connected, waiting or within a grace period: the
     /// session then retires for good, so the hub can forget it.
-    func retireIfEmpty() -> Bool {
-        if room.isEmpty { retired = true }
+    func retireIfEmpty() async -> Bool {
+        if room.isEmpty, !retired, claiming == nil {
+            retired = true
+            await releaseHome()
+        }
         return retired
+    }
+
+    // MARK: The call's home
+
+    /// Makes sure this instance is the call's home before anyone enters:
+    /// nil when it is (claimed now, or held and still valid), or where the
+    /// arrival must go instead. A call taken over gets its stored seats back.
+    private func takeHome(askedFor: String?) async throws -> ServerMessage.Moved? {
+        if let home, environment.clock.now < home.validUntil { return nil }
+        let task: Task<Claim, any Error>
+        if let claiming {
+            task = claiming
+        } else {
+            let environment = environment, id = consultation.id
+            task = Task {
+                let startedAt = environment.clock.now
+                let answer = try await environment.store.claimHome(
+                    id, instance: environment.instance.name, holder: environment.instance.holder, lease: environment.homeLease,
+                    now: startedAt)
+                guard case .held = answer else { return Claim(answer: answer, seats: [], startedAt: startedAt) }
+                return Claim(answer: answer, seats: try await environment.store.seats(of: id), startedAt: startedAt)
+            }
+            claiming = task
+        }
+        let claim: Claim
+        do {
+            claim = try await task.value
+        } catch {
+            if claiming == task { claiming = nil }
+            throw error
+        }
+        if claiming == task { claiming = nil }
+        switch claim.answer {
+        case .held(let epoch, _):
+            if home?.epoch != epoch, room.isEmpty {
+                // New here (or back here): the call as the store left it.
+                room.restore(claim.seats, now: environment.clock.now)
+                queuedSeats = claim.seats
+            }
+            home = Home(epoch: epoch, validUntil: claim.startedAt.addingTimeInterval(environment.homeLease * 2 / 3))
+            return nil
+        case .elsewhere(let instance, let leaseUntil):
+            home = nil
+            // Asked for that instance already and came here: the load
+            // balancer finds it down, so its lease must run out first.
+            let wait = askedFor == instance ? max(0, leaseUntil.timeIntervalSince(environment.clock.now)) + 0.25 : 0
+            return ServerMessage.Moved(
+                instance: instance, route: RouteKey.of(consultation.id, secret: environment.routeSecret),
+                retryAfterMs: Int((wait * 1000).rounded(.up)))
+        }
+    }
+
+    /// The epoch this instance holds the home with, for renewing its lease.
+    var heldEpoch: Int64? { retired ? nil : home?.epoch }
+
+    /// The store renewed the lease, as asked at `startedAt`.
+    func leaseRenewed(startedAt: Date) {
+        home?.validUntil = startedAt.addingTimeInterval(environment.homeLease * 2 / 3)
+    }
+
+    /// Another instance holds the call now (this one lost its lease, cut off
+    /// from the store): everyone here is disconnected, to come back there
+    /// with their resume tokens; this session takes no one in again.
+    func homeLost() async {
+        environment.logger.notice("lost the home of a call to another instance")
+        home = nil
+        retired = true
+        await perform(room.connections.map { .close($0, .goingAway, reason: "moved") })
+        room = Room(consultation: consultation.id, configuration: environment.roomConfiguration)
+    }
+
+    /// Writes the room's seats to the store if they changed since the last
+    /// write queued, fenced by the home's epoch. Writes run one after the
+    /// other in the order their snapshots were taken, so the store ends with
+    /// the latest; returns once this snapshot (or an equal one) is written.
+    @discardableResult
+    private func saveSeats() async -> SeatSave {
+        guard let epoch = home?.epoch else { return .saved }
+        let snapshot = room.storedSeats
+        if snapshot == queuedSeats { return await seatWrite?.value ?? .saved }
+        queuedSeats = snapshot
+        let environment = environment, id = consultation.id, previous = seatWrite
+        let task = Task<SeatSave, Never> {
+            _ = await previous?.value
+            do {
+                let written = try await environment.store.saveSeats(
+                    snapshot, of: id, holder: environment.instance.holder, epoch: epoch)
+                return written ? .saved : .homeLost
+            } catch {
+                environment.logger.error("storing a call's seats failed", metadata: ["error.type": "\(type(of: error))"])
+                return .failed
+            }
+        }
+        seatWrite = task
+        let result = await task.value
+        switch result {
+        case .saved: break
+        case .failed: if queuedSeats == snapshot { queuedSeats = nil }  // the next change writes again
+        case .homeLost: if home?.epoch == epoch { await homeLost() }
+        }
+        return result
+    }
+
+    /// Gives the home up: the call emptied or ended.
+    private func releaseHome() async {
+        guard let epoch = home?.epoch else { return }
+        home = nil
+        do {
+            try await environment.store.releaseHome(consultation.id, holder: environment.instance.holder, epoch: epoch)
+        } catch {
+            // The lease runs out by itself.
+            environment.logger.notice("releasing a call's home failed", metadata: ["error.type": "\(type(of: error))"])
+        }
     }
 
     var presence: (waiting: Int, inCall: Int) { room.presence }
@@ -277,6 +445,7 @@ actor ConsultationSession {
     /// not be written, in which case nothing after it is done.
     @discardableResult
     private func perform(_ actions: [Room.Action]) async -> Bool {
+        await saveSeats()
         for action in actions {
             switch action {
             case .send(let id, let message):
@@ -291,8 +460,6 @@ actor ConsultationSession {
                     to: id)
             case .close(let id, let code, let reason):
                 close(id, code: code, reason: reason)
-            case .forgetResume(let hash):
-                environment.resumeIndex.forget(hash)
             case .audit(let auditAction, let member, let outcome, let reason):
                 do {
                     try await record(auditAction, actor(member), outcome, reason, addresses[member.participant])

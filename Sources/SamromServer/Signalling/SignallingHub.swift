@@ -13,19 +13,20 @@ public actor SignallingHub {
         let outbox: Outbox
         let account: Account?
         let clientIP: String?
+        /// The instance the client asked for (`/ws?i=`), after a `moved`.
+        let askedFor: String?
         /// Set once the connection has entered a room.
         var session: ConsultationSession?
         /// Set once a close was sent; later frames are ignored.
         var closing = false
     }
 
-    let store: any ConsultationStore & ChatStore
+    let store: any ConsultationStore & ChatStore & CallStore
     let auditor: Auditor
     let clock: WallClock
     let metrics: ServerMetrics
     let logger: Logger
     private let environment: ConsultationSession.Environment
-    private let resumeIndex = ResumeIndex()
     /// Refused hellos per client address (a bad link, no login, an unknown resume token).
     private var helloThrottle: LoginThrottle
     /// Bytes a connection's outbox may hold before it counts as too slow.
@@ -36,8 +37,9 @@ public actor SignallingHub {
     private var nextConnection: UInt64 = 0
 
     public init(
-        store: any ConsultationStore & ChatStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
-        roomConfiguration: Room.Configuration, helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20),
+        store: any ConsultationStore & ChatStore & CallStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
+        roomConfiguration: Room.Configuration, instance: Instance, homeLease: TimeInterval, routeSecret: [UInt8],
+        helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20),
         maxOutboxBytes: Int = 4 << 20, chatLimits: ChatQuota.Limits = .init(), metrics: ServerMetrics, logger: Logger
     ) {
         self.helloThrottle = LoginThrottle(policy: helloThrottle)
@@ -49,17 +51,18 @@ public actor SignallingHub {
         self.logger = logger
         environment = .init(
             store: store, auditor: auditor, clock: clock, iceServers: iceServers, roomConfiguration: roomConfiguration,
-            metrics: metrics, logger: logger, resumeIndex: resumeIndex, chatLimits: chatLimits,
+            metrics: metrics, logger: logger, instance: instance, homeLease: homeLease, routeSecret: routeSecret,
+            chatLimits: chatLimits,
             maxHistoryBytes: max(64 << 10, maxOutboxBytes / 4))
     }
 
     // MARK: Connections
 
-    func connect(account: Account?, clientIP: String?) -> (ConnectionID, Outbox) {
+    func connect(account: Account?, clientIP: String?, askedFor: String? = nil) -> (ConnectionID, Outbox) {
         nextConnection += 1
         let id = ConnectionID(nextConnection)
         let outbox = Outbox(maxBytes: maxOutboxBytes)
-        connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP)
+        connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP, askedFor: askedFor)
         metrics.connections.increment()
         return (id, outbox)
     }
@@ -130,10 +133,18 @@ public actor SignallingHub {
                 guard connections[id] != nil else { return nil }  // went away while we looked
                 let session = sessions[consultation.id] ?? ConsultationSession(consultation: consultation, environment: environment)
                 sessions[consultation.id] = session
-                switch try await session.enter(arrival, connection: id, link: link) {
+                switch try await session.enter(arrival, connection: id, link: link, askedFor: connection.askedFor) {
                 case .retired:
                     if sessions[consultation.id] === session { sessions[consultation.id] = nil }
                     continue
+                case .moved(let moved):
+                    // Not refused: the call is elsewhere, and the client goes there.
+                    await forgetIfRetired(session)
+                    metrics.moved.increment()
+                    guard let outbox = connections[id]?.outbox else { return nil }
+                    _ = outbox.deliver(.moved(moved))
+                    close(id, code: .normal, reason: "moved")
+                    return nil
                 case .entered:
                     guard connections[id] != nil else {
                         // It closed while entering: the room must not keep a ghost.
@@ -179,14 +190,15 @@ public actor SignallingHub {
             }
             // Not yet anyone, but the link says in which role they came.
             try await requireActive(consultation, actor: AuditActor(kind: .anonymous, id: nil, role: role.rawValue), connection: connection)
-            return (consultation, .knock(role))
+            return (consultation, .knock(role, link: token.hash))
         case .resume(let token):
-            guard let id = resumeIndex.consultation(for: token.hash), let consultation = try await store.consultation(id: id) else {
+            // The stored seats are the index: the call may have been taken
+            // over from another instance, or from this server's last run.
+            guard let id = try await store.consultation(resume: token.hash), let consultation = try await store.consultation(id: id) else {
                 try await audit(.resume, .anonymous, nil, .denied, "unknown or used resume token", connection)
                 throw SignalError(.invalidToken, "nothing to resume; join again")
             }
             try await requireActive(consultation, actor: .anonymous, connection: connection)
-            guard sessions[id] != nil else { throw SignalError(.invalidToken, "nothing to resume; join again") }
             return (consultation, .resume(token))
         }
     }
@@ -207,15 +219,38 @@ public actor SignallingHub {
 
     // MARK: From HTTP and the maintenance service
 
-    /// The consultation was ended over HTTP: everyone in its room is told.
-    public func consultationEnded(_ consultation: ConsultationID) async {
-        guard let session = sessions.removeValue(forKey: consultation) else { return }
-        await session.closeAll()
+    /// A change made over HTTP or the CLI, here or on another instance.
+    public func apply(_ event: ClusterEvent) async {
+        switch event {
+        case .consultationEnded(let consultation):
+            // Everyone in its room is told.
+            guard let session = sessions.removeValue(forKey: consultation) else { return }
+            await session.closeAll()
+        case .linkReplaced(let consultation, let role):
+            // Whoever waits with the old link goes.
+            await sessions[consultation]?.linkReplaced(role: role)
+        case .accountDisabled(let account):
+            // Its connections close; a disabled veileder's calls end for now.
+            for (id, connection) in connections where connection.account?.id == account {
+                fail(id, SignalError(.forbidden, "this account was disabled"), forceClose: true)
+            }
+        }
     }
 
-    /// A new link for `role` was made: whoever waits with the old one goes.
-    public func linkReplaced(_ consultation: ConsultationID, role: ParticipantRole) async {
-        await sessions[consultation]?.linkReplaced(role: role)
+    /// Events from other instances may have been missed (the channel to
+    /// them was down): each call here is checked against the store.
+    public func resynchronise() async {
+        for (id, session) in sessions {
+            do {
+                guard let consultation = try await store.consultation(id: id), consultation.status(at: clock.now) == .active else {
+                    await apply(.consultationEnded(id))
+                    continue
+                }
+                await session.checkLinks(try await store.links(of: id))
+            } catch {
+                logger.error("checking a call against the store failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+        }
     }
 
     /// Frees seats whose grace period passed; run periodically.
@@ -223,6 +258,33 @@ public actor SignallingHub {
         for session in sessions.values {
             await session.sweep()
             await forgetIfRetired(session)
+        }
+    }
+
+    /// Renews the leases of the calls this instance is home to; a call whose
+    /// home another instance has taken is closed here. Run every third of the lease.
+    public func renewHomes() async {
+        var held: [ConsultationID: Int64] = [:]
+        for (id, session) in sessions {
+            if let epoch = await session.heldEpoch { held[id] = epoch }
+        }
+        guard !held.isEmpty else { return }
+        let startedAt = clock.now
+        let lost: Set<ConsultationID>
+        do {
+            lost = try await store.renewHomes(held, holder: environment.instance.holder, lease: environment.homeLease, now: startedAt)
+        } catch {
+            logger.error("renewing the homes of calls failed", metadata: ["error.type": "\(type(of: error))"])
+            return
+        }
+        for (id, _) in held {
+            guard let session = sessions[id] else { continue }
+            if lost.contains(id) {
+                await session.homeLost()
+                await forgetIfRetired(session)
+            } else {
+                await session.leaseRenewed(startedAt: startedAt)
+            }
         }
     }
 

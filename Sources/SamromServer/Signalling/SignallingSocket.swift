@@ -16,9 +16,10 @@ struct SignallingSocket: Sendable {
     let clock: WallClock
 
     func run(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, account: Account?, clientIP: String?
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, account: Account?, clientIP: String?,
+        askedFor: String? = nil
     ) async throws {
-        let (id, outbox) = await hub.connect(account: account, clientIP: clientIP)
+        let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, askedFor: askedFor)
         let helloTimeout = configuration.helloTimeout
         let hub = self.hub
         try await withThrowingTaskGroup(of: Void.self) { group in
