@@ -33,11 +33,13 @@ public final class WSTestClient: Sendable {
 
     /// Connects to `/ws` and waits for the upgrade; throws if it is refused.
     /// To any Samrom on loopback, e.g. a `samrom serve` process.
-    public static func connect(port: Int, tls: TLSConfiguration, cookie: String? = nil, origin: String? = nil) async throws -> WSTestClient {
+    public static func connect(
+        port: Int, tls: TLSConfiguration, cookie: String? = nil, origin: String? = nil, path: String = "/ws"
+    ) async throws -> WSTestClient {
         var headers = HTTPFields()
         if let cookie { headers[.cookie] = cookie }
         if let origin { headers[.origin] = origin }
-        let client = WSTestClient(url: "wss://localhost:\(port)/ws", headers: headers, tls: tls)
+        let client = WSTestClient(url: "wss://localhost:\(port)\(path)", headers: headers, tls: tls)
         try await client.waitUntilOpen()
         return client
     }
