@@ -59,6 +59,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("home-lease"),
             help: "Seconds a call's home is leased to its instance; a survivor takes a dead instance's calls after it (default 10).")
     var homeLease: Int = Int(ServerConfiguration().homeLease)
+    @Option(name: .customLong("trusted-proxy"),
+            help: "A reverse proxy's IP address whose X-Forwarded-For names the client (HAProxy in front); repeat for several.")
+    var trustedProxies: [String] = []
     @Flag(name: .customLong("no-audit-signing"),
           help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
     var noAuditSigning = false
@@ -87,6 +90,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...600).contains(requestHeadTimeout) else { throw ValidationError("--request-head-timeout must be 1 to 600 seconds") }
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
+        }
+        for proxy in trustedProxies where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
+            throw ValidationError("--trusted-proxy must be an IP address, not \(proxy)")
         }
         if let instanceName, !Instance.isValidName(instanceName) {
             throw ValidationError("--instance-name must be 1 to 32 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit")
@@ -128,6 +134,7 @@ struct Serve: AsyncParsableCommand {
         configuration.instanceName = instanceName
         configuration.homeLease = TimeInterval(homeLease)
         configuration.signsAuditCheckpoints = !noAuditSigning
+        configuration.trustedProxies = trustedProxies
 
         let app: SamromApp
         do {

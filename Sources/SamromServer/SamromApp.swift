@@ -30,6 +30,7 @@ public struct SamromApp: Sendable {
     let routeSecret: [UInt8]
     let logger: Logger
     let policy: OriginPolicy
+    let proxies: TrustedProxies
 
     public init(
         configuration: ServerConfiguration, store given: (any SamromStorage)? = nil, clock: WallClock = .system, logger: Logger
@@ -45,6 +46,7 @@ public struct SamromApp: Sendable {
         auditor = Auditor(sink: auditLog, clock: clock)
         metrics = ServerMetrics()
         policy = OriginPolicy(publicOrigin: configuration.publicOrigin)
+        proxies = try TrustedProxies(configuration.trustedProxies)
         routeSecret = try await store.routeSecret()
         // One boot id for the whole run: the hub's holder and the bus's are one.
         let instance = try configuration.instance()
@@ -123,6 +125,7 @@ public struct SamromApp: Sendable {
         let router = Router(context: SamromRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ClientAddressMiddleware(proxies: proxies))
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxRequestBodyBytes))
         router.add(middleware: OriginCheckMiddleware(policy: policy))
         router.add(middleware: SessionMiddleware(accounts: accounts))
@@ -146,6 +149,7 @@ public struct SamromApp: Sendable {
     /// The router that decides WebSocket upgrades on `/ws`.
     func webSocketRouter() -> Router<SamromRequestContext> {
         let router = Router(context: SamromRequestContext.self)
+        router.add(middleware: ClientAddressMiddleware(proxies: proxies))
         router.add(middleware: SessionMiddleware(accounts: accounts))
         let socket = SignallingSocket(hub: hub, configuration: configuration, clock: clock)
         let policy = self.policy
@@ -179,7 +183,7 @@ public struct SamromApp: Sendable {
                 closeTimeout: .seconds(2),
                 validateUTF8: true))
         // Shared by every connection: the per-address counts.
-        let connections = ConnectionsPerAddress(limit: configuration.maxConnectionsPerAddress)
+        let connections = ConnectionsPerAddress(limit: configuration.maxConnectionsPerAddress, exempt: proxies.addresses)
         let requestHeadTimeout = TimeAmount(configuration.requestHeadTimeout)
         // TLS, then HTTP/1 with the WebSocket upgrade, under the connection
         // guard (per-address limit, request head deadline).

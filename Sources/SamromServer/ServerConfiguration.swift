@@ -110,6 +110,10 @@ public struct ServerConfiguration: Sendable {
     /// Connections open at once from one IP address; more are closed at once.
     /// Generous: a municipality's staff may share one NAT address.
     public var maxConnectionsPerAddress: Int = 200
+    /// Reverse proxies (HAProxy in front of several instances) whose
+    /// `X-Forwarded-For` names the client: for the audit log and the
+    /// per-address limits. Their own connections are not counted per address.
+    public var trustedProxies: [String] = []
     /// A file holding the bearer token that lets non-loopback clients read
     /// `/metrics`; without it, `/metrics` answers loopback peers only.
     public var metricsTokenFile: String?

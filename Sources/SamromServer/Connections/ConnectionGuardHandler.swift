@@ -71,7 +71,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
                 context.close(promise: nil)
                 return false
             }
-            countedAddress = address
+            if !connections.exempt.contains(address) { countedAddress = address }
         }
         perform(deadline.connectionOpened())
         return true

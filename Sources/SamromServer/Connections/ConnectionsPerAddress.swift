@@ -5,16 +5,22 @@ import Synchronization
 /// limit is generous; it stops one client from holding every descriptor.
 final class ConnectionsPerAddress: Sendable {
     let limit: Int
+    /// Trusted reverse proxies: every client comes from them, so they are
+    /// not limited here (their clients are, by address, in the hub and the login throttle).
+    let exempt: Set<String>
     private let counts = Mutex<[String: Int]>([:])
 
-    init(limit: Int) {
+    init(limit: Int, exempt: Set<String> = []) {
         self.limit = limit
+        self.exempt = exempt
     }
 
     /// Counts a new connection from `address`; false (and not counted) when
-    /// that address already holds `limit` connections.
+    /// that address already holds `limit` connections. An exempt address is
+    /// never counted: it may open any number, and `close` is not called for it.
     func open(_ address: String) -> Bool {
-        counts.withLock { counts in
+        if exempt.contains(address) { return true }
+        return counts.withLock { counts in
             let current = counts[address, default: 0]
             guard current < limit else { return false }
             counts[address] = current + 1

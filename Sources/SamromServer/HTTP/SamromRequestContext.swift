@@ -15,6 +15,9 @@ public struct SamromRequestContext: RequestContext, RemoteAddressRequestContext,
     public var sessionHash: TokenHash?
     /// Set by the app from its configuration.
     public var maxBodyBytes: Int = 16 * 1024
+    /// The client's address as a trusted reverse proxy reported it
+    /// (`ClientAddressMiddleware`); nil when the peer is the client.
+    public var forwardedClientIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -31,8 +34,8 @@ public struct SamromRequestContext: RequestContext, RemoteAddressRequestContext,
         return encoder
     }
 
-    /// The client's IP address as text, for the audit log.
-    public var clientIP: String? { remoteAddress?.ipAddress }
+    /// The client's IP address as text, for the audit log and per-address limits.
+    public var clientIP: String? { forwardedClientIP ?? remoteAddress?.ipAddress }
 
     /// The logged-in account, or 401.
     public func requireAccount() throws -> Account {
