@@ -14,7 +14,10 @@ extension PostgresStore: ClusterChannel {
     }
 
     public func listen(_ deliver: @escaping @Sendable (ClusterDelivery) async -> Void) async {
-        var connectedBefore = false
+        // Events may have been missed: a connection was lost, or one could
+        // not be opened or listen (also the first time: what was published
+        // while this was not listening yet is gone).
+        var missedSome = false
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -23,8 +26,7 @@ extension PostgresStore: ClusterChannel {
                 do {
                     try await connection.listen(on: Self.eventChannel) { notifications in
                         // Listening again after a loss: what was sent meanwhile is gone.
-                        if connectedBefore { await deliver(.resynchronise) }
-                        connectedBefore = true
+                        if missedSome { await deliver(.resynchronise) }
                         for try await notification in notifications {
                             guard let (event, from) = ClusterEvent.parse(notification.payload) else {
                                 logger.warning("ignored a malformed cluster event")
@@ -45,6 +47,7 @@ extension PostgresStore: ClusterChannel {
                     logger.error("cannot listen for cluster events", metadata: ["cause": "\(PostgresAccess.cause(error))"])
                 }
             }
+            missedSome = true
             // Wait a little before opening it again (also when it just ended).
             try? await Task.sleep(for: .milliseconds(failures == 0 ? 100 : min(5_000, 250 * failures)))
         }

@@ -36,7 +36,7 @@ extension SQLiteStore: CallStore {
         precondition(!holder.isEmpty, "a holder is never empty: '' marks a released home")
         let until = now.addingTimeInterval(lease).timeIntervalSince1970
         // The write transaction is exclusive: no other claim runs beside it.
-        return try await write { db in
+        return try await groupedWrite { db in
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT instance, holder, epoch, leaseUntil FROM callHome WHERE consultationId = ?",
                 arguments: [consultation.rawValue])
@@ -64,7 +64,7 @@ extension SQLiteStore: CallStore {
     {
         guard !homes.isEmpty else { return [] }
         let until = now.addingTimeInterval(lease).timeIntervalSince1970
-        return try await write { db in
+        return try await groupedWrite { db in
             let renew = try db.cachedStatement(
                 sql: "UPDATE callHome SET leaseUntil = ? WHERE consultationId = ? AND holder = ? AND epoch = ?")
             var lost: Set<ConsultationID> = []
@@ -77,7 +77,7 @@ extension SQLiteStore: CallStore {
     }
 
     public func releaseHome(_ consultation: ConsultationID, holder: String, epoch: Int64) async throws {
-        try await write { db in
+        try await groupedWrite { db in
             try db.execute(
                 sql: """
                     UPDATE callHome SET instance = '', holder = '', leaseUntil = 0
@@ -90,7 +90,7 @@ extension SQLiteStore: CallStore {
     }
 
     public func saveSeats(_ seats: [StoredSeat], of consultation: ConsultationID, holder: String, epoch: Int64) async throws -> Bool {
-        try await write { db in
+        try await groupedWrite { db in
             guard try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM callHome WHERE consultationId = ? AND holder = ? AND epoch = ?",
                 arguments: [consultation.rawValue, holder, epoch]) != nil

@@ -192,7 +192,12 @@ public final class PostgresServer: Sendable {
                 return
             }
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if text.contains("FATAL") || text.contains("PANIC") {
+            // pg_isready knocking while the server starts makes it log
+            // "FATAL: the database system is starting up": not a failure.
+            let fatal = text.split(separator: "\n").contains {
+                ($0.contains("FATAL") || $0.contains("PANIC")) && !$0.contains("the database system is starting up")
+            }
+            if fatal {
                 throw Failure(description: "PostgreSQL did not start on port \(port): \(text)")
             }
             try await Task.sleep(for: .milliseconds(50))

@@ -55,7 +55,8 @@ extension ClusterEvent {
             guard let role = ParticipantRole(rawValue: parts[3]), ParticipantRole.invited.contains(role) else { return nil }
             return (.linkReplaced(ConsultationID(rawValue: parts[2]), role), parts[0])
         case ("account", 3):
-            guard let raw = Int64(parts[2]) else { return nil }
+            // Only the form `payload` writes: Int64 also reads "+5" and "05".
+            guard let raw = Int64(parts[2]), String(raw) == parts[2] else { return nil }
             return (.accountDisabled(AccountID(rawValue: raw)), parts[0])
         default:
             return nil
