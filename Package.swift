@@ -245,5 +245,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Several `samrom serve` processes on one PostgreSQL 15 behind HAProxy
+        // (deploy/haproxy.cfg), one of them killed mid-call (issue 14).
+        .testTarget(
+            name: "SamromClusterTests",
+            dependencies: [
+                "SamromCore",
+                "SamromTestSupport",
+                "Sodium",
+                // Builds the `samrom` binary the tests run.
+                "SamromCLI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

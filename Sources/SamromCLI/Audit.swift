@@ -22,44 +22,45 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let directory = URL(fileURLWithPath: data.dataDirectory)
-            let store = try await data.openStore()
-            let verifier: NoteVerifier
-            do {
-                if let verifierKey {
-                    verifier = try NoteVerifier(verifierKey: verifierKey)
-                } else if let own = try AuditSigningKey.verifier(in: directory) {
-                    verifier = own
-                } else if let recorded = try await store.auditVerifierKey(recording: nil) {
-                    // Weaker: whoever can change the database can change this.
-                    say("No signing key in \(data.dataDirectory): verifying with the key recorded in the store; pass --verifier-key to use the published one.")
-                    verifier = try NoteVerifier(verifierKey: recorded)
-                } else {
-                    throw CLIError("no audit signing key in \(data.dataDirectory) and none recorded in the store; pass --verifier-key")
+            try await data.withStore { store in
+                let verifier: NoteVerifier
+                do {
+                    if let verifierKey {
+                        verifier = try NoteVerifier(verifierKey: verifierKey)
+                    } else if let own = try AuditSigningKey.verifier(in: directory) {
+                        verifier = own
+                    } else if let recorded = try await store.auditVerifierKey(recording: nil) {
+                        // Weaker: whoever can change the database can change this.
+                        say("No signing key in \(data.dataDirectory): verifying with the key recorded in the store; pass --verifier-key to use the published one.")
+                        verifier = try NoteVerifier(verifierKey: recorded)
+                    } else {
+                        throw CLIError("no audit signing key in \(data.dataDirectory) and none recorded in the store; pass --verifier-key")
+                    }
+                } catch let error as CLIError {
+                    throw error
+                } catch {
+                    throw CLIError("the verifier key is not valid: \(error)")
                 }
-            } catch let error as CLIError {
-                throw error
-            } catch {
-                throw CLIError("the verifier key is not valid: \(error)")
-            }
-            var saved: String?
-            if let checkpoint {
-                guard let contents = FileManager.default.contents(atPath: checkpoint) else {
-                    throw CLIError("cannot read the checkpoint file \(checkpoint)")
+                var saved: String?
+                if let checkpoint {
+                    guard let contents = FileManager.default.contents(atPath: checkpoint) else {
+                        throw CLIError("cannot read the checkpoint file \(checkpoint)")
+                    }
+                    saved = String(decoding: contents, as: UTF8.self)
                 }
-                saved = String(decoding: contents, as: UTF8.self)
+                let started = ContinuousClock.now
+                let report = try await AuditVerifier.verify(store: store, verifier: verifier, savedCheckpoint: saved)
+                let elapsed = ContinuousClock.now - started
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let rate = seconds > 0 ? Int(Double(report.size) / seconds) : 0
+                if let failure = report.failure {
+                    FileHandle.standardError.write(Data("Audit log NOT intact: \(failure.description)\n".utf8))
+                    throw ExitCode(1)
+                }
+                say("Audit log intact: \(report.size) entries (\(report.erased) erased after retention), root \(Data(report.root).base64EncodedString()).")
+                say("Verified \(report.checkpointsVerified) signed checkpoints\(saved == nil ? "" : " and the saved checkpoint") with \(verifier.verifierKey).")
+                say("Checked in \(String(format: "%.3f", seconds)) s (\(rate) entries/s).")
             }
-            let started = ContinuousClock.now
-            let report = try await AuditVerifier.verify(store: store, verifier: verifier, savedCheckpoint: saved)
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let rate = seconds > 0 ? Int(Double(report.size) / seconds) : 0
-            if let failure = report.failure {
-                FileHandle.standardError.write(Data("Audit log NOT intact: \(failure.description)\n".utf8))
-                throw ExitCode(1)
-            }
-            say("Audit log intact: \(report.size) entries (\(report.erased) erased after retention), root \(Data(report.root).base64EncodedString()).")
-            say("Verified \(report.checkpointsVerified) signed checkpoints\(saved == nil ? "" : " and the saved checkpoint") with \(verifier.verifierKey).")
-            say("Checked in \(String(format: "%.3f", seconds)) s (\(rate) entries/s).")
         }
     }
 
@@ -74,9 +75,10 @@ struct Audit: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try await data.openStore()
-            try await AuditExportFormat(rawValue: format)!.export(from: store) { bytes in
-                FileHandle.standardOutput.write(Data(bytes))
+            try await data.withStore { store in
+                try await AuditExportFormat(rawValue: format)!.export(from: store) { bytes in
+                    FileHandle.standardOutput.write(Data(bytes))
+                }
             }
         }
     }
@@ -87,10 +89,8 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let store = try await data.openStore()
-            guard let note = try await store.latestAuditCheckpoint() else {
-                throw CLIError("no checkpoint has been signed yet")
-            }
+            let note = try await data.withStore { try await $0.latestAuditCheckpoint() }
+            guard let note else { throw CLIError("no checkpoint has been signed yet") }
             FileHandle.standardOutput.write(Data(note.utf8))
         }
     }
@@ -103,7 +103,7 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             if let verifier = try AuditSigningKey.verifier(in: URL(fileURLWithPath: data.dataDirectory)) {
                 say(verifier.verifierKey)
-            } else if let recorded = try await data.openStore().auditVerifierKey(recording: nil) {
+            } else if let recorded = try await data.withStore({ try await $0.auditVerifierKey(recording: nil) }) {
                 say(recorded)
             } else {
                 throw CLIError("no audit signing key in \(data.dataDirectory) yet; it is made when the server first starts")
@@ -131,11 +131,12 @@ struct Purge: AsyncParsableCommand {
         configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
         configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
         configuration.chatRetention = TimeInterval(chatRetentionDays) * 86_400
-        let app = try await openApp(data, configuration: configuration)
-        let result = try await Retention.run(store: app.store, auditor: app.auditor, configuration: configuration, clock: app.clock)
-        try await app.auditLog.checkpoint()
-        say("Deleted \(result.chatCopiesDeleted) sealed chat copies of closed consultations.")
-        say("Erased the content of \(result.auditEntriesErased) audit entries (their leaf hashes stay).")
+        try await withApp(data, configuration: configuration) { app in
+            let result = try await Retention.run(store: app.store, auditor: app.auditor, configuration: configuration, clock: app.clock)
+            try await app.auditLog.checkpoint()
+            say("Deleted \(result.chatCopiesDeleted) sealed chat copies of closed consultations.")
+            say("Erased the content of \(result.auditEntriesErased) audit entries (their leaf hashes stay).")
+        }
     }
 }
 

@@ -25,8 +25,18 @@ struct DataOptions: ParsableArguments {
         _ = try StoreLocation(storeText)
     }
 
-    /// The store alone, for commands that only read it.
-    func openStore() async throws -> any SamromStorage {
-        try await store.open(dataDirectory: dataDirectory)
+    /// The store alone, for commands that only read it; closed when
+    /// `body` returns or throws (a PostgreSQL store lets its connections
+    /// and the audit signing turn go).
+    func withStore<T>(_ body: (any SamromStorage) async throws -> T) async throws -> T {
+        let opened = try await store.open(dataDirectory: dataDirectory)
+        do {
+            let result = try await body(opened)
+            await StoreLocation.close(opened)
+            return result
+        } catch {
+            await StoreLocation.close(opened)
+            throw error
+        }
     }
 }

@@ -136,26 +136,28 @@ struct Serve: AsyncParsableCommand {
         configuration.signsAuditCheckpoints = !noAuditSigning
         configuration.trustedProxies = trustedProxies
 
-        let app: SamromApp
-        do {
-            app = try await SamromApp(configuration: configuration, store: try await data.openStore(), logger: logger)
-        } catch {
-            throw CLIError("cannot start: \(error)")
-        }
-        if demo {
-            try await createDemoAccounts(app)
-        }
-        let shownHost = host == "127.0.0.1" || host == "::1" ? "localhost" : host
-        let application: any ApplicationProtocol
-        do {
-            application = try app.application { channel in
-                let bound = channel.localAddress?.port ?? port
-                say("Samrom is running at https://\(shownHost):\(bound)/  (Ctrl-C stops it)")
+        try await data.withStore { store in
+            let app: SamromApp
+            do {
+                app = try await SamromApp(configuration: configuration, store: store, logger: logger)
+            } catch {
+                throw CLIError("cannot start: \(error)")
             }
-        } catch {
-            throw CLIError("cannot start: \(error)")
+            if demo {
+                try await createDemoAccounts(app)
+            }
+            let shownHost = host == "127.0.0.1" || host == "::1" ? "localhost" : host
+            let application: any ApplicationProtocol
+            do {
+                application = try app.application { channel in
+                    let bound = channel.localAddress?.port ?? port
+                    say("Samrom is running at https://\(shownHost):\(bound)/  (Ctrl-C stops it)")
+                }
+            } catch {
+                throw CLIError("cannot start: \(error)")
+            }
+            try await application.runService()
         }
-        try await application.runService()
     }
 
     /// Demo accounts on an empty data directory only, with fresh random passwords.

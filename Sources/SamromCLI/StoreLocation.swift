@@ -24,6 +24,11 @@ enum StoreLocation: Equatable {
         self = .postgres(url: text)
     }
 
+    /// Lets a store's connections go (SQLite closes with its last reference).
+    static func close(_ store: any SamromStorage) async {
+        await (store as? PostgresStore)?.close()
+    }
+
     /// Opens (and creates or migrates) the store.
     func open(dataDirectory: String) async throws -> any SamromStorage {
         switch self {

@@ -28,16 +28,17 @@ struct User: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let app = try await openApp(data)
-            let password = try PasswordInput.read(for: username)
-            do {
-                let account = try await app.accounts.create(
-                    username: username, role: AccountRole(rawValue: role)!, password: password)
-                // The change is signed into the log at once, not at the next server start.
-                try await app.auditLog.checkpoint()
-                say("Added \(account.username) (\(account.role.rawValue)).")
-            } catch let failure as AccountService.Failure {
-                throw CLIError(failure.message)
+            try await withApp(data) { app in
+                let password = try PasswordInput.read(for: username)
+                do {
+                    let account = try await app.accounts.create(
+                        username: username, role: AccountRole(rawValue: role)!, password: password)
+                    // The change is signed into the log at once, not at the next server start.
+                    try await app.auditLog.checkpoint()
+                    say("Added \(account.username) (\(account.role.rawValue)).")
+                } catch let failure as AccountService.Failure {
+                    throw CLIError(failure.message)
+                }
             }
         }
     }
@@ -47,12 +48,13 @@ struct User: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let app = try await openApp(data)
-            let accounts = try await app.accounts.list()
-            if accounts.isEmpty { say("No accounts.") }
-            for account in accounts {
-                let state = account.isDisabled ? "disabled" : "active"
-                say("\(account.username)\t\(account.role.rawValue)\t\(state)")
+            try await withApp(data) { app in
+                let accounts = try await app.accounts.list()
+                if accounts.isEmpty { say("No accounts.") }
+                for account in accounts {
+                    let state = account.isDisabled ? "disabled" : "active"
+                    say("\(account.username)\t\(account.role.rawValue)\t\(state)")
+                }
             }
         }
     }
@@ -63,35 +65,42 @@ struct User: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let app = try await openApp(data)
-            guard try await app.accounts.disable(username: username) else {
-                throw CLIError("no account named \(username)")
+            try await withApp(data) { app in
+                guard try await app.accounts.disable(username: username) else {
+                    throw CLIError("no account named \(username)")
+                }
+                // Instances on a shared store close its open calls at once.
+                if let name = Account.normalisedUsername(username), let account = try await app.store.account(username: name) {
+                    await app.cluster.announce(.accountDisabled(account.id))
+                }
+                try await app.auditLog.checkpoint()
+                say("Disabled \(username.lowercased()).")
             }
-            // Instances on a shared store close its open calls at once.
-            if let name = Account.normalisedUsername(username), let account = try await app.store.account(username: name) {
-                await app.cluster.announce(.accountDisabled(account.id))
-            }
-            try await app.auditLog.checkpoint()
-            say("Disabled \(username.lowercased()).")
         }
     }
 }
 
-/// The server's services over the data directory, for one CLI command.
-func openApp(_ data: DataOptions, configuration given: ServerConfiguration? = nil) async throws -> SamromApp {
+/// The server's services over the data directory, for one CLI command;
+/// the store is closed when `body` returns or throws.
+func withApp<T>(
+    _ data: DataOptions, configuration given: ServerConfiguration? = nil, _ body: (SamromApp) async throws -> T
+) async throws -> T {
     var configuration = given ?? ServerConfiguration()
     configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
     var logger = Logger(label: "samrom")
     logger.logLevel = .warning
-    let store = try await data.openStore()
-    do {
-        // A command signs a checkpoint only where a server could: with the
-        // log's key in its data directory, or as the very first signer.
-        let key = configuration.dataDirectory.appendingPathComponent(AuditSigningKey.fileName).path
-        let firstSigner = try await store.auditVerifierKey(recording: nil) == nil
-        configuration.signsAuditCheckpoints = FileManager.default.fileExists(atPath: key) || firstSigner
-        return try await SamromApp(configuration: configuration, store: store, logger: logger)
-    } catch {
-        throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
+    return try await data.withStore { store in
+        let app: SamromApp
+        do {
+            // A command signs a checkpoint only where a server could: with the
+            // log's key in its data directory, or as the very first signer.
+            let key = configuration.dataDirectory.appendingPathComponent(AuditSigningKey.fileName).path
+            let firstSigner = try await store.auditVerifierKey(recording: nil) == nil
+            configuration.signsAuditCheckpoints = FileManager.default.fileExists(atPath: key) || firstSigner
+            app = try await SamromApp(configuration: configuration, store: store, logger: logger)
+        } catch {
+            throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")
+        }
+        return try await body(app)
     }
 }
