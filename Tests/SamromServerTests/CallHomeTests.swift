@@ -186,6 +186,40 @@ import Testing
         }
     }
 
+    /// Issue 14, 5: the same resume token tried on two instances at once,
+    /// just as the gone home's lease runs out: one takes the call over and
+    /// lets the participant in, the other sends it there; never two seats.
+    @Test func aResumeTokenWorksOnceEvenOnTwoInstancesAtOnce() async throws {
+        let clock = TestClock()
+        let (a, b) = try await Self.twoInstances(lease: 10, clock: clock)
+        let c = try await LiveServer.start(dataDirectory: a.dataDirectory, clock: clock) {
+            $0.instanceName = "samrom-c"
+            $0.homeLease = 10
+        }
+        do {
+            let (_, d) = try await Self.callWithChat(a)
+            await a.stop()
+            clock.advance(by: 11)
+            let sockets = [try await WSTestClient.connect(b), try await WSTestClient.connect(c)]
+            for socket in sockets { socket.send(["type": .string("hello"), "v": .int(2), "resume": .string(d.resume)]) }
+            var welcomed: [String] = []
+            var moved = 0
+            for socket in sockets {
+                let first = try await socket.next()
+                switch first.string("type") {
+                case "welcome": welcomed.append(first.object("you")?.string("participant") ?? "")
+                case "moved": moved += 1
+                default: Issue.record("unexpected answer: \(first)")
+                }
+            }
+            #expect(welcomed == [d.participant] && moved == 1, "one welcome (\(welcomed)) and one moved (\(moved))")
+            await Self.stop(b, c, a)
+        } catch {
+            await Self.stop(b, c, a)
+            throw error
+        }
+    }
+
     /// Ending over HTTP on the instance that does not hold the call reaches
     /// the call's home (PostgreSQL LISTEN/NOTIFY; SQLite has no other instance).
     @Test(.enabled(if: TestStore.usesPostgres)) func endingOnAnotherInstanceEndsTheCallAtItsHome() async throws {
