@@ -18,18 +18,25 @@ struct DataOptions: ParsableArguments {
         name: .customLong("store"),
         help: "sqlite (the default: a database in the data directory) or postgres://user@host:port/database, shared by several instances.")
     var storeText: String?
+    @Option(
+        name: .customLong("store-password-file"),
+        help: "A file holding the PostgreSQL password (mode 0600), so that it is not on the command line or in the URL.")
+    var storePasswordFile: String?
 
     var store: StoreLocation { (try? StoreLocation(storeText)) ?? .sqlite }
 
     func validate() throws {
-        _ = try StoreLocation(storeText)
+        let location = try StoreLocation(storeText)
+        if storePasswordFile != nil, location == .sqlite {
+            throw ValidationError("--store-password-file goes with --store postgres://…")
+        }
     }
 
     /// The store alone, for commands that only read it; closed when
     /// `body` returns or throws (a PostgreSQL store lets its connections
     /// and the audit signing turn go).
     func withStore<T>(_ body: (any SamromStorage) async throws -> T) async throws -> T {
-        let opened = try await store.open(dataDirectory: dataDirectory)
+        let opened = try await store.open(dataDirectory: dataDirectory, passwordFile: storePasswordFile)
         do {
             let result = try await body(opened)
             await StoreLocation.close(opened)

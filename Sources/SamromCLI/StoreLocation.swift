@@ -24,13 +24,28 @@ enum StoreLocation: Equatable {
         self = .postgres(url: text)
     }
 
+    /// The password in `--store-password-file`: its first line, which must
+    /// not be empty; a file that others may read is refused.
+    static func readPassword(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read --store-password-file \(path)")
+        }
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw CLIError("--store-password-file \(path) may be read by others (mode \(String(mode, radix: 8))): chmod 600 it")
+        }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+        let password = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        guard !password.isEmpty else { throw CLIError("--store-password-file \(path) is empty") }
+        return password
+    }
+
     /// Lets a store's connections go (SQLite closes with its last reference).
     static func close(_ store: any SamromStorage) async {
         await (store as? PostgresStore)?.close()
     }
 
     /// Opens (and creates or migrates) the store.
-    func open(dataDirectory: String) async throws -> any SamromStorage {
+    func open(dataDirectory: String, passwordFile: String? = nil) async throws -> any SamromStorage {
         switch self {
         case .sqlite:
             do {
@@ -41,8 +56,9 @@ enum StoreLocation: Equatable {
         case .postgres(let url):
             var logger = Logger(label: "samrom.postgres")
             logger.logLevel = .warning
+            let password = try passwordFile.map(Self.readPassword)
             do {
-                return try await PostgresStore.connect(url: url, logger: logger)
+                return try await PostgresStore.connect(url: url, password: password, logger: logger)
             } catch {
                 // The URL may hold a password: never print it.
                 throw CLIError("cannot open the PostgreSQL store: \(error)")

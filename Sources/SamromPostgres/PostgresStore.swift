@@ -25,8 +25,18 @@ public final class PostgresStore: Sendable {
     /// creating or migrating its schema, and starts the pool. A bad URL, a
     /// server that cannot be reached or refuses the login, or a schema newer
     /// than this version are `StorageError`s, thrown here.
-    public static func connect(url: String, logger: Logger, maximumConnections: Int = 16) async throws -> PostgresStore {
-        let target = try PostgresURL(url)
+    /// `password`, when given, is used instead of one in the URL (which then
+    /// must have none): kept in a file rather than on a command line.
+    public static func connect(
+        url: String, password: String? = nil, logger: Logger, maximumConnections: Int = 16
+    ) async throws -> PostgresStore {
+        var target = try PostgresURL(url)
+        if let password {
+            guard target.password == nil else {
+                throw StorageError(.unavailable, "the PostgreSQL URL has a password and a password file is given: keep it in the file only")
+            }
+            target.password = password
+        }
         // One connection of our own first: a failure to connect is an error
         // now, with its cause, rather than requests waiting in the pool's
         // retries; and the schema is migrated on it.

@@ -50,6 +50,12 @@ import Testing
 
     @Test func badInputIsAnsweredWithAClearErrorAndNoChange() async throws {
         try await SamromProcess.withDataDirectory { data in
+            let files = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pw-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: files) }
+            let exposed = files.appendingPathComponent("exposed").path, empty = files.appendingPathComponent("empty").path
+            _ = FileManager.default.createFile(atPath: exposed, contents: Data("secret\n".utf8), attributes: [.posixPermissions: 0o644])
+            _ = FileManager.default.createFile(atPath: empty, contents: Data("\n".utf8), attributes: [.posixPermissions: 0o600])
             let cases: [([String], String?)] = [
                 (["user", "add", "--username", "kari", "--role", "superuser", "--data-dir", data], "x\n"),
                 (["user", "add", "--username", "Kari Nordmann!", "--role", "veileder", "--data-dir", data], "x\n"),
@@ -69,6 +75,11 @@ import Testing
                 (["user", "list", "--store", "mysql://db.example/samrom", "--data-dir", data], nil),
                 (["audit", "verify", "--store", "postgres://", "--data-dir", data], nil),
                 (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--data-dir", data], nil),
+                // A password file: only with PostgreSQL, readable, not empty, and not readable by others.
+                (["user", "list", "--store-password-file", exposed, "--data-dir", data], nil),
+                (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--store-password-file", data + "/none", "--data-dir", data], nil),
+                (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--store-password-file", exposed, "--data-dir", data], nil),
+                (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--store-password-file", empty, "--data-dir", data], nil),
             ]
             for (arguments, input) in cases {
                 let run = try SamromProcess.run(arguments, input: input)

@@ -35,6 +35,34 @@ import Testing
         await second.close()
     }
 
+    /// `--store-password-file`: a role that must give its password (scram)
+    /// gets in with the one given apart from the URL, and not with another;
+    /// a URL that has one as well is refused rather than guessed between.
+    @Test func aPasswordGivenApartFromTheURLLogsIn() async throws {
+        let server = try PostgresCluster.server()
+        let role = PostgresServer.passwordRole
+        let secret = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        try await server.psql("DROP ROLE IF EXISTS \(role); CREATE ROLE \(role) LOGIN PASSWORD '\(secret)'")
+        let database = "samrom_pw_\(UInt32.random(in: 0...UInt32.max))"
+        try await server.psql("CREATE DATABASE \(database) OWNER \(role)")
+        let url = "postgres://\(role)@127.0.0.1:\(server.port)/\(database)?sslmode=disable"
+        let store = try await PostgresStore.connect(url: url, password: secret, logger: .quiet, maximumConnections: 2)
+        #expect(try await store.accountCount() == 0)
+        await store.close()
+        let wrong = await #expect(throws: StorageError.self) {
+            try await PostgresStore.connect(url: url, password: "not-it", logger: .quiet)
+        }
+        #expect(wrong?.code == .unavailable)
+        #expect(wrong.map { !"\($0)".contains("not-it") } ?? false, "the password is never in an error")
+        let none = await #expect(throws: StorageError.self) { try await PostgresStore.connect(url: url, logger: .quiet) }
+        #expect(none?.code == .unavailable)
+        let twice = await #expect(throws: StorageError.self) {
+            try await PostgresStore.connect(
+                url: "postgres://\(role):\(secret)@127.0.0.1:\(server.port)/\(database)", password: secret, logger: .quiet)
+        }
+        #expect(twice?.reason.contains("password file") == true)
+    }
+
     /// A second start finds the schema up to date and changes nothing;
     /// instances starting at once migrate once between them.
     @Test func migrationsRunOnce() async throws {

@@ -21,6 +21,8 @@ public final class PostgresServer: Sendable {
     public let directory: URL
     /// The superuser `initdb` made, who owns every database here.
     public let superuser = "postgres"
+    /// The one role that must give a password (scram-sha-256); the test makes it.
+    public static let passwordRole = "samrom_password"
     private let runAs: String?
     /// The watchdog's process id (a `Process` is not Sendable; its id is).
     private let watchdog: Int32
@@ -61,7 +63,10 @@ public final class PostgresServer: Sendable {
                 bin.appendingPathComponent("initdb"),
                 ["-D", data.path, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
                 as: runAs, in: directory)
-            try Data("host all all 127.0.0.1/32 trust\n".utf8).write(to: data.appendingPathComponent("pg_hba.conf"))
+            // One role logs in with a password for real (the tests of
+            // `--store-password-file`); everyone else is trusted on loopback.
+            try Data("host all \(passwordRole) 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n".utf8)
+                .write(to: data.appendingPathComponent("pg_hba.conf"))
             let settings = """
 
                 # samrom tests
