@@ -39,8 +39,10 @@ run: certs build sodium-wasm
 
 # Every server in the tests binds 127.0.0.1 only; the tests that start a
 # browser run in a loopback-only network namespace, so nothing can leave.
-# The server tests run a second time on PostgreSQL 15 (a cluster of their
-# own in a temporary directory; SAMROM_TEST_STORE=postgres).
+# The server tests, the browser ones included, run a second time on
+# PostgreSQL 15 (a cluster of their own in a temporary directory;
+# SAMROM_TEST_STORE=postgres); SamromClusterTests run two instances on one
+# PostgreSQL behind a real HAProxy.
 # The bench suite's tiny profile loads both cores, so it runs on its own
 # rather than beside the server tests' timeouts.
 test: deps sodium-wasm browser-venv bench-venv
@@ -51,6 +53,7 @@ test: deps sodium-wasm browser-venv bench-venv
 	$(SWIFT) test --skip-build --filter BenchSuiteTests
 	sh scripts/test-api-schema.sh
 	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests
+	SAMROM_TEST_STORE=postgres sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests
 	sh scripts/test-sodium-wasm.sh
 	SWIFT=$(SWIFT) sh scripts/fuzz.sh 5
 
