@@ -162,6 +162,10 @@ enum PostgresSchema {
             )
             """,
         ]),
+        Migration(version: 3, name: "who is at a call, for the overview on every instance", statements: [
+            "ALTER TABLE call_home ADD COLUMN waiting integer NOT NULL DEFAULT 0 CHECK (waiting >= 0)",
+            "ALTER TABLE call_home ADD COLUMN in_call integer NOT NULL DEFAULT 0 CHECK (in_call >= 0)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

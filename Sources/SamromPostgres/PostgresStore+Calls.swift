@@ -100,7 +100,7 @@ extension PostgresStore: CallStore {
         try await access.transaction("releasing a call's home") { connection in
             let released = try await connection.query(
                 """
-                UPDATE call_home SET instance = '', holder = '', lease_until = 0
+                UPDATE call_home SET instance = '', holder = '', lease_until = 0, waiting = 0, in_call = 0
                 WHERE consultation_id = \(consultation.rawValue) AND holder = \(holder) AND epoch = \(epoch)
                 RETURNING 1
                 """,
@@ -113,15 +113,17 @@ extension PostgresStore: CallStore {
         }
     }
 
-    public func saveSeats(_ seats: [StoredSeat], of consultation: ConsultationID, holder: String, epoch: Int64) async throws -> Bool {
+    public func saveSeats(
+        _ seats: [StoredSeat], presence: CallPresence, of consultation: ConsultationID, holder: String, epoch: Int64
+    ) async throws -> Bool {
         let logger = access.logger
         return try await access.transaction("saving a call's seats") { connection in
             // The home's row, locked until the commit: a claim that takes it
             // over waits for this save, or this save sees it lost.
             let home = try await connection.query(
                 """
-                SELECT 1 FROM call_home
-                WHERE consultation_id = \(consultation.rawValue) AND holder = \(holder) AND epoch = \(epoch) FOR UPDATE
+                UPDATE call_home SET waiting = \(presence.waiting), in_call = \(presence.inCall)
+                WHERE consultation_id = \(consultation.rawValue) AND holder = \(holder) AND epoch = \(epoch) RETURNING 1
                 """,
                 logger: logger
             ).collect()
@@ -144,6 +146,22 @@ extension PostgresStore: CallStore {
             try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             return true
         }
+    }
+
+    public func presence(of consultations: [ConsultationID], now: Date) async throws -> [ConsultationID: CallPresence] {
+        guard !consultations.isEmpty else { return [:] }
+        let rows = try await access.rows(
+            """
+            SELECT consultation_id, waiting, in_call FROM call_home
+            WHERE lease_until > \(now.timeIntervalSince1970) AND consultation_id = ANY(\(consultations.map(\.rawValue)))
+            """,
+            "reading who is at calls")
+        var found: [ConsultationID: CallPresence] = [:]
+        for row in rows {
+            let (id, waiting, inCall) = try row.decode((String, Int, Int).self)
+            found[ConsultationID(rawValue: id)] = CallPresence(waiting: waiting, inCall: inCall)
+        }
+        return found
     }
 
     public func seats(of consultation: ConsultationID) async throws -> [StoredSeat] {

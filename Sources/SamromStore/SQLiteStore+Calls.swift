@@ -80,7 +80,7 @@ extension SQLiteStore: CallStore {
         try await groupedWrite { db in
             try db.execute(
                 sql: """
-                    UPDATE callHome SET instance = '', holder = '', leaseUntil = 0
+                    UPDATE callHome SET instance = '', holder = '', leaseUntil = 0, waiting = 0, inCall = 0
                     WHERE consultationId = ? AND holder = ? AND epoch = ?
                     """,
                 arguments: [consultation.rawValue, holder, epoch])
@@ -89,12 +89,14 @@ extension SQLiteStore: CallStore {
         }
     }
 
-    public func saveSeats(_ seats: [StoredSeat], of consultation: ConsultationID, holder: String, epoch: Int64) async throws -> Bool {
+    public func saveSeats(
+        _ seats: [StoredSeat], presence: CallPresence, of consultation: ConsultationID, holder: String, epoch: Int64
+    ) async throws -> Bool {
         try await groupedWrite { db in
-            guard try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM callHome WHERE consultationId = ? AND holder = ? AND epoch = ?",
-                arguments: [consultation.rawValue, holder, epoch]) != nil
-            else { return false }
+            try db.execute(
+                sql: "UPDATE callHome SET waiting = ?, inCall = ? WHERE consultationId = ? AND holder = ? AND epoch = ?",
+                arguments: [presence.waiting, presence.inCall, consultation.rawValue, holder, epoch])
+            guard db.changesCount == 1 else { return false }
             try db.execute(sql: "DELETE FROM callSeat WHERE consultationId = ?", arguments: [consultation.rawValue])
             let insert = try db.cachedStatement(
                 sql: """
@@ -108,6 +110,26 @@ extension SQLiteStore: CallStore {
                 ])
             }
             return true
+        }
+    }
+
+    public func presence(of consultations: [ConsultationID], now: Date) async throws -> [ConsultationID: CallPresence] {
+        guard !consultations.isEmpty else { return [:] }
+        return try await read { db in
+            var found: [ConsultationID: CallPresence] = [:]
+            // In pages: SQLite limits the parameters of one statement.
+            for page in stride(from: 0, to: consultations.count, by: 500) {
+                let ids = consultations[page..<min(page + 500, consultations.count)].map(\.rawValue)
+                let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT consultationId, waiting, inCall FROM callHome WHERE leaseUntil > ? AND consultationId IN (\(marks))",
+                    arguments: StatementArguments([now.timeIntervalSince1970] + ids.map { $0 as any DatabaseValueConvertible }))
+                for row in rows {
+                    found[ConsultationID(rawValue: row["consultationId"])] = CallPresence(waiting: row["waiting"], inCall: row["inCall"])
+                }
+            }
+            return found
         }
     }
 

@@ -157,6 +157,12 @@ enum Schema {
                 t.column("secret", .blob).notNull()
             }
         }
+        migrator.registerMigration("v4: who is at a call, for the overview on every instance") { db in
+            try db.alter(table: "callHome") { t in
+                t.add(column: "waiting", .integer).notNull().defaults(to: 0)
+                t.add(column: "inCall", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 }

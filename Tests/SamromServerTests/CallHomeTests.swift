@@ -136,6 +136,20 @@ import Testing
             let d = try await SignallingFlowTests.join(s, token: s.token, call: [s.veileder])
             try d.sendSignal(.media(video: false), to: s.veileder)
             #expect(try await s.veileder.socket.expect("signal", ignoring: ["roster", "key"]).string("from") == d.participant)
+            // The overview served by samrom-b shows who is at the call on samrom-a.
+            let waiting = try await SignallingFlowTests.knock(s, token: s.token)
+            _ = try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+            let overview = HTTPTestClient(b)
+            try await overview.login("kari")
+            let overviewList = try await overview.request(.GET, "/api/consultations")
+            guard case .array(let items)? = overviewList.json["consultations"],
+                let mine = items.compactMap({ item -> [String: JSONValue]? in
+                    guard case .object(let c) = item, case .string(s.consultation)? = c["id"] else { return nil }
+                    return c
+                }).first
+            else { throw TestFailure("the consultation is not listed") }
+            #expect(mine["inCall"] == .int(2) && mine["waiting"] == .int(1), "\(mine)")
+            waiting.socket.close()
 
             // Asking samrom-b for samrom-a (`i=`) means samrom-a could not be
             // reached: wait for its lease to run out.

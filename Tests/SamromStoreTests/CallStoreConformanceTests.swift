@@ -94,7 +94,7 @@ import Testing
             let seats = [Self.seat(.veileder), Self.seat(.deltaker)]
             #expect(try await store.claimHome(call, instance: "a", holder: "a/1", lease: Self.lease, now: Self.now)
                 == .held(epoch: 1, takenOver: false))
-            #expect(try await store.saveSeats(seats, of: call, holder: "a/1", epoch: 1))
+            #expect(try await store.saveSeats(seats, presence: .nobody, of: call, holder: "a/1", epoch: 1))
 
             // The wrong epoch, or the wrong holder: nothing happens.
             try await store.releaseHome(call, holder: "a/1", epoch: 2)
@@ -110,7 +110,7 @@ import Testing
             #expect(try await store.consultation(resume: seats[0].resume) == nil)
             #expect(try await store.claimHome(call, instance: "b", holder: "b/1", lease: Self.lease, now: Self.at(2))
                 == .held(epoch: 2, takenOver: false))
-            #expect(try await !store.saveSeats(seats, of: call, holder: "a/1", epoch: 1))
+            #expect(try await !store.saveSeats(seats, presence: .nobody, of: call, holder: "a/1", epoch: 1))
             #expect(try await store.renewHomes([call: 1], holder: "a/1", lease: Self.lease, now: Self.at(3)) == [call])
 
             // Released and claimed again by the same holder: still a new epoch,
@@ -118,13 +118,39 @@ import Testing
             try await store.releaseHome(call, holder: "b/1", epoch: 2)
             #expect(try await store.claimHome(call, instance: "b", holder: "b/1", lease: Self.lease, now: Self.at(4))
                 == .held(epoch: 3, takenOver: false))
-            #expect(try await !store.saveSeats(seats, of: call, holder: "b/1", epoch: 2))
+            #expect(try await !store.saveSeats(seats, presence: .nobody, of: call, holder: "b/1", epoch: 2))
             #expect(try await store.seats(of: call).isEmpty)
             // Releasing twice does nothing more.
             try await store.releaseHome(call, holder: "b/1", epoch: 3)
             try await store.releaseHome(call, holder: "b/1", epoch: 3)
             #expect(try await store.claimHome(call, instance: "a", holder: "a/1", lease: Self.lease, now: Self.at(5))
                 == .held(epoch: 4, takenOver: false))
+        }
+    }
+
+    // MARK: Presence
+
+    @Test(arguments: StoreKind.allCases) func presenceIsWhatTheHomeLastStoredWhileItsLeaseRuns(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let call = try await Fixture.consultation(in: store, now: Self.now)
+            let quiet = try await Fixture.consultation(in: store, now: Self.now)
+            #expect(try await store.presence(of: [], now: Self.now).isEmpty)
+            #expect(try await store.presence(of: [call, quiet], now: Self.now).isEmpty)
+            #expect(try await store.claimHome(call, instance: "a", holder: "a/1", lease: Self.lease, now: Self.now)
+                == .held(epoch: 1, takenOver: false))
+            #expect(try await store.presence(of: [call], now: Self.now) == [call: .nobody])
+            let seen = CallPresence(waiting: 2, inCall: 3)
+            #expect(try await store.saveSeats([Self.seat(.veileder)], presence: seen, of: call, holder: "a/1", epoch: 1))
+            #expect(try await store.presence(of: [call, quiet], now: Self.at(10)) == [call: seen])
+            // Not by a holder that lost the home.
+            #expect(try await !store.saveSeats([], presence: .nobody, of: call, holder: "b/1", epoch: 1))
+            #expect(try await store.presence(of: [call], now: Self.at(10)) == [call: seen])
+            // A home whose lease ran out says nothing: its instance may be gone.
+            #expect(try await store.presence(of: [call], now: Self.at(31)).isEmpty)
+            // Released: nobody.
+            _ = try await store.renewHomes([call: 1], holder: "a/1", lease: Self.lease, now: Self.at(20))
+            try await store.releaseHome(call, holder: "a/1", epoch: 1)
+            #expect(try await store.presence(of: [call], now: Self.at(21)).isEmpty)
         }
     }
 
@@ -135,14 +161,14 @@ import Testing
             let call = try await Fixture.consultation(in: store, now: Self.now)
             let other = try await Fixture.consultation(in: store, now: Self.now)
             #expect(try await store.seats(of: call).isEmpty)
-            #expect(try await !store.saveSeats([Self.seat(.deltaker)], of: call, holder: "a/1", epoch: 1))
+            #expect(try await !store.saveSeats([Self.seat(.deltaker)], presence: .nobody, of: call, holder: "a/1", epoch: 1))
             #expect(try await store.claimHome(call, instance: "a", holder: "a/1", lease: Self.lease, now: Self.now)
                 == .held(epoch: 1, takenOver: false))
 
             let veileder = Self.seat(.veileder, lastKeyId: Fixture.keyA)
             let deltaker = Self.seat(.deltaker)
             let tolk = Self.seat(.tolk, lastKeyId: Fixture.keyC)
-            #expect(try await store.saveSeats([tolk, veileder, deltaker], of: call, holder: "a/1", epoch: 1))
+            #expect(try await store.saveSeats([tolk, veileder, deltaker], presence: .nobody, of: call, holder: "a/1", epoch: 1))
             #expect(try await store.seats(of: call) == [tolk, veileder, deltaker])
             #expect(try await store.seats(of: other).isEmpty)
             #expect(try await store.consultation(resume: veileder.resume) == call)
@@ -150,7 +176,7 @@ import Testing
             #expect(try await store.consultation(resume: ResumeToken.random().hash) == nil)
 
             // A save replaces them all, in its own order.
-            #expect(try await store.saveSeats([deltaker, tolk], of: call, holder: "a/1", epoch: 1))
+            #expect(try await store.saveSeats([deltaker, tolk], presence: .nobody, of: call, holder: "a/1", epoch: 1))
             #expect(try await store.seats(of: call) == [deltaker, tolk])
             #expect(try await store.consultation(resume: veileder.resume) == nil)
 
@@ -159,9 +185,9 @@ import Testing
             #expect(try await store.claimHome(other, instance: "a", holder: "a/1", lease: Self.lease, now: Self.now)
                 == .held(epoch: 1, takenOver: false))
             let alone = Self.seat(.veileder)
-            #expect(try await store.saveSeats([alone], of: other, holder: "a/1", epoch: 1))
+            #expect(try await store.saveSeats([alone], presence: .nobody, of: other, holder: "a/1", epoch: 1))
             let taken = await #expect(throws: StorageError.self) {
-                try await store.saveSeats([Self.seat(.veileder), tolk], of: other, holder: "a/1", epoch: 1)
+                try await store.saveSeats([Self.seat(.veileder), tolk], presence: .nobody, of: other, holder: "a/1", epoch: 1)
             }
             #expect(taken?.code == .conflict)
             #expect(try await store.seats(of: other) == [alone])
@@ -171,10 +197,10 @@ import Testing
             // finds the seats as last saved.
             #expect(try await store.claimHome(call, instance: "b", holder: "b/1", lease: Self.lease, now: Self.at(30))
                 == .held(epoch: 2, takenOver: true))
-            #expect(try await !store.saveSeats([veileder], of: call, holder: "a/1", epoch: 1))
-            #expect(try await !store.saveSeats([veileder], of: call, holder: "b/1", epoch: 1))
+            #expect(try await !store.saveSeats([veileder], presence: .nobody, of: call, holder: "a/1", epoch: 1))
+            #expect(try await !store.saveSeats([veileder], presence: .nobody, of: call, holder: "b/1", epoch: 1))
             #expect(try await store.seats(of: call) == [deltaker, tolk])
-            #expect(try await store.saveSeats([], of: call, holder: "b/1", epoch: 2))
+            #expect(try await store.saveSeats([], presence: .nobody, of: call, holder: "b/1", epoch: 2))
             #expect(try await store.seats(of: call).isEmpty)
             #expect(try await store.consultation(resume: deltaker.resume) == nil)
         }

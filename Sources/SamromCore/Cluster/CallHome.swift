@@ -59,3 +59,17 @@ public struct StoredSeat: Sendable, Equatable {
         self.lastKeyId = lastKeyId
     }
 }
+
+/// Who is at a call right now, as its home last stored it: for the
+/// veileder's overview when the call lives on another instance.
+public struct CallPresence: Sendable, Equatable {
+    public var waiting: Int
+    public var inCall: Int
+
+    public init(waiting: Int, inCall: Int) {
+        self.waiting = waiting
+        self.inCall = inCall
+    }
+
+    public static let nobody = CallPresence(waiting: 0, inCall: 0)
+}

@@ -116,9 +116,14 @@ public protocol CallStore: Sendable {
     /// Gives a home up (the call emptied or ended) and forgets its seats, if
     /// `holder` still has it with `epoch`.
     func releaseHome(_ consultation: ConsultationID, holder: String, epoch: Int64) async throws
-    /// Replaces the stored seats of a call, if `holder` still has its home
-    /// with `epoch`; false (nothing written) if it has lost it.
-    func saveSeats(_ seats: [StoredSeat], of consultation: ConsultationID, holder: String, epoch: Int64) async throws -> Bool
+    /// Replaces the stored seats of a call and who is at it, if `holder`
+    /// still has its home with `epoch`; false (nothing written) if it has lost it.
+    func saveSeats(
+        _ seats: [StoredSeat], presence: CallPresence, of consultation: ConsultationID, holder: String, epoch: Int64
+    ) async throws -> Bool
+    /// Who is at each of these calls, as their homes stored it; calls with no
+    /// home whose lease runs past `now` are left out (nobody is there).
+    func presence(of consultations: [ConsultationID], now: Date) async throws -> [ConsultationID: CallPresence]
     /// The stored seats of a call, in the order saved.
     func seats(of consultation: ConsultationID) async throws -> [StoredSeat]
     /// The consultation whose stored seat this resume token (hash) is for.

@@ -79,10 +79,13 @@ struct ConsultationController {
     @Sendable func list(_ request: Request, context: SamromRequestContext) async throws -> Listing {
         let owner = try context.requireRole(.veileder)
         let now = clock.now
+        let owned = try await consultations.list(owner: owner)
+        let active = owned.filter { $0.status(at: now) == .active }.map(\.id)
+        let present = try await hub.presence(of: active)
         var summaries: [Summary] = []
-        for c in try await consultations.list(owner: owner) {
-            let presence = await hub.presence(of: c.id)
-            summaries.append(try await summary(c, now: now, presence: presence))
+        for c in owned {
+            let presence = present[c.id] ?? .nobody
+            summaries.append(try await summary(c, now: now, presence: (presence.waiting, presence.inCall)))
         }
         return Listing(consultations: summaries)
     }

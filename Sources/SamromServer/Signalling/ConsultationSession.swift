@@ -81,6 +81,16 @@ actor ConsultationSession {
 
     private enum SeatSave { case saved, failed, homeLost }
 
+    /// What the store keeps of the call: its seats, and who is at it.
+    private struct Snapshot: Equatable {
+        var seats: [StoredSeat]
+        var presence: CallPresence
+    }
+
+    private var snapshot: Snapshot {
+        Snapshot(seats: room.storedSeats, presence: CallPresence(waiting: room.presence.waiting, inCall: room.presence.inCall))
+    }
+
     let consultation: Consultation
     private let environment: Environment
     private var room: Room
@@ -100,9 +110,9 @@ actor ConsultationSession {
     private var home: Home?
     /// A claim of the home in flight: concurrent arrivals await the same one.
     private var claiming: Task<Claim, any Error>?
-    /// The seats as last queued for the store (nil: write the next ones
-    /// whatever they are), and the last write queued.
-    private var queuedSeats: [StoredSeat]? = []
+    /// The seats and presence as last queued for the store (nil: write the
+    /// next ones whatever they are), and the last write queued.
+    private var queued: Snapshot? = Snapshot(seats: [], presence: .nobody)
     private var seatWrite: Task<SeatSave, Never>?
 
     init(consultation: Consultation, environment: Environment) {
@@ -359,7 +369,7 @@ actor ConsultationSession {
             if home?.epoch != epoch, room.isEmpty {
                 // New here (or back here): the call as the store left it.
                 room.restore(claim.seats, now: environment.clock.now)
-                queuedSeats = claim.seats
+                queued = nil  // the presence changed: nobody is connected here yet
             }
             home = Home(epoch: epoch, validUntil: claim.startedAt.addingTimeInterval(environment.homeLease * 2 / 3))
             return nil
@@ -393,22 +403,22 @@ actor ConsultationSession {
         room = Room(consultation: consultation.id, configuration: environment.roomConfiguration)
     }
 
-    /// Writes the room's seats to the store if they changed since the last
-    /// write queued, fenced by the home's epoch. Writes run one after the
+    /// Writes the room's seats and presence to the store if they changed
+    /// since the last write queued, fenced by the home's epoch. Writes run one after the
     /// other in the order their snapshots were taken, so the store ends with
     /// the latest; returns once this snapshot (or an equal one) is written.
     @discardableResult
     private func saveSeats() async -> SeatSave {
         guard let epoch = home?.epoch else { return .saved }
-        let snapshot = room.storedSeats
-        if snapshot == queuedSeats { return await seatWrite?.value ?? .saved }
-        queuedSeats = snapshot
+        let snapshot = self.snapshot
+        if snapshot == queued { return await seatWrite?.value ?? .saved }
+        queued = snapshot
         let environment = environment, id = consultation.id, previous = seatWrite
         let task = Task<SeatSave, Never> {
             _ = await previous?.value
             do {
                 let written = try await environment.store.saveSeats(
-                    snapshot, of: id, holder: environment.instance.holder, epoch: epoch)
+                    snapshot.seats, presence: snapshot.presence, of: id, holder: environment.instance.holder, epoch: epoch)
                 return written ? .saved : .homeLost
             } catch {
                 environment.logger.error("storing a call's seats failed", metadata: ["error.type": "\(type(of: error))"])
@@ -419,7 +429,7 @@ actor ConsultationSession {
         let result = await task.value
         switch result {
         case .saved: break
-        case .failed: if queuedSeats == snapshot { queuedSeats = nil }  // the next change writes again
+        case .failed: if queued == snapshot { queued = nil }  // the next change writes again
         case .homeLost: if home?.epoch == epoch { await homeLost() }
         }
         return result

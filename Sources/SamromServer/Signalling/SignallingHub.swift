@@ -288,9 +288,22 @@ public actor SignallingHub {
         }
     }
 
-    /// Who is waiting or in the call, for the veileder's list.
-    public func presence(of consultation: ConsultationID) async -> (waiting: Int, inCall: Int) {
-        await sessions[consultation]?.presence ?? (0, 0)
+    /// Who is waiting or in each call, for the veileder's list: from the
+    /// room here when this instance holds the call, else as the call's home
+    /// (another instance) last stored it.
+    public func presence(of consultations: [ConsultationID]) async throws -> [ConsultationID: CallPresence] {
+        var found: [ConsultationID: CallPresence] = [:]
+        var elsewhere: [ConsultationID] = []
+        for id in consultations {
+            if let session = sessions[id], await session.heldEpoch != nil {
+                let (waiting, inCall) = await session.presence
+                found[id] = CallPresence(waiting: waiting, inCall: inCall)
+            } else {
+                elsewhere.append(id)
+            }
+        }
+        for (id, presence) in try await store.presence(of: elsewhere, now: clock.now) { found[id] = presence }
+        return found
     }
 
     // MARK: Helpers
