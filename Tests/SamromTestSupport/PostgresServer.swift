@@ -231,15 +231,7 @@ public final class PostgresServer: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        let status = try await process.runToExit()
         let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         guard status == 0 else {
             throw Failure(description: "\(program.lastPathComponent) \(arguments.joined(separator: " ")) exited with \(status): \(text)")

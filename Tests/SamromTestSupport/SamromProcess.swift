@@ -332,15 +332,7 @@ extension SamromProcess {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        let status = try await process.runToExit()
         return Run(
             status: status, output: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "",
             error: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
