@@ -43,13 +43,15 @@ run: certs build sodium-wasm
 # PostgreSQL 15 (a cluster of their own in a temporary directory;
 # SAMROM_TEST_STORE=postgres); SamromClusterTests run two instances on one
 # PostgreSQL behind a real HAProxy.
-# The bench suite's tiny profile loads both cores, so it runs on its own
-# rather than beside the server tests' timeouts.
+# The bench suite's tiny profile and the cluster suite (a PostgreSQL, HAProxy
+# and two servers) load both cores, so each runs on its own rather than
+# beside the server tests' timeouts.
 test: deps sodium-wasm browser-venv bench-venv
 	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests
+	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests --skip SamromClusterTests
 	SAMROM_TEST_STORE=postgres $(SWIFT) test --skip-build --filter SamromServerTests --skip BrowserInteropTests
+	$(SWIFT) test --skip-build --filter SamromClusterTests
 	$(SWIFT) test --skip-build --filter BenchSuiteTests
 	sh scripts/test-api-schema.sh
 	sh scripts/in-loopback-netns.sh $(SWIFT) test --skip-build --filter BrowserInteropTests

@@ -12,9 +12,9 @@ import Testing
 /// command-line tool and Python, never through Samrom's code.
 @Suite struct AuditVerifyTests {
     /// A data directory whose log has `users` account entries and a signed checkpoint after each.
-    static func log(_ data: String, users: Int, from first: Int = 0) throws {
+    static func log(_ data: String, users: Int, from first: Int = 0) async throws {
         for i in first..<(first + users) {
-            let run = try SamromProcess.run(["user", "add", "--username", "user\(i)", "--role", "veileder", "--data-dir", data], input: "password number \(i)\n")
+            let run = try await SamromProcess.run(["user", "add", "--username", "user\(i)", "--role", "veileder", "--data-dir", data], input: "password number \(i)\n")
             #expect(run.status == 0, "\(run.error)")
         }
     }
@@ -58,25 +58,25 @@ import Testing
         }
     }
 
-    static func verify(_ data: String, checkpoint: String? = nil) throws -> SamromProcess.Run {
+    static func verify(_ data: String, checkpoint: String? = nil) async throws -> SamromProcess.Run {
         var arguments = ["audit", "verify", "--data-dir", data]
         if let checkpoint { arguments += ["--checkpoint", checkpoint] }
-        return try SamromProcess.run(arguments)
+        return try await SamromProcess.run(arguments)
     }
 
     @Test func anUntouchedLogVerifies() async throws {
         try await SamromProcess.withDataDirectory { data in
-            try Self.log(data, users: 6)
-            let run = try Self.verify(data)
+            try await Self.log(data, users: 6)
+            let run = try await Self.verify(data)
             #expect(run.status == 0, "\(run.error)")
             #expect(run.output.contains("Audit log intact: 6 entries"))
             #expect(run.output.contains("Verified 6 signed checkpoints"))
-            let key = try SamromProcess.run(["audit", "public-key", "--data-dir", data]).output.trimmingCharacters(in: .newlines)
+            let key = try await SamromProcess.run(["audit", "public-key", "--data-dir", data]).output.trimmingCharacters(in: .newlines)
             #expect(key.hasPrefix("localhost/samrom-audit+"))
-            let withKey = try SamromProcess.run(["audit", "verify", "--data-dir", data, "--verifier-key", key])
+            let withKey = try await SamromProcess.run(["audit", "verify", "--data-dir", data, "--verifier-key", key])
             #expect(withKey.status == 0)
             // Another log's key does not verify this one.
-            let other = try SamromProcess.run([
+            let other = try await SamromProcess.run([
                 "audit", "verify", "--data-dir", data, "--verifier-key",
                 "localhost/samrom-audit+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
             ])
@@ -107,9 +107,9 @@ import Testing
     ])
     func aChangedEntryIsNamed(_ change: (String, String, String)) async throws {
         try await SamromProcess.withDataDirectory { data in
-            try Self.log(data, users: 6)
+            try await Self.log(data, users: 6)
             try Self.sql(data, change.1)
-            let run = try Self.verify(data)
+            let run = try await Self.verify(data)
             #expect(run.status == 1, "\(change.0) was not detected")
             #expect(run.error.contains(change.2), "\(change.0): \(run.error)")
         }
@@ -117,24 +117,24 @@ import Testing
 
     @Test func aRewriteWithRecomputedHashesIsCaughtByTheSignedCheckpoints() async throws {
         try await SamromProcess.withDataDirectory { data in
-            try Self.log(data, users: 6)
+            try await Self.log(data, users: 6)
             // Inserted: a forged entry at position 2, everything after renumbered and rehashed.
             try Self.python(data, """
                 forged = dict(rows[2]); forged["reason"] = "forged"
                 save(rows[:2] + [forged] + rows[2:])
                 """)
-            let inserted = try Self.verify(data)
+            let inserted = try await Self.verify(data)
             #expect(inserted.status == 1)
             #expect(inserted.error.contains("entry 2: or a later one"), "\(inserted.error)")
         }
         try await SamromProcess.withDataDirectory { data in
-            try Self.log(data, users: 6)
+            try await Self.log(data, users: 6)
             // Altered in place, with its leaf hash recomputed.
             try Self.python(data, """
                 rows[4]["reason"] = "nothing to see"
                 save(rows)
                 """)
-            let altered = try Self.verify(data)
+            let altered = try await Self.verify(data)
             #expect(altered.status == 1)
             #expect(altered.error.contains("entry 4: or a later one"), "\(altered.error)")
         }
@@ -142,36 +142,36 @@ import Testing
 
     @Test func aRollbackIsCaughtAgainstASavedCheckpoint() async throws {
         try await SamromProcess.withDataDirectory { data in
-            try Self.log(data, users: 3)
+            try await Self.log(data, users: 3)
             // The operator keeps a backup; the personvernombud later saves a checkpoint.
             let backup = data + "-backup"
             try FileManager.default.copyItem(atPath: data, toPath: backup)
             defer { try? FileManager.default.removeItem(atPath: backup) }
-            try Self.log(data, users: 3, from: 3)
+            try await Self.log(data, users: 3, from: 3)
             let saved = data + "-checkpoint.txt"
-            let note = try SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
+            let note = try await SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
             #expect(note.hasPrefix("localhost/samrom-audit\n6\n"))
             try Data(note.utf8).write(to: URL(fileURLWithPath: saved))
             defer { try? FileManager.default.removeItem(atPath: saved) }
-            #expect(try Self.verify(data, checkpoint: saved).status == 0)
+            #expect(try await Self.verify(data, checkpoint: saved).status == 0)
 
             // Rolled back to the backup: consistent in itself, but shorter than the saved checkpoint.
             try FileManager.default.removeItem(atPath: data)
             try FileManager.default.copyItem(atPath: backup, toPath: data)
-            #expect(try Self.verify(data).status == 0)
-            let rolledBack = try Self.verify(data, checkpoint: saved)
+            #expect(try await Self.verify(data).status == 0)
+            let rolledBack = try await Self.verify(data, checkpoint: saved)
             #expect(rolledBack.status == 1)
             #expect(rolledBack.error.contains("entry 3: is missing"), "\(rolledBack.error)")
 
             // Rolled back and then grown again differently: same size, other history.
-            try Self.log(data, users: 4, from: 10)
-            let forked = try Self.verify(data, checkpoint: saved)
+            try await Self.log(data, users: 4, from: 10)
+            let forked = try await Self.verify(data, checkpoint: saved)
             #expect(forked.status == 1)
             #expect(forked.error.contains("saved checkpoint of size 6 does not match"), "\(forked.error)")
 
             // A checkpoint that is not signed by this log's key is refused.
             try Data(note.replacingOccurrences(of: "\n6\n", with: "\n5\n").utf8).write(to: URL(fileURLWithPath: saved))
-            let forgedCheckpoint = try Self.verify(data, checkpoint: saved)
+            let forgedCheckpoint = try await Self.verify(data, checkpoint: saved)
             #expect(forgedCheckpoint.status == 1)
             #expect(forgedCheckpoint.error.contains("not validly signed"))
         }
@@ -179,7 +179,7 @@ import Testing
 
     @Test func aServerKilledMidBurstLeavesAVerifiableLogThatGoesOn() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let run = try SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
+            let run = try await SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
             #expect(run.status == 0)
             let server = try SamromProcess.start(data)
             defer { if server.process.isRunning { server.process.terminate() } }
@@ -225,15 +225,15 @@ import Testing
             try await client.shutdown()
 
             // Every answered request's entry is there, and the log verifies.
-            let verify = try AuditVerifyTests.verify(data)
+            let verify = try await AuditVerifyTests.verify(data)
             #expect(verify.status == 0, "\(verify.error)")
-            let export = try SamromProcess.run(["audit", "export", "--data-dir", data]).output
+            let export = try await SamromProcess.run(["audit", "export", "--data-dir", data]).output
             let created = export.split(separator: "\n").filter { $0.contains(#""action":"consultation.create""#) }.count
             #expect(created >= answered.value, "\(created) entries for \(answered.value) answered requests")
 
             // After a restart the log goes on and still verifies.
-            #expect(try SamromProcess.run(["user", "add", "--username", "after", "--role", "veileder", "--data-dir", data], input: "another password\n").status == 0)
-            let again = try AuditVerifyTests.verify(data)
+            #expect(try await SamromProcess.run(["user", "add", "--username", "after", "--role", "veileder", "--data-dir", data], input: "another password\n").status == 0)
+            let again = try await AuditVerifyTests.verify(data)
             #expect(again.status == 0, "\(again.error)")
         }
     }

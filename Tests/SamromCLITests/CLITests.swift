@@ -10,35 +10,35 @@ import Testing
 @Suite struct CLITests {
     @Test func addListAndDisableUsers() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let added = try SamromProcess.run(
+            let added = try await SamromProcess.run(
                 ["user", "add", "--username", "Kari.Nordmann", "--role", "veileder", "--data-dir", data],
                 input: "a long secret passphrase\n")
             #expect(added.status == 0, "\(added.error)")
             #expect(added.output.contains("kari.nordmann"))
             #expect(!added.output.contains("passphrase") && !added.error.contains("passphrase"))
 
-            let pvo = try SamromProcess.run(
+            let pvo = try await SamromProcess.run(
                 ["user", "add", "--username", "pvo", "--role", "privacy-officer", "--data-dir", data], input: "another secret\r\n")
             #expect(pvo.status == 0, "\(pvo.error)")
 
-            let duplicate = try SamromProcess.run(
+            let duplicate = try await SamromProcess.run(
                 ["user", "add", "--username", "kari.nordmann", "--role", "veileder", "--data-dir", data], input: "x\n")
             #expect(duplicate.status != 0)
 
-            let list = try SamromProcess.run(["user", "list", "--data-dir", data])
+            let list = try await SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(list.status == 0)
             let lines = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
             #expect(lines.contains(["kari.nordmann", "veileder", "active"]))
             #expect(lines.contains(["pvo", "privacy-officer", "active"]))
 
-            #expect(try SamromProcess.run(["user", "disable", "kari.nordmann", "--data-dir", data]).status == 0)
-            #expect(try SamromProcess.run(["user", "list", "--data-dir", data]).output.contains("kari.nordmann\tveileder\tdisabled"))
-            let unknown = try SamromProcess.run(["user", "disable", "nobody", "--data-dir", data])
+            #expect(try await SamromProcess.run(["user", "disable", "kari.nordmann", "--data-dir", data]).status == 0)
+            #expect(try await SamromProcess.run(["user", "list", "--data-dir", data]).output.contains("kari.nordmann\tveileder\tdisabled"))
+            let unknown = try await SamromProcess.run(["user", "disable", "nobody", "--data-dir", data])
             #expect(unknown.status != 0)
             #expect(unknown.error.contains("no account named nobody"))
 
             // The trail has the account changes, and never a password.
-            let export = try SamromProcess.run(["audit", "export", "--data-dir", data])
+            let export = try await SamromProcess.run(["audit", "export", "--data-dir", data])
             #expect(export.status == 0)
             let entries = export.output.split(separator: "\n")
             #expect(entries.count >= 3)
@@ -82,19 +82,19 @@ import Testing
                 (["user", "list", "--store", "postgres://samrom@127.0.0.1:1/samrom", "--store-password-file", empty, "--data-dir", data], nil),
             ]
             for (arguments, input) in cases {
-                let run = try SamromProcess.run(arguments, input: input)
+                let run = try await SamromProcess.run(arguments, input: input)
                 #expect(run.status != 0, "\(arguments) should fail")
                 #expect(!run.error.isEmpty, "\(arguments) should say why")
                 #expect(!run.error.contains("Fatal error"), "\(arguments) crashed: \(run.error)")
             }
-            let list = try SamromProcess.run(["user", "list", "--data-dir", data])
+            let list = try await SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(list.output.contains("No accounts."))
 
             // A data directory that cannot be a directory.
             let file = data + "-file"
             _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let blocked = try SamromProcess.run(["user", "list", "--data-dir", file])
+            let blocked = try await SamromProcess.run(["user", "list", "--data-dir", file])
             #expect(blocked.status != 0)
             #expect(blocked.error.contains("cannot open the data directory"))
         }
@@ -119,12 +119,12 @@ import Testing
             process.waitUntilExit()
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
-            let checkpoint = try SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
-            let entries = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+            let checkpoint = try await SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
+            let entries = try await SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
             #expect(checkpoint.hasPrefix("localhost/samrom-audit\n\(entries)\n"), "\(checkpoint)")
 
             // A second --demo on the same data creates nothing new.
-            let again = try SamromProcess.run(["user", "list", "--data-dir", data])
+            let again = try await SamromProcess.run(["user", "list", "--data-dir", data])
             #expect(again.output.split(separator: "\n").count == 2)
         }
     }
@@ -142,14 +142,14 @@ import Testing
             let login = try await ServerRequest.login(server, officer[1], officer.last!)
             #expect(login.status == 204)
             let cookie = try #require(login.cookie)
-            #expect(try SamromProcess.run(
+            #expect(try await SamromProcess.run(
                 ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a good long password\n").status == 0)
             for _ in 0..<4 {
                 #expect(try await ServerRequest.send(server, .GET, "/api/audit/checkpoint", cookie: cookie).status == 200)
             }
             // The server signs within about a second of an append.
             try await Task.sleep(for: .milliseconds(2500))
-            let stored = try SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
+            let stored = try await SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
             let note = try await ServerRequest.send(server, .GET, "/api/audit/checkpoint", cookie: cookie).body
             let size = note.split(separator: "\n").dropFirst().first.flatMap { Int($0) } ?? -1
             #expect(size >= stored, "the server signed \(size) entries of \(stored) stored")

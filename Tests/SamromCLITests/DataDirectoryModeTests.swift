@@ -38,7 +38,7 @@ import Testing
 
     @Test func modesAreCorrectedOnEveryStartAndNewFilesAreBornPrivate() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let added = try SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long passphrase\n")
+            let added = try await SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long passphrase\n")
             try #require(added.status == 0, "\(added.error)")
             // serve makes the self-signed certificate: openssl writes it under the
             // process's umask, which is 077 whatever the caller's was.
@@ -69,10 +69,10 @@ import Testing
 
             // A CLI command that opens the data directory corrects it...
             try loosen()
-            #expect(try SamromProcess.run(["user", "list", "--data-dir", data]).status == 0)
+            #expect(try await SamromProcess.run(["user", "list", "--data-dir", data]).status == 0)
             expectPrivate(after: "user list")
             try loosen()
-            #expect(try SamromProcess.run(["audit", "export", "--data-dir", data]).status == 0)
+            #expect(try await SamromProcess.run(["audit", "export", "--data-dir", data]).status == 0)
             expectPrivate(after: "audit export")
 
             // ...and so does serve.
@@ -86,7 +86,7 @@ import Testing
 
     @Test func anAuditSigningKeyOthersCouldReadIsRefused() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let added = try SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long passphrase\n")
+            let added = try await SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long passphrase\n")
             try #require(added.status == 0, "\(added.error)")
             let key = data + "/audit-signing.key"
             for mode in [0o644, 0o640, 0o604] {
@@ -100,13 +100,13 @@ import Testing
                 // The key stays as it was: refused, not quietly corrected.
                 #expect(Self.mode(key) == mode)
                 for command in [["user", "list"], ["audit", "verify"], ["audit", "public-key"]] {
-                    let run = try SamromProcess.run(command + ["--data-dir", data])
+                    let run = try await SamromProcess.run(command + ["--data-dir", data])
                     #expect(run.status != 0, "\(command) ran")
                     #expect(run.error.contains("group or others"), "\(command): \(run.error)")
                 }
             }
             try Self.setMode(key, 0o600)
-            #expect(try SamromProcess.run(["user", "list", "--data-dir", data]).status == 0)
+            #expect(try await SamromProcess.run(["user", "list", "--data-dir", data]).status == 0)
         }
     }
 
@@ -211,7 +211,7 @@ import Testing
             #expect(result["status"] as? Int != 0)
             #expect((result["seen"] as? String)?.contains("differ") == true, "\(result)")
             #expect(result["echo_after"] as? Bool == true)
-            #expect(try SamromProcess.run(["user", "list", "--data-dir", data]).output.contains("No accounts"))
+            #expect(try await SamromProcess.run(["user", "list", "--data-dir", data]).output.contains("No accounts"))
         }
     }
 
@@ -225,7 +225,7 @@ import Testing
                 (["--metrics-token-file", data + "/no-such-file"], "--metrics-token-file"),
             ]
             for (flags, mentioned) in cases {
-                let run = try SamromProcess.run(["serve", "--port", "0", "--data-dir", data] + flags)
+                let run = try await SamromProcess.run(["serve", "--port", "0", "--data-dir", data] + flags)
                 #expect(run.status != 0, "\(flags)")
                 #expect(run.error.contains(mentioned), "\(flags): \(run.error)")
                 #expect(!run.error.contains("Fatal error"), "\(flags)")

@@ -140,14 +140,14 @@ struct Cluster: Sendable {
             // The account first, as an administrator would on samrom-a's host:
             // the command signs its entry with the key it makes in samrom-a's
             // data directory, and the store records that key for the log.
-            let added = try await SamromProcess.command(
+            let added = try await SamromProcess.run(
                 ["user", "add", "--username", username, "--role", "veileder", "--store", store, "--data-dir", dataA],
                 input: password + "\n")
             if added.status != 0 {
                 // Reported, and the cluster goes on if the account was made
                 // nonetheless (a crash on the way out), so the rest is tested too.
                 Issue.record("samrom user add --store exited with \(added.status): \(added.output) \(added.error.prefix(400))")
-                let list = try await SamromProcess.command(["user", "list", "--store", store, "--data-dir", dataA])
+                let list = try await SamromProcess.run(["user", "list", "--store", store, "--data-dir", dataA])
                 guard list.output.contains("\(username)\tveileder\tactive") else {
                     throw TestFailure("samrom user add --store made no account: \(list.output) \(list.error.prefix(400))")
                 }

@@ -286,7 +286,7 @@ import Testing
             // samrom-b takes the signing turn once samrom-a's connection is gone.
             try await Task.sleep(for: .seconds(3))
             let verifyStarted = ContinuousClock.now
-            let verify = try await SamromProcess.command(["audit", "verify", "--data-dir", c.a.dataDirectory, "--store", c.store])
+            let verify = try await SamromProcess.run(["audit", "verify", "--data-dir", c.a.dataDirectory, "--store", c.store])
             print("audit verify ran \(ContinuousClock.now - verifyStarted)")
             print("samrom audit verify: exit \(verify.status)\n\(verify.output)\(verify.error)")
             #expect(verify.status == 0, "audit verify failed: \(verify.error) \(verify.output)")
@@ -300,7 +300,7 @@ import Testing
             #expect(verify.output.contains("signed checkpoints") && !verify.output.contains("saved checkpoint"))
 
             // The survivor signs now: the latest checkpoint covers the whole log.
-            let checkpoint = try await SamromProcess.command(["audit", "checkpoint", "--data-dir", c.b.dataDirectory, "--store", c.store])
+            let checkpoint = try await SamromProcess.run(["audit", "checkpoint", "--data-dir", c.b.dataDirectory, "--store", c.store])
             #expect(checkpoint.status == 0, "\(checkpoint.error)")
             let size = checkpoint.output.split(separator: "\n").dropFirst().first.flatMap { Int($0) }
             #expect(size == entries, "the latest checkpoint signs \(size ?? -1) of \(entries ?? -1) entries: \(checkpoint.output)")

@@ -15,7 +15,7 @@ import Testing
 @Suite struct ChatCrashTests {
     @Test func everyAcknowledgedMessageSurvivesSIGKILL() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let added = try SamromProcess.run(
+            let added = try await SamromProcess.run(
                 ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
             #expect(added.status == 0)
             let server = try SamromProcess.start(data)
@@ -84,7 +84,7 @@ import Testing
                 ]
                 #expect(try v.openChat(frame, from: sender).hasPrefix("melding "))
             }
-            let verify = try SamromProcess.run(["audit", "verify", "--data-dir", data])
+            let verify = try await SamromProcess.run(["audit", "verify", "--data-dir", data])
             #expect(verify.status == 0, "\(verify.error)")
         }
     }

@@ -27,27 +27,6 @@ public enum SamromProcess {
         public let error: String
     }
 
-    public static func run(_ arguments: [String], input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let error = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-            error: String(decoding: error, as: UTF8.self))
-    }
-
     public static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -310,7 +289,7 @@ extension SamromProcess {
 
     /// `run`, without blocking a thread of the cooperative pool while the
     /// command runs (its input and output go through files).
-    public static func command(_ arguments: [String], input: String? = nil) async throws -> Run {
+    public static func run(_ arguments: [String], input: String? = nil) async throws -> Run {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cmd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -380,7 +380,7 @@ actor ConsultationSession {
             let wait = askedFor == instance ? max(0, leaseUntil.timeIntervalSince(environment.clock.now)) + 0.25 : 0
             return ServerMessage.Moved(
                 instance: instance, route: RouteKey.of(consultation.id, secret: environment.routeSecret),
-                retryAfterMs: Int((wait * 1000).rounded(.up)))
+                retryAfterMs: Int((wait * 1000).rounded()))  // the 0.25 s covers rounding
         }
     }
 
