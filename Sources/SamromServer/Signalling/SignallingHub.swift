@@ -19,6 +19,8 @@ public actor SignallingHub {
         var session: ConsultationSession?
         /// Set once a close was sent; later frames are ignored.
         var closing = false
+        /// Its hello came in time and is being answered (the store may be slow).
+        var greeted = false
     }
 
     let store: any ConsultationStore & ChatStore & CallStore
@@ -79,7 +81,7 @@ public actor SignallingHub {
 
     /// Called by the socket when its hello deadline passes.
     public func helloDeadline(_ id: ConnectionID) {
-        guard let connection = connections[id], connection.session == nil, !connection.closing else { return }
+        guard let connection = connections[id], connection.session == nil, !connection.greeted, !connection.closing else { return }
         fail(id, SignalError(.helloTimeout, "no hello received in time"))
     }
 
@@ -115,10 +117,11 @@ public actor SignallingHub {
     /// (the error is sent, and the connection closed).
     func hello(_ credential: ClientMessage.Credential, from id: ConnectionID) async -> ConsultationSession? {
         guard let connection = connections[id], !connection.closing else { return nil }
-        guard connection.session == nil else {
+        guard connection.session == nil, !connection.greeted else {
             fail(id, SignalError(.alreadyJoined, "this connection has already said hello"), mayClose: false)
             return nil
         }
+        connections[id]?.greeted = true
         // Someone who keeps presenting bad credentials from one address is
         // slowed down before the store is asked again.
         let address: [LoginThrottle.Key] = connection.clientIP.map { [.address($0)] } ?? []
