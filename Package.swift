@@ -113,6 +113,11 @@ let package = Package(
             dependencies: [
                 "SamromCore",
                 "SamromStore",
+                // The `cluster` scenario: two PostgreSQL-backed audit logs in
+                // process, and the cluster tests' launchers for PostgreSQL,
+                // HAProxy and `samrom serve`.
+                "SamromPostgres",
+                "SamromTestSupport",
                 "Sodium",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -63,6 +63,33 @@ public enum BenchMarkdown {
                 what: "audit verify", goal: "≥ 1,000,000 entries/s", measured: rate(audit.verifyPerSec) + " over \(audit.appended) entries",
                 met: audit.verifyPerSec >= 1_000_000))
         }
+        if let cluster = report.cluster {
+            let proxied = cluster.relayProxied, direct = cluster.relayDirect
+            let throughput = proxied.msgsPerSec / max(direct.msgsPerSec, 1)
+            targets.append(.init(
+                what: "relay throughput through HAProxy (2 instances) vs 1 instance direct", goal: "≥ 0.8×",
+                measured: "\(x(throughput)) (\(rate(proxied.msgsPerSec)) vs \(rate(direct.msgsPerSec)) msgs/s)", met: throughput >= 0.8))
+            let p99 = proxied.p99Ms / max(direct.p99Ms, 0.001)
+            targets.append(.init(
+                what: "relay p99 through HAProxy vs direct (fixed rate)", goal: "≤ 1.5×",
+                measured: "\(x(p99)) (\(ms(proxied.p99Ms)) vs \(ms(direct.p99Ms)))", met: p99 <= 1.5))
+            let storm = cluster.resumeStorm
+            let clean = storm.errors == 0 && storm.untouchedLost == 0
+            if let single = report.joinStorm["samrom"] {
+                let ratio = storm.secondsWithoutLease / max(single.seconds, 0.001)
+                targets.append(.init(
+                    what: "resume storm onto the survivor vs single-process join storm (lease wait excluded)", goal: "≤ 1.5×, 0 errors",
+                    measured: "\(x(ratio)) (\(secs(storm.secondsWithoutLease)) vs \(secs(single.seconds))), \(storm.errors) errors",
+                    met: ratio <= 1.5 && clean))
+            } else {
+                targets.append(.init(
+                    what: "resume storm onto the survivor, errors", goal: "0 errors",
+                    measured: "\(storm.participants) participants, \(storm.errors) errors, \(storm.untouchedLost) untouched lost", met: clean))
+            }
+            targets.append(.init(
+                what: "audit appends with two instances (PostgreSQL, durable)", goal: "≥ 5,000/s", measured: rate(cluster.audit.appendPerSec),
+                met: cluster.audit.appendPerSec >= 5000))
+        }
         return targets
     }
 
@@ -111,8 +138,62 @@ public enum BenchMarkdown {
             out += "**\(rate(a.verifyPerSec)) entries/s** with process start and opening the store; the checking alone "
             out += "(as the command reports it) \(rate(a.verifierPerSec)) entries/s.\n"
         }
+        if let c = r.cluster { out += renderCluster(c, r) }
         return out
     }
+
+    static func renderCluster(_ c: BenchReport.Cluster, _ r: BenchReport) -> String {
+        var out = "\n### Two instances on PostgreSQL behind HAProxy\n\n"
+        out += "`samrom-a` and `samrom-b` (`samrom serve --store postgres://… --home-lease \(c.homeLeaseSeconds) --trusted-proxy 127.0.0.1`) "
+        out += "on one database of \(c.postgres) (fsync and `synchronous_commit` on), behind \(c.haproxy) with `deploy/haproxy.cfg` "
+        out += "(TLS from the clients and again to the instances; open-files limit \(c.haproxyOpenFiles)); everything, the load generator "
+        out += "included, on this machine.\n\n"
+
+        out += "Relay, \(r.profile.relayRooms) rooms × 2 clients as above: one instance straight, then through HAProxy "
+        out += "(HTTP API and `/ws?r=ROUTE`), the rooms spread over both instances by their route keys.\n\n"
+        out += "| path | saturated msgs/s | p50 / p99 / max at \(Int(r.profile.relayFixedRate))/s | p50 / p99 saturated | "
+        out += "instances' CPU ms per 1,000 | HAProxy CPU ms per 1,000 |\n|---|---|---|---|---|---|\n"
+        func row(_ name: String, _ relay: BenchReport.Relay, _ proxy: String) -> String {
+            "| \(name) | \(rate(relay.msgsPerSec)) | \(ms(relay.p50Ms)) / \(ms(relay.p99Ms)) / \(ms(relay.maxMs)) | "
+                + "\(ms(relay.saturated.p50Ms)) / \(ms(relay.saturated.p99Ms)) | \(String(format: "%.1f", relay.serverCpuMsPerThousand)) | \(proxy) |\n"
+        }
+        out += row("samrom-a direct (PostgreSQL store)", c.relayDirect, "–")
+        out += row("through HAProxy, 2 instances", c.relayProxied, String(format: "%.1f", c.haproxyCpuMsPerThousand))
+        if let single = r.relay["samrom"] { out += row("Samrom alone on SQLite (relay above)", single, "–") }
+
+        let s = c.resumeStorm
+        out += "\nResume storm: \(s.pairs) calls set up through HAProxy"
+        if s.pairs < s.pairsWanted {
+            out += " (not \(s.pairsWanted): HAProxy's limit of \(c.haproxyOpenFiles) open files holds about "
+            out += "\(c.haproxyOpenFiles / 2) connections, two per call)"
+        }
+        out += ", \(s.pairsOnKilled) of them on the instance then killed "
+        out += "with SIGKILL; their \(s.participants) participants (veileder with its session cookie, deltaker) came back through "
+        out += "HAProxy with `hello {resume}`, following `moved` as the browser does (\(s.moves) followed, \(s.retries) connections tried "
+        out += "again), into the same seats with `admitted`, a roster of two and their keys announced again. First `welcome` of a "
+        out += "taken-over call \(secs(s.firstWelcomeSeconds)) after the kill (the dead instance's lease running out); the last "
+        out += "participant back **\(secs(s.secondsFromKill)) after the kill**, **\(secs(s.secondsWithoutLease)) after that first "
+        out += "welcome**; \(s.errors) errors; \(s.takenOver) of \(s.pairsOnKilled) calls held by the survivor afterwards; the survivor's "
+        out += "own \(s.untouched) participants still connected (\(s.untouchedLost) lost). Per participant from the kill: p50 "
+        out += "\(ms(s.perClient.p50Ms)), p99 \(ms(s.perClient.p99Ms)), max \(ms(s.perClient.maxMs)); survivor CPU "
+        out += "\(String(format: "%.1f", s.survivorCpuSeconds)) s."
+        if let single = r.joinStorm["samrom"] {
+            out += " The single-process join storm of this run (\(single.count) deltakere): \(secs(single.seconds)); the storm "
+            out += "without the lease wait takes \(x(s.secondsWithoutLease / max(single.seconds, 0.001))) that, with it "
+            out += "\(x(s.secondsFromKill / max(single.seconds, 0.001)))."
+        }
+        out += "\n"
+
+        let a = c.audit
+        out += "\nAudit: \(a.appended) entries appended by \(a.writers) concurrent writers through \(a.logs) transparency logs, "
+        out += "each on its own connection pool to the database as two instances have them, one signing key, checkpoints asked "
+        out += "for every second by both: **\(rate(a.appendPerSec)) entries/s** (each committed before its writer goes on). "
+        out += "`samrom audit verify --store postgres://…` found the log intact in \(String(format: "%.2f", a.verifySeconds)) s "
+        out += "(\(rate(a.verifyPerSec)) entries/s with process start).\n"
+        return out
+    }
+
+    static func secs(_ value: Double) -> String { String(format: "%.2f s", value) }
 
     static func x(_ value: Double) -> String { String(format: "%.2f×", value) }
     static func ms(_ value: Double) -> String { String(format: "%.2f ms", value) }

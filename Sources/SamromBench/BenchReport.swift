@@ -12,6 +12,8 @@ public struct BenchReport: Codable, Sendable {
     public var joinStorm: [String: JoinStorm] = [:]
     public var chat: Chat?
     public var audit: Audit?
+    /// Two instances on PostgreSQL behind HAProxy (issue 14); nil when not run.
+    public var cluster: Cluster?
 
     public struct Machine: Codable, Sendable {
         public var cores: Int
@@ -75,6 +77,73 @@ public struct BenchReport: Codable, Sendable {
         public var verifySeconds: Double
         /// The checking alone, as the command reports it.
         public var verifierPerSec: Double
+    }
+
+    /// Issue 14's three measurements: `samrom-a` and `samrom-b` (`samrom
+    /// serve --store postgres://… --home-lease 3`) on one PostgreSQL 15
+    /// database (fsync and synchronous_commit on), behind HAProxy with
+    /// deploy/haproxy.cfg, everything on this machine's loopback.
+    public struct Cluster: Codable, Sendable {
+        public var instances: Int
+        public var homeLeaseSeconds: Int
+        public var postgres: String
+        public var haproxy: String
+        /// HAProxy's open-files limit (it derives its connection limit from it).
+        public var haproxyOpenFiles: Int
+        /// The relay measurement against samrom-a alone, straight to its port
+        /// (PostgreSQL store, the same processes, HAProxy idle).
+        public var relayDirect: Relay
+        /// The same through HAProxy (HTTP API and `/ws?r=ROUTE`), calls on
+        /// both instances; its server CPU is both instances'.
+        public var relayProxied: Relay
+        /// HAProxy's own CPU per thousand frames relayed while saturated.
+        public var haproxyCpuMsPerThousand: Double
+        public var resumeStorm: ResumeStorm
+        public var audit: ClusterAudit
+    }
+
+    public struct ResumeStorm: Codable, Sendable {
+        /// Calls the profile asks for (`joinStorm`), those set up through
+        /// HAProxy (fewer if its open-files limit cannot hold them all), and
+        /// how many of them the killed instance held.
+        public var pairsWanted: Int
+        public var pairs: Int
+        public var pairsOnKilled: Int
+        /// Participants of those calls (veileder and deltaker each) that resumed.
+        public var participants: Int
+        public var errors: Int
+        /// Participants of the survivor's calls, checked still connected (a
+        /// `ping` answered) afterwards, and how many were not.
+        public var untouched: Int
+        public var untouchedLost: Int
+        /// Calls of the killed instance whose home the survivor holds afterwards.
+        public var takenOver: Int
+        /// From the SIGKILL until the last participant is back in its call
+        /// (`welcome`, `admitted`, roster of two, its key announced again).
+        public var secondsFromKill: Double
+        /// From the SIGKILL until the first `welcome` of a taken-over call: the
+        /// dead instance's lease running out, and the retry that follows it.
+        public var firstWelcomeSeconds: Double
+        /// From that first `welcome` until the last participant is back: the storm itself.
+        public var secondsWithoutLease: Double
+        /// Each participant's time from the SIGKILL until it is back.
+        public var perClient: LatencySummary
+        /// `moved` answers followed, and connections tried again, by all together.
+        public var moves: Int
+        public var retries: Int
+        public var survivorCpuSeconds: Double
+    }
+
+    public struct ClusterAudit: Codable, Sendable {
+        /// TransparencyLogs in the bench process, each on its own PostgresStore
+        /// connection pool to one database, as two instances have them.
+        public var logs: Int
+        public var writers: Int
+        public var appended: Int
+        public var appendPerSec: Double
+        /// `samrom audit verify --store postgres://…`, process start included.
+        public var verifySeconds: Double
+        public var verifyPerSec: Double
     }
 
     public func json() throws -> Data {

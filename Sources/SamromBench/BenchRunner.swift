@@ -11,11 +11,13 @@ public struct BenchRunner: Sendable {
     public var benchBinary: String
     public var saltyrtcServer: String?
     public var work: URL
-    /// Only these scenarios (relay, connections, joinStorm, chat, audit); nil runs all.
+    /// Only these scenarios (relay, connections, joinStorm, chat, audit,
+    /// cluster); nil runs all (the cluster only where PostgreSQL 15 and
+    /// HAProxy are installed).
     public var only: Set<String>?
     public var progress: @Sendable (String) -> Void
 
-    public static let scenarios: [String] = ["relay", "connections", "joinStorm", "chat", "audit"]
+    public static let scenarios: [String] = ["relay", "connections", "joinStorm", "chat", "audit", "cluster"]
 
     public init(
         profile: BenchProfile, samromBinary: String, benchBinary: String, saltyrtcServer: String?, work: URL,
@@ -117,6 +119,19 @@ public struct BenchRunner: Sendable {
         if wanted("audit") {
         progress("audit: \(profile.auditEntries) entries")
         report.audit = try await AuditScenario.measure(samromBinary: samromBinary, work: work, profile: profile)
+        }
+
+        if wanted("cluster") {
+            if let missing = BenchCluster.unavailable {
+                // Asked for by name it must run; in a run of everything it is left out.
+                if only?.contains("cluster") == true { throw BenchError("cluster: \(missing)") }
+                progress("cluster: skipped, \(missing)")
+            } else {
+                progress("cluster: two instances on PostgreSQL behind HAProxy, --home-lease \(BenchCluster.lease)")
+                report.cluster = try await ClusterScenario.measure(
+                    samromBinary: samromBinary, work: work, profile: profile, http: http, tls: servers.clientTLS, logger: servers.logger,
+                    progress: progress)
+            }
         }
     }
 

@@ -49,27 +49,10 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// User plus system CPU seconds so far.
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        // Fields after the command name: state is field 3; utime 14, stime 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    func cpuSeconds() -> Double { ProcStat.cpuSeconds(process.processIdentifier) }
 
     /// Resident memory now, and its peak, in bytes.
-    func memory() -> (rss: Int, peak: Int) {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
-            return (0, 0)
-        }
-        func kilobytes(_ key: String) -> Int {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
-            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-        }
-        return (kilobytes("VmRSS"), kilobytes("VmHWM"))
-    }
+    func memory() -> (rss: Int, peak: Int) { ProcStat.memory(process.processIdentifier) }
 
     /// SIGTERM, then SIGKILL if it has not ended within a second (a
     /// graceful shutdown would wait for the clients the bench left behind).

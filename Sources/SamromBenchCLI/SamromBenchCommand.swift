@@ -18,7 +18,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "saltyrtc-server from its venv; empty to skip SaltyRTC.")
     var saltyrtc: String = ".build/saltyrtc-venv/bin/saltyrtc-server"
     @Option(help: "Scratch directory for data, certificates and server logs.") var work: String = ".build/bench-work"
-    @Option(help: "Only these scenarios, comma-separated: relay, connections, joinStorm, chat, audit.") var only: String?
+    @Option(help: "Only these scenarios, comma-separated: relay, connections, joinStorm, chat, audit, cluster (two instances on PostgreSQL behind HAProxy).")
+    var only: String?
     @Option(help: "Write the report as JSON here.") var json: String?
     @Option(help: "Rewrite the generated part of this Markdown file (docs/benchmarks.md).") var markdown: String?
 

@@ -53,6 +53,20 @@ import Testing
         #expect((chat["ackedPerSec"] as? Double ?? 0) > 0 && (chat["ackP99Ms"] as? Double ?? 0) > 0)
         let audit = try #require(object["audit"] as? [String: Any])
         #expect((audit["appendPerSec"] as? Double ?? 0) > 0 && (audit["verifyPerSec"] as? Double ?? 0) > 0)
+        // Two instances on PostgreSQL behind HAProxy: `make test` installs both, so it runs.
+        if BenchCluster.unavailable == nil {
+            let cluster = try #require(object["cluster"] as? [String: Any], "the cluster scenario did not run")
+            for path in ["relayDirect", "relayProxied"] {
+                #expect(((cluster[path] as? [String: Any])?["msgsPerSec"] as? Double ?? 0) > 0, "\(path)")
+            }
+            let resume = try #require(cluster["resumeStorm"] as? [String: Any])
+            #expect(resume["pairs"] as? Int == BenchProfile.tiny.joinStorm)
+            #expect(resume["errors"] as? Int == 0 && resume["untouchedLost"] as? Int == 0)
+            #expect(resume["takenOver"] as? Int == resume["pairsOnKilled"] as? Int)
+            #expect((resume["participants"] as? Int ?? 0) == 2 * (resume["pairsOnKilled"] as? Int ?? -1))
+            let clusterAudit = try #require(cluster["audit"] as? [String: Any])
+            #expect(clusterAudit["appended"] as? Int == BenchProfile.tiny.clusterAuditEntries)
+        }
 
         // The Markdown part is replaced in place, the hand-written rest kept.
         let document = "# Benchmarks\n\nWhat limits it.\n"
