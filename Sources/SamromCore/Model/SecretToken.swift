@@ -33,6 +33,7 @@ public protocol SecretTokenKind: Sendable { static var domain: String { get } }
 public enum JoinTokenKind: SecretTokenKind { public static let domain = "samrom/join/v1" }
 public enum ResumeTokenKind: SecretTokenKind { public static let domain = "samrom/resume/v1" }
 public enum SessionTokenKind: SecretTokenKind { public static let domain = "samrom/session/v1" }
+public enum PendingLoginTokenKind: SecretTokenKind { public static let domain = "samrom/pending-login/v1" }
 
 /// The deltaker's join link secret (carried in the URL fragment).
 public typealias JoinToken = SecretToken<JoinTokenKind>
@@ -40,6 +41,8 @@ public typealias JoinToken = SecretToken<JoinTokenKind>
 public typealias ResumeToken = SecretToken<ResumeTokenKind>
 /// The login session secret in the `samrom_session` cookie.
 public typealias SessionToken = SecretToken<SessionTokenKind>
+/// A login waiting for its second step, in the `samrom_pending` cookie.
+public typealias PendingLoginToken = SecretToken<PendingLoginTokenKind>
 
 /// A token's stored hash, compared in constant time.
 public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
