@@ -166,6 +166,42 @@ enum PostgresSchema {
             "ALTER TABLE call_home ADD COLUMN waiting integer NOT NULL DEFAULT 0 CHECK (waiting >= 0)",
             "ALTER TABLE call_home ADD COLUMN in_call integer NOT NULL DEFAULT 0 CHECK (in_call >= 0)",
         ]),
+        Migration(version: 4, name: "TOTP second factors, recovery codes, pending logins", statements: [
+            // The secret sealed (SecondFactorKey); last_step is the last time
+            // step accepted, and only a later one is (UPDATE … WHERE last_step < $1).
+            """
+            CREATE TABLE totp_enrolment (
+                account_id bigint PRIMARY KEY REFERENCES account (id) ON DELETE CASCADE,
+                sealed_secret bytea NOT NULL,
+                nonce bytea NOT NULL,
+                started_at double precision NOT NULL,
+                confirmed_at double precision,
+                last_step bigint NOT NULL DEFAULT 0
+            )
+            """,
+            // Hashes only (RecoveryCode.hash), each usable once.
+            """
+            CREATE TABLE recovery_code (
+                account_id bigint NOT NULL REFERENCES account (id) ON DELETE CASCADE,
+                hash bytea NOT NULL,
+                used_at double precision,
+                PRIMARY KEY (account_id, hash)
+            )
+            """,
+            // Logins waiting for their second step, by the hash of their cookie token.
+            """
+            CREATE TABLE pending_login (
+                token_hash bytea PRIMARY KEY,
+                account_id bigint NOT NULL REFERENCES account (id) ON DELETE CASCADE,
+                purpose text NOT NULL,
+                created_at double precision NOT NULL,
+                expires_at double precision NOT NULL,
+                attempts_left integer NOT NULL CHECK (attempts_left >= 0)
+            )
+            """,
+            "CREATE INDEX pending_login_account ON pending_login (account_id)",
+            "CREATE INDEX pending_login_expires ON pending_login (expires_at)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

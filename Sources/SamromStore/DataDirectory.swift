@@ -32,6 +32,7 @@ public enum DataDirectory {
             }
         }
         try refuseExposedSecret(directory.appendingPathComponent(AuditSigningKey.fileName).path)
+        try refuseExposedSecret(directory.appendingPathComponent(SecondFactorKeyFile.fileName).path)
         try secure(directory.path, isRoot: true)
     }
 

@@ -163,6 +163,34 @@ enum Schema {
                 t.add(column: "inCall", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v5: TOTP second factors, recovery codes, pending logins") { db in
+            // The secret sealed (SecondFactorKey); lastStep is the last time
+            // step accepted, and only a later one is (UPDATE … WHERE lastStep < ?).
+            try db.create(table: "totpEnrolment") { t in
+                t.primaryKey("accountId", .integer).references("account", onDelete: .cascade)
+                t.column("sealedSecret", .blob).notNull()
+                t.column("nonce", .blob).notNull()
+                t.column("startedAt", .double).notNull()
+                t.column("confirmedAt", .double)
+                t.column("lastStep", .integer).notNull().defaults(to: 0)
+            }
+            // Hashes only (RecoveryCode.hash), each usable once.
+            try db.create(table: "recoveryCode") { t in
+                t.column("accountId", .integer).notNull().references("account", onDelete: .cascade)
+                t.column("hash", .blob).notNull()
+                t.column("usedAt", .double)
+                t.primaryKey(["accountId", "hash"])
+            }
+            // Logins waiting for their second step, by the hash of their cookie token.
+            try db.create(table: "pendingLogin") { t in
+                t.primaryKey("tokenHash", .blob)
+                t.column("accountId", .integer).notNull().indexed().references("account", onDelete: .cascade)
+                t.column("purpose", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("expiresAt", .double).notNull().indexed()
+                t.column("attemptsLeft", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

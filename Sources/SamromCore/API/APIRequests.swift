@@ -24,4 +24,9 @@ public enum APIRequests {
     public struct AccessReport: Decodable, Sendable {
         public let token: String
     }
+
+    /// `POST /api/session/second-factor` and `POST /api/me/totp/confirm`.
+    public struct SecondFactorCode: Decodable, Sendable {
+        public let code: String
+    }
 }

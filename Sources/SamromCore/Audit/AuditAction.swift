@@ -10,6 +10,13 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let logout = AuditAction(rawValue: "logout")
     public static let accountCreate = AuditAction(rawValue: "account.create")
     public static let accountDisable = AuditAction(rawValue: "account.disable")
+    /// A right password that still needs a second step (a code, or enrolling one).
+    public static let loginPending = AuditAction(rawValue: "login.pending")
+
+    // The second factor (never a code, secret or recovery code)
+    public static let secondFactorEnrol = AuditAction(rawValue: "second-factor.enrol")
+    public static let secondFactorConfirm = AuditAction(rawValue: "second-factor.confirm")
+    public static let secondFactorReset = AuditAction(rawValue: "second-factor.reset")
 
     // Consultations
     public static let consultationCreate = AuditAction(rawValue: "consultation.create")

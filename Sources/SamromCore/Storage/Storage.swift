@@ -130,4 +130,43 @@ public protocol CallStore: Sendable {
     func consultation(resume: TokenHash) async throws -> ConsultationID?
 }
 
+/// Second factors of local accounts (issue 15): TOTP enrolments with their
+/// secrets sealed, hashes of recovery codes, and logins waiting for their
+/// second step. Every "only once" is decided here, atomically, so that
+/// instances sharing a store cannot both accept one code.
+public protocol SecondFactorStore: Sendable {
+    /// The id (a hash, never the key) of the key secrets are sealed with.
+    /// With none recorded, records `candidate` if given; the first stays.
+    func secondFactorKeyID(recording candidate: String?) async throws -> String?
+    func totpEnrolment(of account: AccountID) async throws -> TOTPEnrolment?
+    /// Starts an enrolment, or restarts an unconfirmed one with a new
+    /// secret; false, and nothing changed, if the account's is confirmed.
+    func beginTOTPEnrolment(_ account: AccountID, sealedSecret: SealedSecret, at: Date) async throws -> Bool
+    /// Confirms the unconfirmed enrolment sealed as `sealedSecret`, with
+    /// `step` as its last accepted step, and stores its recovery codes'
+    /// hashes, in one transaction; false if it was confirmed, restarted or
+    /// removed meanwhile.
+    func confirmTOTPEnrolment(
+        _ account: AccountID, sealedSecret: SealedSecret, step: Int64, recoveryCodes: [TokenHash], at: Date
+    ) async throws -> Bool
+    /// Records `step` as the last accepted of a confirmed enrolment if it is
+    /// later than the last one: true for exactly one of any callers.
+    func acceptTOTPStep(_ step: Int64, for account: AccountID) async throws -> Bool
+    /// Marks an unused recovery code used: `.used` for exactly one caller.
+    func useRecoveryCode(_ hash: TokenHash, for account: AccountID, at: Date) async throws -> RecoveryCodeUse
+    /// Removes the enrolment and recovery codes and ends the account's
+    /// sessions and pending logins; false if it had no enrolment.
+    func removeSecondFactor(of account: AccountID) async throws -> Bool
+
+    func insertPendingLogin(_ login: PendingLogin) async throws
+    func pendingLogin(tokenHash: TokenHash) async throws -> PendingLogin?
+    /// Takes one try of the pending login if it is live at `now`.
+    func takePendingLoginAttempt(tokenHash: TokenHash, now: Date) async throws -> PendingLoginAttempt
+    /// True for exactly one of any callers.
+    func deletePendingLogin(tokenHash: TokenHash) async throws -> Bool
+    /// Removes those expired at `now`; returns how many.
+    func deleteExpiredPendingLogins(now: Date) async throws -> Int
+}
+
 public typealias SamromStorage = AccountStore & SessionStore & ConsultationStore & AuditStore & ChatStore & CallStore
+    & SecondFactorStore
