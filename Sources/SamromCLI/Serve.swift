@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("request-head-timeout"),
             help: "Seconds a connection has for its TLS handshake and each request's headers (default 10).")
     var requestHeadTimeout: Int = Int(ServerConfiguration().requestHeadTimeout.components.seconds)
+    @Option(name: .customLong("hello-timeout"),
+            help: "Seconds a WebSocket has after its upgrade to send its hello (default 5).")
+    var helloTimeout: Int = Int(ServerConfiguration().helloTimeout.components.seconds)
     @Option(name: .customLong("max-connections-per-address"),
             help: "Connections open at once from one IP address (default 200: staff may share one NAT address).")
     var maxConnectionsPerAddress: Int = ServerConfiguration().maxConnectionsPerAddress
@@ -88,6 +91,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--public-origin must start with https://")
         }
         guard (1...600).contains(requestHeadTimeout) else { throw ValidationError("--request-head-timeout must be 1 to 600 seconds") }
+        guard (1...120).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1 to 120 seconds") }
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
         }
@@ -129,6 +133,7 @@ struct Serve: AsyncParsableCommand {
         configuration.messagesPerSecond = messageRate
         configuration.messageBurst = messageBurst
         configuration.requestHeadTimeout = .seconds(requestHeadTimeout)
+        configuration.helloTimeout = .seconds(helloTimeout)
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.metricsTokenFile = metricsTokenFile
         configuration.instanceName = instanceName

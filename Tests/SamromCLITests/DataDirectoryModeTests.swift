@@ -220,6 +220,8 @@ import Testing
             let cases: [([String], String)] = [
                 (["--request-head-timeout", "0"], "--request-head-timeout"),
                 (["--request-head-timeout", "abc"], "request-head-timeout"),
+                (["--hello-timeout", "0"], "--hello-timeout"),
+                (["--hello-timeout", "121"], "--hello-timeout"),
                 (["--max-connections-per-address", "0"], "--max-connections-per-address"),
                 (["--max-connections-per-address", "-5"], "max-connections-per-address"),
                 (["--metrics-token-file", data + "/no-such-file"], "--metrics-token-file"),

@@ -153,10 +153,8 @@ import Testing
     /// complete within the limit.
     @Test func aKeepAliveConnectionMayIdleButNotTrickleItsNextRequestHead() async throws {
         try await withServer({ $0.requestHeadTimeout = .seconds(5) }) { server in
-            let connection = try await RawConnection.connect(port: server.port, tls: server.tlsConfiguration)
+            let connection = try await Self.afterOneRequest(server)
             defer { connection.close() }
-            try await connection.send(Self.request)
-            #expect(await connection.waitFor(#""status":"ok""#))
             // Longer than the limit, with nothing sent: still open, and answers.
             try await Task.sleep(for: .seconds(6))
             #expect(connection.isOpen)
@@ -173,6 +171,20 @@ import Testing
             #expect(!connection.isOpen)
             #expect(ContinuousClock.now - started < .seconds(15))
         }
+    }
+
+    /// A connection that has had one answer. Tried afresh (up to three times)
+    /// when the server closed it first: on a machine this busy the handshake
+    /// itself can miss the limit, which is right, and tested above.
+    static func afterOneRequest(_ server: LiveServer) async throws -> RawConnection {
+        for _ in 0..<3 {
+            let connection = try await RawConnection.connect(port: server.port, tls: server.tlsConfiguration)
+            if (try? await connection.send(Self.request)) != nil, await connection.waitFor(#""status":"ok""#) {
+                return connection
+            }
+            connection.close()
+        }
+        throw TestFailure("three connections in a row closed before their first answer")
     }
 
     /// A WebSocket is not an HTTP request: once upgraded, the limit is off.

@@ -46,7 +46,9 @@ public enum SamromProcess {
     public static func start(_ data: String, demo: Bool = false) throws -> Server {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "critical"]
+        process.arguments = ["serve", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "critical",
+            // Generous: the whole suite runs in parallel on two cores.
+            "--hello-timeout", "30"]
             + (demo ? ["--demo"] : [])
         let stdout = Pipe()
         process.standardOutput = stdout
