@@ -37,6 +37,13 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // libqrencode 4.1.1 (Debian 12) through pkg-config; only `SamromServer`
+        // imports it (the TOTP enrolment QR code), so the fuzz build does not need it.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         .target(
             name: "Sodium",
             dependencies: ["CSodium"],
@@ -76,6 +83,7 @@ let package = Package(
                 "SamromCore",
                 "SamromStore",
                 "Sodium",
+                "CQRencode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

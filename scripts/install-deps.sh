@@ -9,7 +9,9 @@ set -eu
 # wasm-opt shrinks it, dpkg-dev unpacks the source). chromium … coturn: the
 # browser tests (two real browsers, and a real TURN relay for relay-only calls).
 # node-typescript: tsc type-checks the browser's ES modules from their JSDoc.
-PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver coturn iproute2 python3-venv node-typescript postgresql-15 haproxy"
+# libqrencode-dev: the TOTP enrolment QR code, made on the server (QRCode.swift);
+# zbar-tools and librsvg2-bin: its test renders the SVG and decodes it again.
+PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver coturn iproute2 python3-venv node-typescript postgresql-15 haproxy libqrencode-dev zbar-tools librsvg2-bin"
 
 missing=""
 for package in $PACKAGES; do
