@@ -79,14 +79,15 @@ final class BenchCluster: Sendable {
             let certificate = try TestCertificate.make(in: directory)
             let dataA = directory.appendingPathComponent("samrom-a"), dataB = directory.appendingPathComponent("samrom-b")
             // The account first, as an administrator would on samrom-a's host;
-            // the key it makes there is the one both instances sign with.
+            // the keys it makes there are the ones both instances use.
             try await command(
                 samromBinary,
                 ["user", "add", "--username", BenchServers.username, "--role", "veileder", "--store", store, "--data-dir", dataA.path],
                 input: BenchServers.password + "\n", in: directory)
             try FileManager.default.createDirectory(at: dataB, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.copyItem(
-                at: dataA.appendingPathComponent("audit-signing.key"), to: dataB.appendingPathComponent("audit-signing.key"))
+            for key in ["audit-signing.key", "second-factor.key"] {
+                try FileManager.default.copyItem(at: dataA.appendingPathComponent(key), to: dataB.appendingPathComponent(key))
+            }
             for (name, data) in zip(instanceNames, [dataA, dataB]) {
                 started.append(try await serve(samromBinary, name: name, data: data, store: store, certificate: certificate, log: directory))
             }

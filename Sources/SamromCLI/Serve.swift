@@ -65,6 +65,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("trusted-proxy"),
             help: "A reverse proxy's IP address whose X-Forwarded-For names the client (HAProxy in front); repeat for several.")
     var trustedProxies: [String] = []
+    // Identity (issue 15)
+    @Flag(name: .customLong("require-second-factor"),
+          help: "No session without a TOTP second factor: an account without one sets it up at its next login.")
+    var requireSecondFactor = false
+    @Option(name: .customLong("totp-issuer"), help: "The name authenticator apps show beside the account (default: the public origin's host).")
+    var totpIssuer: String?
     @Flag(name: .customLong("no-audit-signing"),
           help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
     var noAuditSigning = false
@@ -91,6 +97,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--public-origin must start with https://")
         }
         guard (1...600).contains(requestHeadTimeout) else { throw ValidationError("--request-head-timeout must be 1 to 600 seconds") }
+        if let totpIssuer, !TOTPSecret.isValidIssuer(totpIssuer) {
+            throw ValidationError("--totp-issuer must be 1 to 64 characters without ':' or control characters")
+        }
         guard (1...120).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1 to 120 seconds") }
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
@@ -134,6 +143,8 @@ struct Serve: AsyncParsableCommand {
         configuration.messageBurst = messageBurst
         configuration.requestHeadTimeout = .seconds(requestHeadTimeout)
         configuration.helloTimeout = .seconds(helloTimeout)
+        configuration.secondFactor.required = requireSecondFactor
+        configuration.totpIssuer = totpIssuer
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.metricsTokenFile = metricsTokenFile
         configuration.instanceName = instanceName

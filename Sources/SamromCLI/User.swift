@@ -8,7 +8,7 @@ import Sodium
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage accounts.", subcommands: [Add.self, List.self, Disable.self])
+        abstract: "Manage accounts.", subcommands: [Add.self, List.self, Disable.self, ResetSecondFactor.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,6 +78,24 @@ struct User: AsyncParsableCommand {
             }
         }
     }
+
+    struct ResetSecondFactor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-second-factor",
+            abstract: "Remove an account's second factor and recovery codes and end its sessions (a lost phone); it sets one up again.")
+        @Argument(help: "The username.") var username: String
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            try await withApp(data) { app in
+                guard try await app.accounts.secondFactors.reset(username: username) else {
+                    throw CLIError("\(username.lowercased()) has no second factor set up (or there is no such account)")
+                }
+                try await app.auditLog.checkpoint()
+                say("Reset the second factor of \(username.lowercased()); their sessions have ended.")
+            }
+        }
+    }
 }
 
 /// The server's services over the data directory, for one CLI command;
@@ -97,6 +115,10 @@ func withApp<T>(
             let key = configuration.dataDirectory.appendingPathComponent(AuditSigningKey.fileName).path
             let firstSigner = try await store.auditVerifierKey(recording: nil) == nil
             configuration.signsAuditCheckpoints = FileManager.default.fileExists(atPath: key) || firstSigner
+            // Nor does it make a second-factor key where the store has one already.
+            let sealing = configuration.dataDirectory.appendingPathComponent(SecondFactorKeyFile.fileName).path
+            let firstSealer = try await store.secondFactorKeyID(recording: nil) == nil
+            configuration.loadsSecondFactorKey = FileManager.default.fileExists(atPath: sealing) || firstSealer
             app = try await SamromApp(configuration: configuration, store: store, logger: logger)
         } catch {
             throw CLIError("cannot open the data directory \(data.dataDirectory): \(error)")

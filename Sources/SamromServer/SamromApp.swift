@@ -55,7 +55,11 @@ public struct SamromApp: Sendable {
             roomConfiguration: configuration.room, instance: instance, homeLease: configuration.homeLease,
             routeSecret: routeSecret, helloThrottle: configuration.helloThrottle,
             maxOutboxBytes: configuration.maxOutboxBytes, chatLimits: configuration.chatLimits, metrics: metrics, logger: logger)
-        accounts = try AccountService(store: store, auditor: auditor, clock: clock, configuration: configuration)
+        let secondFactors = SecondFactorService(
+            store: store, auditor: auditor, clock: clock, configuration: configuration,
+            key: try await SecondFactorService.loadKey(configuration, store: store))
+        accounts = try AccountService(
+            store: store, auditor: auditor, secondFactors: secondFactors, clock: clock, configuration: configuration)
         cluster = ClusterBus(
             hub: hub, channel: store as? any ClusterChannel, holder: instance.holder, logger: logger)
         consultations = ConsultationService(store: store, auditor: auditor, clock: clock, cluster: cluster)
@@ -131,6 +135,7 @@ public struct SamromApp: Sendable {
         router.add(middleware: SessionMiddleware(accounts: accounts))
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
+        SecondFactorController(accounts: accounts).register(on: router)
         ConsultationController(
             consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,
             routeInJoinLinks: configuration.instanceName != nil
@@ -212,7 +217,7 @@ public struct SamromApp: Sendable {
 
 /// Periodic housekeeping: frees expired room seats, signs an audit
 /// checkpoint every second while entries arrive (and one at shutdown),
-/// deletes dead sessions and applies audit retention.
+/// deletes dead sessions and pending logins and applies audit retention.
 struct MaintenanceService: Service {
     let hub: SignallingHub
     let store: any SamromStorage
@@ -238,6 +243,7 @@ struct MaintenanceService: Service {
             if ticks % 600 == 1 {
                 do {
                     _ = try await store.deleteExpiredSessions(now: clock.now, idleTimeout: configuration.sessionIdleTimeout)
+                    _ = try await store.deleteExpiredPendingLogins(now: clock.now)
                 } catch {
                     logger.error("session cleanup failed", metadata: ["error.type": "\(type(of: error))"])
                 }

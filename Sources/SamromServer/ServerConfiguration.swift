@@ -60,6 +60,20 @@ public struct ServerConfiguration: Sendable {
     /// many more checks may wait before a login is answered "busy" (503).
     public var passwordWorkers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     public var passwordQueueLimit: Int = 16
+    /// The second factor: `--require-second-factor`, how long a login may
+    /// wait for its second step and how many codes it may try.
+    public var secondFactor: SecondFactorPolicy = .init()
+    /// The name authenticator apps show beside the account (`--totp-issuer`);
+    /// by default the public origin's host.
+    public var totpIssuer: String?
+    /// False where no TOTP secret is ever opened (a CLI command in a data
+    /// directory without `second-factor.key`); the server always loads it.
+    public var loadsSecondFactorKey = true
+
+    public var effectiveTOTPIssuer: String {
+        totpIssuer ?? publicOrigin.flatMap { URL(string: $0)?.host } ?? "Samrom"
+    }
+
     /// Refused `hello`s (a bad link, no login, an unknown resume token) per
     /// client address before that address must wait.
     public var helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20, baseDelay: 1, maxDelay: 60)

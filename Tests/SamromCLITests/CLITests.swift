@@ -3,6 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SamromCore
+import SamromStore
 import SamromTestSupport
 import Testing
 
@@ -45,6 +47,31 @@ import Testing
             #expect(entries.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
             #expect(export.output.contains("account.create") && export.output.contains("account.disable"))
             #expect(!export.output.contains("passphrase"))
+        }
+    }
+
+    @Test func resetSecondFactorForALostPhone() async throws {
+        try await SamromProcess.withDataDirectory { data in
+            let added = try await SamromProcess.run(
+                ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long secret passphrase\n")
+            #expect(added.status == 0, "\(added.error)")
+            // A confirmed enrolment as the server stores it (the reset never opens it).
+            let store = try SQLiteStore(directory: URL(fileURLWithPath: data))
+            let account = try #require(try await store.account(username: "kari"))
+            let sealed = SealedSecret(nonce: Array(repeating: 1, count: 24), ciphertext: Array(repeating: 2, count: 36))
+            #expect(try await store.beginTOTPEnrolment(account.id, sealedSecret: sealed, at: Date()))
+            #expect(try await store.confirmTOTPEnrolment(account.id, sealedSecret: sealed, step: 1, recoveryCodes: [], at: Date()))
+
+            let reset = try await SamromProcess.run(["user", "reset-second-factor", "KARI", "--data-dir", data])
+            #expect(reset.status == 0, "\(reset.error)")
+            #expect(reset.output.contains("Reset the second factor of kari"))
+            #expect(try await store.totpEnrolment(of: account.id) == nil)
+            let again = try await SamromProcess.run(["user", "reset-second-factor", "kari", "--data-dir", data])
+            #expect(again.status != 0 && again.error.contains("kari has no second factor set up"), "\(again.error)")
+            let unknown = try await SamromProcess.run(["user", "reset-second-factor", "nobody", "--data-dir", data])
+            #expect(unknown.status != 0 && !unknown.error.contains("Fatal error"))
+            let export = try await SamromProcess.run(["audit", "export", "--data-dir", data])
+            #expect(export.output.split(separator: "\n").filter { $0.contains("second-factor.reset") }.count == 1)
         }
     }
 

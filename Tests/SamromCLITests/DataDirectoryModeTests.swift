@@ -222,6 +222,8 @@ import Testing
                 (["--request-head-timeout", "abc"], "request-head-timeout"),
                 (["--hello-timeout", "0"], "--hello-timeout"),
                 (["--hello-timeout", "121"], "--hello-timeout"),
+                (["--totp-issuer", "Kommune: Frisklivssentralen"], "--totp-issuer"),
+                (["--totp-issuer", ""], "--totp-issuer"),
                 (["--max-connections-per-address", "0"], "--max-connections-per-address"),
                 (["--max-connections-per-address", "-5"], "max-connections-per-address"),
                 (["--metrics-token-file", data + "/no-such-file"], "--metrics-token-file"),

@@ -162,9 +162,11 @@ struct Cluster: Sendable {
                 ]
             }
             a = try await SamromProcess.serve(dataDirectory: dataA, arguments: arguments("samrom-a"), trusting: certificate.certificate)
-            // Instances on one store sign with one key: samrom-a's.
+            // Instances on one store sign with one key, and seal TOTP secrets with one: samrom-a's.
             try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.copyItem(atPath: dataA + "/audit-signing.key", toPath: dataB + "/audit-signing.key")
+            for key in ["audit-signing.key", "second-factor.key"] {
+                try FileManager.default.copyItem(atPath: dataA + "/" + key, toPath: dataB + "/" + key)
+            }
             b = try await SamromProcess.serve(dataDirectory: dataB, arguments: arguments("samrom-b"), trusting: certificate.certificate)
             haproxy = try await HAProxyServer.start(
                 a: "127.0.0.1:\(a!.port)", b: "127.0.0.1:\(b!.port)", certificate: certificate, log: root.appendingPathComponent("haproxy.log"))

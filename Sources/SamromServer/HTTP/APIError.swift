@@ -33,6 +33,9 @@ public struct APIError: HTTPResponseError, Equatable {
     static func badField(_ message: String) -> APIError { .init(.badRequest, "bad-field", message) }
     static let unauthenticated = APIError(.unauthorized, "unauthenticated", "Log in first.")
     static let invalidCredentials = APIError(.unauthorized, "invalid-credentials", "Wrong username or password.")
+    static let loginExpired = APIError(
+        .unauthorized, "login-expired", "This login has expired or used up its tries; log in again with your password.")
+    static let invalidSecondFactor = APIError(.unauthorized, "invalid-second-factor", "Wrong code, or a code that was used already.")
     static func forbidden(_ message: String = "You may not do that.") -> APIError { .init(.forbidden, "forbidden", message) }
     static let notFound = APIError(.notFound, "not-found", "Nothing here.")
     static let crossOrigin = APIError(.forbidden, "cross-origin", "Cross-origin requests are refused.")

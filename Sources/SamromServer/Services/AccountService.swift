@@ -2,10 +2,12 @@ import Foundation
 import SamromCore
 import Sodium
 
-/// Accounts, passwords and login sessions.
+/// Accounts, passwords and login sessions: the one place a session is
+/// opened, after a password alone or after its second step.
 public final class AccountService: Sendable {
     let store: any AccountStore & SessionStore
     let auditor: Auditor
+    public let secondFactors: SecondFactorService
     let clock: WallClock
     let configuration: ServerConfiguration
     let throttle: ThrottleBox
@@ -14,9 +16,13 @@ public final class AccountService: Sendable {
     /// the username is unknown so the reply takes as long as for a real account.
     let decoyHash: String
 
-    public init(store: any AccountStore & SessionStore, auditor: Auditor, clock: WallClock, configuration: ServerConfiguration) throws {
+    public init(
+        store: any AccountStore & SessionStore, auditor: Auditor, secondFactors: SecondFactorService, clock: WallClock,
+        configuration: ServerConfiguration
+    ) throws {
         self.store = store
         self.auditor = auditor
+        self.secondFactors = secondFactors
         self.clock = clock
         self.configuration = configuration
         self.throttle = ThrottleBox(LoginThrottle(policy: configuration.loginThrottle))
@@ -71,6 +77,9 @@ public final class AccountService: Sendable {
 
     public enum LoginResult: Sendable {
         case success(Account, SessionToken)
+        /// The password was right; the login waits for its second factor,
+        /// or for one to be enrolled (`--require-second-factor`).
+        case pending(PendingLogin.Purpose, PendingLoginToken)
         case invalid
         case throttled(retryAfter: TimeInterval)
         /// Too many password checks waiting: try again in a moment.
@@ -82,9 +91,7 @@ public final class AccountService: Sendable {
     /// username and per address, counting each attempt before its check.
     public func login(username raw: String, password: SecureBytes, clientIP: String?) async throws -> LoginResult {
         let now = clock.now
-        let name = Account.normalisedUsername(raw) ?? raw.lowercased()
-        var keys: [LoginThrottle.Key] = [.account(String(name.prefix(64)))]
-        if let clientIP { keys.append(.address(clientIP)) }
+        let keys = Self.throttleKeys(username: Account.normalisedUsername(raw) ?? raw.lowercased(), clientIP: clientIP)
         if let wait = await throttle.admit(keys, now: now) {
             try await auditor.refused(.login, reason: "throttled after repeated failures", clientIP: clientIP)
             return .throttled(retryAfter: wait)
@@ -105,20 +112,105 @@ public final class AccountService: Sendable {
             try await auditor.record(.login, actor: actor, outcome: .denied, reason: why, clientIP: clientIP)
             return .invalid
         }
-        await throttle.succeeded(keys)
         let limits = configuration.passwordLimits
         if PasswordHash.needsRehash(account.passwordHash, limits: limits),
             let upgraded = try? await passwords.run({ try PasswordHash.hash(password: password, limits: limits) })
         {
             try await store.updatePasswordHash(upgraded, for: account.id)
         }
+        switch try await secondFactors.afterPassword(account) {
+        case .session:
+            await throttle.succeeded(keys)
+            return .success(account, try await openSession(for: account, reason: "password login", clientIP: clientIP))
+        case .pending(let purpose, let token):
+            // The address's attempt is taken back (the password was right);
+            // the account's stays counted until the second step succeeds, so
+            // a stolen password buys no fresh tries at the code.
+            await throttle.withdraw(keys.filter { if case .address = $0 { true } else { false } })
+            let waitsFor = purpose == .secondFactor ? "its second factor" : "a second factor to be set up"
+            try await auditor.record(
+                .loginPending, actor: .user(account), outcome: .allowed, reason: "password right; waits for \(waitsFor)",
+                clientIP: clientIP)
+            return .pending(purpose, token)
+        }
+    }
+
+    /// The second step: a TOTP or recovery code for a pending login. Counted
+    /// by the login throttle like a password; a wrong code costs one of the
+    /// pending login's tries too.
+    public func completeSecondFactor(_ pending: PendingLoginToken, code: String, clientIP: String?) async throws -> SecondStepResult {
+        guard let login = try await secondFactors.pendingLogin(pending, for: .secondFactor) else {
+            return try await noPendingLogin(clientIP: clientIP)
+        }
+        guard let account = try await store.account(id: login.account), !account.isDisabled else {
+            return try await noPendingLogin(clientIP: clientIP)
+        }
+        let keys = Self.throttleKeys(username: account.username, clientIP: clientIP)
+        if let wait = await throttle.admit(keys, now: clock.now) {
+            try await auditor.refused(.login, actor: .user(account), reason: "throttled after repeated failures", clientIP: clientIP)
+            return .throttled(retryAfter: wait)
+        }
+        switch try await secondFactors.verify(code, for: account.id) {
+        case .accepted(let how):
+            // Two right codes at once: one of them logs in.
+            guard try await secondFactors.finish(login) else { return try await noPendingLogin(clientIP: clientIP) }
+            await throttle.succeeded(keys)
+            return .success(account, try await openSession(for: account, reason: "password and \(how)", clientIP: clientIP))
+        case .refused(let why):
+            try await auditor.record(.login, actor: .user(account), outcome: .denied, reason: why, clientIP: clientIP)
+            return .invalid
+        }
+    }
+
+    public enum SecondStepResult: Sendable {
+        case success(Account, SessionToken)
+        /// No live pending login behind the cookie: log in again.
+        case expired
+        case invalid
+        case throttled(retryAfter: TimeInterval)
+    }
+
+    private func noPendingLogin(clientIP: String?) async throws -> SecondStepResult {
+        try await auditor.refused(.login, reason: "second step without a live pending login", clientIP: clientIP)
+        return .expired
+    }
+
+    /// The account a pending enrolment login belongs to, for `step` (one try
+    /// taken when the step costs one); nil if there is none live.
+    public func pendingEnrolment(_ pending: PendingLoginToken, for step: PendingLogin.Step) async throws -> (PendingLogin, Account)? {
+        guard let login = try await secondFactors.pendingLogin(pending, for: step),
+            let account = try await store.account(id: login.account), !account.isDisabled
+        else { return nil }
+        return (login, account)
+    }
+
+    /// A pending login whose enrolment was confirmed becomes a session.
+    public func completeEnrolment(_ login: PendingLogin, account: Account, clientIP: String?) async throws -> SessionToken? {
+        guard try await secondFactors.finish(login) else { return nil }
+        await throttle.succeeded(Self.throttleKeys(username: account.username, clientIP: clientIP))
+        return try await openSession(for: account, reason: "password; second factor set up", clientIP: clientIP)
+    }
+
+    /// Seconds a session cookie is kept by the browser.
+    var sessionMaxAge: Int { Int(configuration.sessionLifetime) }
+
+    /// The one place a session starts, with its audit entry.
+    private func openSession(for account: Account, reason: String, clientIP: String?) async throws -> SessionToken {
+        let now = clock.now
         let token = SessionToken.random()
         try await store.insertSession(
             LoginSession(
                 tokenHash: token.hash, account: account.id, createdAt: now, lastSeenAt: now,
                 expiresAt: now.addingTimeInterval(configuration.sessionLifetime)))
-        try await auditor.record(.login, actor: .user(account), outcome: .allowed, reason: "password login", clientIP: clientIP)
-        return .success(account, token)
+        try await auditor.record(.login, actor: .user(account), outcome: .allowed, reason: reason, clientIP: clientIP)
+        return token
+    }
+
+    /// A login is throttled per username (as typed, normalised) and per address.
+    static func throttleKeys(username: String, clientIP: String?) -> [LoginThrottle.Key] {
+        var keys: [LoginThrottle.Key] = [.account(String(username.prefix(64)))]
+        if let clientIP { keys.append(.address(clientIP)) }
+        return keys
     }
 
     public func logout(sessionHash: TokenHash, account: Account, clientIP: String?) async throws {

@@ -14,6 +14,8 @@ final class HTTPTestClient: @unchecked Sendable {
         eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: TestCertificates.clientConfiguration))
     /// `samrom_session=…`, once logged in.
     var cookie: String?
+    /// `samrom_pending=…`, while a login waits for its second step.
+    var pendingCookie: String?
 
     struct Reply {
         let status: Int
@@ -45,7 +47,8 @@ final class HTTPTestClient: @unchecked Sendable {
             request.body = .bytes(ByteBuffer(string: body))
             request.headers.add(name: "Content-Type", value: "application/json")
         }
-        if let cookie { request.headers.add(name: "Cookie", value: cookie) }
+        let cookies = [cookie, pendingCookie].compactMap { $0 }
+        if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.joined(separator: "; ")) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 4 << 20)
@@ -55,10 +58,20 @@ final class HTTPTestClient: @unchecked Sendable {
     @discardableResult
     func login(_ username: String, _ password: String = "correct horse battery") async throws -> Reply {
         let reply = try await request(.POST, "/api/session", body: #"{"username":"\#(username)","password":"\#(password)"}"#)
-        if reply.status == 204, let setCookie = reply.headers.first(name: "Set-Cookie") {
-            cookie = String(setCookie.split(separator: ";")[0])
-        }
+        keepCookies(reply)
         return reply
+    }
+
+    /// Keeps what a successful answer's `Set-Cookie` headers say, as a
+    /// browser would (a cookie sent with `Max-Age=0` is forgotten).
+    func keepCookies(_ reply: Reply) {
+        guard (200..<300).contains(reply.status) else { return }
+        for header in reply.headers["Set-Cookie"] {
+            let pair = String(header.split(separator: ";")[0])
+            let value = header.contains("Max-Age=0") ? nil : pair
+            if pair.hasPrefix("samrom_session=") { cookie = value }
+            if pair.hasPrefix("samrom_pending=") { pendingCookie = value }
+        }
     }
 
     /// Creates a consultation and returns its id and join token.
