@@ -202,6 +202,18 @@ enum PostgresSchema {
             "CREATE INDEX pending_login_account ON pending_login (account_id)",
             "CREATE INDEX pending_login_expires ON pending_login (expires_at)",
         ]),
+        Migration(version: 5, name: "identity-provider links", statements: [
+            // The value of the identity provider's configured claim that logs
+            // an account in (OpenID Connect), as the caller normalised it;
+            // one per account, one account per value. Text compares byte for
+            // byte here (deterministic collations), as in SQLite.
+            """
+            CREATE TABLE account_identity (
+                value text PRIMARY KEY,
+                account_id bigint NOT NULL UNIQUE REFERENCES account (id) ON DELETE CASCADE
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -191,6 +191,15 @@ enum Schema {
                 t.column("attemptsLeft", .integer).notNull()
             }
         }
+        migrator.registerMigration("v6: identity-provider links") { db in
+            // The value of the identity provider's configured claim that logs
+            // an account in (OpenID Connect), as the caller normalised it;
+            // one per account, one account per value.
+            try db.create(table: "accountIdentity") { t in
+                t.primaryKey("value", .text)
+                t.column("accountId", .integer).notNull().unique().references("account", onDelete: .cascade)
+            }
+        }
         return migrator
     }
 }

@@ -11,6 +11,18 @@ public protocol AccountStore: Sendable {
     /// Disables the account and deletes its sessions; false if no such account.
     func disableAccount(username: String, at: Date) async throws -> Bool
     func updatePasswordHash(_ hash: String, for account: AccountID) async throws
+
+    /// Links the account to a value of the identity provider's configured
+    /// claim (OpenID Connect login, issue 15), replacing its previous value,
+    /// or with nil removes its link; false if no such account. One value per
+    /// account and one account per value: throws `StorageError(.conflict)`,
+    /// and changes nothing, if another account has the value. A link grants
+    /// no role, and disabling the account keeps it.
+    func linkIdentity(_ value: String?, to account: AccountID) async throws -> Bool
+    /// The account linked to exactly this value (byte for byte: the caller
+    /// normalises), disabled or not.
+    func account(identity: String) async throws -> Account?
+    func identity(of account: AccountID) async throws -> String?
 }
 
 /// Login sessions, keyed by the hash of their cookie token.
