@@ -10,7 +10,7 @@ SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm browser-venv bench-venv bench-build bench bench-quick fuzz clean
+.PHONY: run test deps certs build sodium-wasm browser-venv oidc-venv bench-venv bench-build bench bench-quick fuzz clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -30,6 +30,11 @@ sodium-wasm: deps
 browser-venv: deps
 	@sh scripts/browser-venv.sh
 
+# An OpenID Connect provider made for testing (oidc-provider-mock), in
+# .build/oidc-venv (from PyPI), for the identity tests.
+oidc-venv: deps
+	@sh scripts/oidc-venv.sh
+
 # SaltyRTC server 5.0.1 for the benchmarks, in .build/saltyrtc-venv (from PyPI).
 bench-venv: deps
 	@sh scripts/bench-venv.sh
@@ -46,7 +51,7 @@ run: certs build sodium-wasm
 # The bench suite's tiny profile and the cluster suite (a PostgreSQL, HAProxy
 # and two servers) load both cores, so each runs on its own rather than
 # beside the server tests' timeouts.
-test: deps sodium-wasm browser-venv bench-venv
+test: deps sodium-wasm browser-venv oidc-venv bench-venv
 	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests --skip SamromClusterTests

@@ -71,9 +71,38 @@ struct Serve: AsyncParsableCommand {
     var requireSecondFactor = false
     @Option(name: .customLong("totp-issuer"), help: "The name authenticator apps show beside the account (default: the public origin's host).")
     var totpIssuer: String?
+    @Option(name: .customLong("oidc-issuer"), help: "Staff log in with this OpenID Connect provider (its issuer URL, https).")
+    var oidcIssuer: String?
+    @Option(name: .customLong("oidc-client-id"), help: "Samrom's client id at the provider.") var oidcClientID: String?
+    @Option(name: .customLong("oidc-client-secret-file"), help: "File holding the client secret.") var oidcClientSecretFile: String?
+    @Option(name: .customLong("oidc-claim"),
+            help: "The ID token claim matched to a local account's linked identity (default email; `samrom user link-identity`).")
+    var oidcClaim: String = "email"
+    @Option(name: .customLong("oidc-scope"), help: "A scope to ask for; repeat for several (default: openid email).")
+    var oidcScopes: [String] = []
+    @Option(name: .customLong("oidc-name"), help: "The provider's name on the login button (default: the issuer's host).")
+    var oidcName: String?
+    @Option(name: .customLong("oidc-ca-file"), help: "PEM CA certificates to trust for the provider besides the system's.")
+    var oidcCAFile: String?
     @Flag(name: .customLong("no-audit-signing"),
           help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
     var noAuditSigning = false
+
+    /// The `--oidc-*` flags: all of issuer, client id and secret file, or none.
+    func openIDSettings() throws -> OpenIDSettings? {
+        let given = [oidcIssuer, oidcClientID, oidcClientSecretFile].compactMap { $0 }
+        if given.isEmpty {
+            guard oidcName == nil, oidcCAFile == nil, oidcScopes.isEmpty else { throw ValidationError("--oidc-* options need --oidc-issuer") }
+            return nil
+        }
+        guard let issuer = oidcIssuer, let clientID = oidcClientID, let secretFile = oidcClientSecretFile else {
+            throw ValidationError("--oidc-issuer, --oidc-client-id and --oidc-client-secret-file go together")
+        }
+        return OpenIDSettings(
+            issuer: issuer, clientID: clientID, clientSecretFile: secretFile, claim: oidcClaim,
+            scopes: oidcScopes.isEmpty ? ["openid", oidcClaim == "email" ? "email" : "profile"] : oidcScopes,
+            displayName: oidcName ?? URL(string: issuer)?.host ?? issuer, caFile: oidcCAFile)
+    }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -100,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         if let totpIssuer, !TOTPSecret.isValidIssuer(totpIssuer) {
             throw ValidationError("--totp-issuer must be 1 to 64 characters without ':' or control characters")
         }
+        if let settings = try openIDSettings(), let problem = settings.problem { throw ValidationError("--oidc-*: \(problem)") }
         guard (1...120).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1 to 120 seconds") }
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
@@ -145,6 +175,7 @@ struct Serve: AsyncParsableCommand {
         configuration.helloTimeout = .seconds(helloTimeout)
         configuration.secondFactor.required = requireSecondFactor
         configuration.totpIssuer = totpIssuer
+        configuration.openID = try openIDSettings()
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.metricsTokenFile = metricsTokenFile
         configuration.instanceName = instanceName

@@ -8,7 +8,7 @@ import Sodium
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage accounts.", subcommands: [Add.self, List.self, Disable.self, ResetSecondFactor.self])
+        abstract: "Manage accounts.", subcommands: [Add.self, List.self, Disable.self, ResetSecondFactor.self, LinkIdentity.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -75,6 +75,43 @@ struct User: AsyncParsableCommand {
                 }
                 try await app.auditLog.checkpoint()
                 say("Disabled \(username.lowercased()).")
+            }
+        }
+    }
+
+    struct LinkIdentity: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "link-identity",
+            abstract: "Link an account to its value of the identity provider's claim (--oidc-claim), so it can log in there; the role stays the account's.")
+        @Argument(help: "The username.") var username: String
+        @Argument(help: "The claim's value, e.g. kari.nordmann@testby.kommune.no (matched without regard to case).") var value: String?
+        @Flag(help: "Remove the account's link instead.") var remove = false
+        @OptionGroup var data: DataOptions
+
+        func validate() throws {
+            guard remove == (value == nil) else { throw ValidationError("give a value to link, or --remove") }
+            if let value, Account.normalisedIdentity(value) == nil {
+                throw ValidationError("the value must be 1 to 256 bytes without control characters")
+            }
+        }
+
+        func run() async throws {
+            try await withApp(data) { app in
+                guard let name = Account.normalisedUsername(username), let account = try await app.store.account(username: name) else {
+                    throw CLIError("no account named \(username)")
+                }
+                let identity = value.flatMap(Account.normalisedIdentity)
+                do {
+                    guard try await app.store.linkIdentity(identity, to: account.id) else { throw CLIError("no account named \(username)") }
+                } catch let error as StorageError where error.code == .conflict {
+                    throw CLIError("another account is linked to that identity already")
+                }
+                try await app.auditor.record(
+                    .accountIdentity, actor: .system, outcome: .allowed,
+                    reason: identity == nil ? "identity link of account \(account.id) removed" : "account \(account.id) linked to an identity",
+                    clientIP: nil)
+                try await app.auditLog.checkpoint()
+                say(identity == nil ? "Removed the identity link of \(account.username)." : "Linked \(account.username) to \(identity!).")
             }
         }
     }

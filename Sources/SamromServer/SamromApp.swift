@@ -25,6 +25,10 @@ public struct SamromApp: Sendable {
     /// Control events to and from the other instances on the store.
     public let cluster: ClusterBus
     public let metrics: ServerMetrics
+    /// The municipality's identity provider, when one is configured.
+    let openID: OpenIDClient?
+    /// Seals the OpenID Connect attempt cookie (a key derived from `second-factor.key`).
+    let attemptSealer: OpenIDAttemptSealer?
     public let clock: WallClock
     /// The cluster's secret for route keys (the same on every instance).
     let routeSecret: [UInt8]
@@ -55,9 +59,16 @@ public struct SamromApp: Sendable {
             roomConfiguration: configuration.room, instance: instance, homeLease: configuration.homeLease,
             routeSecret: routeSecret, helloThrottle: configuration.helloThrottle,
             maxOutboxBytes: configuration.maxOutboxBytes, chatLimits: configuration.chatLimits, metrics: metrics, logger: logger)
+        let sealingKey = try await SecondFactorService.loadKey(configuration, store: store)
         let secondFactors = SecondFactorService(
-            store: store, auditor: auditor, clock: clock, configuration: configuration,
-            key: try await SecondFactorService.loadKey(configuration, store: store))
+            store: store, auditor: auditor, clock: clock, configuration: configuration, key: sealingKey)
+        if let settings = configuration.openID {
+            if let problem = settings.problem { throw StartupFailure(description: "OpenID Connect: \(problem)") }
+            openID = try OpenIDClient(settings: settings, clock: clock)
+        } else {
+            openID = nil
+        }
+        attemptSealer = sealingKey.map(OpenIDAttemptSealer.init(deriving:))
         accounts = try AccountService(
             store: store, auditor: auditor, secondFactors: secondFactors, clock: clock, configuration: configuration)
         cluster = ClusterBus(
@@ -136,6 +147,7 @@ public struct SamromApp: Sendable {
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
         SecondFactorController(accounts: accounts).register(on: router)
+        OpenIDController(accounts: accounts, client: openID, sealer: attemptSealer, policy: policy, clock: clock).register(on: router)
         ConsultationController(
             consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,
             routeInJoinLinks: configuration.instanceName != nil
@@ -207,8 +219,8 @@ public struct SamromApp: Sendable {
             services: [
                 cluster,
                 MaintenanceService(
-                    hub: hub, store: store, auditLog: auditLog, auditor: auditor, configuration: configuration, clock: clock,
-                    logger: logger)
+                    hub: hub, store: store, auditLog: auditLog, auditor: auditor, openID: openID, configuration: configuration,
+                    clock: clock, logger: logger)
             ],
             onServerRunning: onServerRunning,
             logger: logger)
@@ -223,6 +235,7 @@ struct MaintenanceService: Service {
     let store: any SamromStorage
     let auditLog: TransparencyLog
     let auditor: Auditor
+    let openID: OpenIDClient?
     let configuration: ServerConfiguration
     let clock: WallClock
     let logger: Logger
@@ -261,6 +274,7 @@ struct MaintenanceService: Service {
         await signCheckpoint()
         // Another instance may sign from now on.
         await (store as? any SigningTurn)?.releaseSigningTurn()
+        await openID?.shutdown()
     }
 
     private func signCheckpoint() async {

@@ -66,6 +66,8 @@ public struct ServerConfiguration: Sendable {
     /// The name authenticator apps show beside the account (`--totp-issuer`);
     /// by default the public origin's host.
     public var totpIssuer: String?
+    /// Staff login with the municipality's identity provider (`--oidc-*`).
+    public var openID: OpenIDSettings?
     /// False where no TOTP secret is ever opened (a CLI command in a data
     /// directory without `second-factor.key`); the server always loads it.
     public var loadsSecondFactorKey = true

@@ -75,6 +75,37 @@ import Testing
         }
     }
 
+    @Test func linkAnAccountToItsIdentityAtTheProvider() async throws {
+        try await SamromProcess.withDataDirectory { data in
+            for name in ["kari", "ola"] {
+                let added = try await SamromProcess.run(
+                    ["user", "add", "--username", name, "--role", "veileder", "--data-dir", data], input: "a long secret passphrase\n")
+                #expect(added.status == 0, "\(added.error)")
+            }
+            let linked = try await SamromProcess.run(["user", "link-identity", "kari", "  Kari.Nordmann@Testby.Kommune.no ", "--data-dir", data])
+            #expect(linked.status == 0, "\(linked.error)")
+            #expect(linked.output.contains("Linked kari to kari.nordmann@testby.kommune.no"))
+            let taken = try await SamromProcess.run(["user", "link-identity", "ola", "kari.nordmann@testby.kommune.no", "--data-dir", data])
+            #expect(taken.status != 0 && taken.error.contains("another account is linked to that identity"), "\(taken.error)")
+            let unknown = try await SamromProcess.run(["user", "link-identity", "nobody", "x@y", "--data-dir", data])
+            #expect(unknown.status != 0 && unknown.error.contains("no account named nobody"))
+            for bad in [["kari"], ["kari", "x@y", "--remove"], ["kari", String(repeating: "x", count: 300)], ["kari", "a\u{7}b"]] {
+                let run = try await SamromProcess.run(["user", "link-identity"] + bad + ["--data-dir", data])
+                #expect(run.status != 0 && !run.error.contains("Fatal error"), "\(bad)")
+            }
+            let store = try SQLiteStore(directory: URL(fileURLWithPath: data))
+            let kari = try #require(try await store.account(username: "kari"))
+            #expect(try await store.identity(of: kari.id) == "kari.nordmann@testby.kommune.no")
+            let removed = try await SamromProcess.run(["user", "link-identity", "kari", "--remove", "--data-dir", data])
+            #expect(removed.status == 0 && removed.output.contains("Removed the identity link of kari"))
+            #expect(try await store.identity(of: kari.id) == nil)
+            // The log says an account was linked, never to what.
+            let export = try await SamromProcess.run(["audit", "export", "--data-dir", data])
+            #expect(export.output.split(separator: "\n").filter { $0.contains("account.identity") }.count == 2)
+            #expect(!export.output.lowercased().contains("kari.nordmann"))
+        }
+    }
+
     @Test func badInputIsAnsweredWithAClearErrorAndNoChange() async throws {
         try await SamromProcess.withDataDirectory { data in
             let files = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pw-\(UUID().uuidString)")

@@ -10,6 +10,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let logout = AuditAction(rawValue: "logout")
     public static let accountCreate = AuditAction(rawValue: "account.create")
     public static let accountDisable = AuditAction(rawValue: "account.disable")
+    /// An account linked to (or unlinked from) an identity provider's claim value.
+    public static let accountIdentity = AuditAction(rawValue: "account.identity")
     /// A right password that still needs a second step (a code, or enrolling one).
     public static let loginPending = AuditAction(rawValue: "login.pending")
 

@@ -4,7 +4,8 @@ import Sodium
 /// data directory (`second-factor.key`), XChaCha20-Poly1305 with
 /// `"samrom/totp/v1|" + account id` as associated data, so that a sealed
 /// secret opens only for its own account. Instances sharing a store must
-/// hold the same key; the store records its `id`, never the key.
+/// hold the same key; the store records its `id`, never the key. Keys for
+/// other short-lived secrets are derived from it (`derivedKey`).
 public struct SecondFactorKey: Sendable {
     public static let length = XChaCha20Poly1305.keyLength
     let key: SecureBytes
@@ -24,6 +25,12 @@ public struct SecondFactorKey: Sendable {
     /// The key's bytes, for writing its file.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try key.withUnsafeBytes(body)
+    }
+
+    /// A key for another purpose, derived with keyed BLAKE2b-256 so that
+    /// the two never meet: the OpenID Connect attempt cookie's.
+    public func derivedKey(label: String) -> SecureBytes {
+        SecureBytes(try! GenericHash.hash(Array(label.utf8), length: 32, key: key))
     }
 
     public func seal(_ secret: TOTPSecret, for account: AccountID) throws -> SealedSecret {

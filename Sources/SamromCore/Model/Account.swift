@@ -30,6 +30,16 @@ public struct Account: Sendable, Equatable {
         return lower
     }
 
+    /// An identity provider's claim value as it is linked to an account and
+    /// looked up: trimmed and lower-cased (e-mail addresses and UPNs differ
+    /// in case between systems), 1–256 bytes, no control characters.
+    public static func normalisedIdentity(_ raw: String) -> String? {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard (1...256).contains(text.utf8.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { return nil }
+        return text
+    }
+
     /// Passwords: 12 to 1024 bytes of UTF-8. Length is the rule that matters.
     public static let passwordLengthRange = 12...1024
 }

@@ -149,21 +149,11 @@ struct ConsultationController {
     /// instances, `https://HOST/j/?r=ROUTE#TOKEN`: the page connects to
     /// `/ws?r=ROUTE`, so every participant reaches the call's home.
     private func joinURL(_ token: JoinToken, for consultation: ConsultationID, request: Request) throws -> String {
-        let origin: String
-        if let configured = policy.publicOrigin {
-            origin = configured
-        } else if let authority = request.head.authority, Self.isPlausibleAuthority(authority) {
-            origin = "https://" + authority.lowercased()
-        } else {
+        guard let origin = policy.origin(authority: request.head.authority) else {
             throw APIError.badRequest("The Host header is missing or malformed.")
         }
         let route = routeInJoinLinks ? "?r=" + RouteKey.of(consultation, secret: routeSecret).rawValue : ""
         return origin + "/j/" + route + "#" + token.encoded
-    }
-
-    static func isPlausibleAuthority(_ text: String) -> Bool {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]".utf8)
-        return !text.isEmpty && text.utf8.count <= 255 && text.utf8.allSatisfy(allowed.contains)
     }
 
     private func mapped<T>(_ body: () async throws -> T) async throws -> T {

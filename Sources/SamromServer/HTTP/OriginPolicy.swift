@@ -36,6 +36,19 @@ public struct OriginPolicy: Sendable {
         return origin == "https://" + authority.lowercased()
     }
 
+    /// The origin people use for links and redirects: `--public-origin`,
+    /// else `https://` and the request's own Host when it is plausible.
+    func origin(authority: String?) -> String? {
+        if let publicOrigin { return publicOrigin }
+        guard let authority, Self.isPlausibleAuthority(authority) else { return nil }
+        return "https://" + authority.lowercased()
+    }
+
+    static func isPlausibleAuthority(_ text: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]".utf8)
+        return !text.isEmpty && text.utf8.count <= 255 && text.utf8.allSatisfy(allowed.contains)
+    }
+
     static func normalised(_ origin: String) -> String {
         var text = origin.lowercased()
         while text.hasSuffix("/") { text.removeLast() }

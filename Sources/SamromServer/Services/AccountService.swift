@@ -135,6 +135,22 @@ public final class AccountService: Sendable {
         }
     }
 
+    /// A login through the municipality's identity provider, whose ID token
+    /// has been verified: the session of the local account linked to the
+    /// claim's value, or nil (logged) when there is none or it is disabled.
+    /// Roles come from the local account only.
+    public func login(identity raw: String, provider: String, clientIP: String?) async throws -> (Account, SessionToken)? {
+        guard let identity = Account.normalisedIdentity(raw), let account = try await store.account(identity: identity),
+            !account.isDisabled
+        else {
+            try await auditor.record(
+                .login, actor: .anonymous, outcome: .denied,
+                reason: "OpenID Connect (\(provider)): no enabled account is linked to this identity", clientIP: clientIP)
+            return nil
+        }
+        return (account, try await openSession(for: account, reason: "OpenID Connect (\(provider))", clientIP: clientIP))
+    }
+
     /// The second step: a TOTP or recovery code for a pending login. Counted
     /// by the login throttle like a password; a wrong code costs one of the
     /// pending login's tries too.
