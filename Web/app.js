@@ -9,7 +9,8 @@ import { SignallingClient, defaultUrl } from '/lib/protocol.js';
 import { SecureRoom, forgetConsultation } from '/lib/room.js';
 import { Mesh } from '/lib/mesh.js';
 import { CallGrid } from '/lib/grid.js';
-import { $, show, announce, toggleTracks, bindChat, bindCallCode, bindLogin, say, cameraOn, microphoneOn } from '/lib/ui.js';
+import { $, show, announce, toggleTracks, bindChat, bindCallCode, say, cameraOn, microphoneOn } from '/lib/ui.js';
+import { bindLogin, bindSecondFactorPage } from '/lib/identity.js';
 import { api, logout } from '/lib/api.js';
 import { ChatSession } from '/lib/chat.js';
 import { t } from '/lib/i18n.js';
@@ -359,6 +360,11 @@ function loggedOutIdle() {
 }
 
 bindLogin((me) => enterList(me));
+// "Tofaktor-innlogging" from the header: the overview keeps refreshing behind it.
+bindSecondFactorPage($('#second-factor-open'), () => {
+  show('list');
+  refresh();
+});
 $('#logout').addEventListener('click', async () => {
   clearInterval(refresher);
   await logout();

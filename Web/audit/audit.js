@@ -6,7 +6,8 @@
  */
 import '/lib/page.js';
 import { api } from '/lib/api.js';
-import { $, show, announce, bindLogin, say } from '/lib/ui.js';
+import { $, show, announce, say } from '/lib/ui.js';
+import { bindLogin, bindSecondFactorPage } from '/lib/identity.js';
 import { t } from '/lib/i18n.js';
 
 /** @type {number | null} */
@@ -110,6 +111,7 @@ async function verify() {
 }
 
 bindLogin(enter);
+bindSecondFactorPage($('#second-factor-open'), () => show('log'));
 $('#search-form').addEventListener('submit', (event) => {
   event.preventDefault();
   search(false);

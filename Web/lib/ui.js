@@ -1,11 +1,11 @@
 // @ts-check
-import { login } from './api.js';
 import { t, has, locale } from './i18n.js';
 
 /**
  * The few DOM helpers the pages share. Views are <section data-view="…">
  * elements; exactly one is shown. Announcements go to the page's polite
- * live region, so screen readers hear every change of state.
+ * live region, so screen readers hear every change of state. The login form
+ * and its second step are in lib/identity.js.
  */
 
 /**
@@ -244,26 +244,5 @@ export function bindCallCode(room) {
     keyWarning.hidden = false;
     announced = null;
     announce(t(key));
-  });
-}
-
-/**
- * The login form (#login-form, #username, #password, #login-problem) of a page.
- * @param {(me: {id: number, username: string, role: string}) => void} onLoggedIn
- */
-export function bindLogin(onLoggedIn) {
-  $('#login-form').addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const username = /** @type {HTMLInputElement} */ ($('#username')).value;
-    const password = /** @type {HTMLInputElement} */ ($('#password')).value;
-    const problem = $('#login-problem');
-    try {
-      const me = await login(username, password);
-      problem.hidden = true;
-      onLoggedIn(me);
-    } catch (error) {
-      problem.hidden = false;
-      say(problem, /** @type {any} */ (error).code === 'too-many-attempts' ? 'login.tooMany' : 'login.wrong');
-    }
   });
 }
