@@ -84,6 +84,14 @@ struct Serve: AsyncParsableCommand {
     var oidcName: String?
     @Option(name: .customLong("oidc-ca-file"), help: "PEM CA certificates to trust for the provider besides the system's.")
     var oidcCAFile: String?
+    @Option(name: .customLong("id-porten-issuer"),
+            help: "Offer deltakere 'Logg inn med ID-porten' before knocking (the issuer URL, e.g. https://idporten.no); high level only.")
+    var idPortenIssuer: String?
+    @Option(name: .customLong("id-porten-client-id"), help: "Samrom's client id at ID-porten.") var idPortenClientID: String?
+    @Option(name: .customLong("id-porten-client-secret-file"), help: "File holding the ID-porten client secret.")
+    var idPortenClientSecretFile: String?
+    @Option(name: .customLong("id-porten-ca-file"), help: "PEM CA certificates to trust for ID-porten besides the system's.")
+    var idPortenCAFile: String?
     @Flag(name: .customLong("no-audit-signing"),
           help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
     var noAuditSigning = false
@@ -102,6 +110,21 @@ struct Serve: AsyncParsableCommand {
             issuer: issuer, clientID: clientID, clientSecretFile: secretFile, claim: oidcClaim,
             scopes: oidcScopes.isEmpty ? ["openid", oidcClaim == "email" ? "email" : "profile"] : oidcScopes,
             displayName: oidcName ?? URL(string: issuer)?.host ?? issuer, caFile: oidcCAFile)
+    }
+
+    /// The `--id-porten-*` flags: all of issuer, client id and secret file, or none.
+    func idPortenSettings() throws -> OpenIDSettings? {
+        let given = [idPortenIssuer, idPortenClientID, idPortenClientSecretFile].compactMap { $0 }
+        if given.isEmpty {
+            guard idPortenCAFile == nil else { throw ValidationError("--id-porten-ca-file needs --id-porten-issuer") }
+            return nil
+        }
+        guard let issuer = idPortenIssuer, let clientID = idPortenClientID, let secretFile = idPortenClientSecretFile else {
+            throw ValidationError("--id-porten-issuer, --id-porten-client-id and --id-porten-client-secret-file go together")
+        }
+        return OpenIDSettings(
+            issuer: issuer, clientID: clientID, clientSecretFile: secretFile, claim: "sub", scopes: ["openid"],
+            requiredACR: VerifiedIdentity.requiredACR, displayName: "ID-porten", caFile: idPortenCAFile)
     }
 
     func validate() throws {
@@ -130,6 +153,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--totp-issuer must be 1 to 64 characters without ':' or control characters")
         }
         if let settings = try openIDSettings(), let problem = settings.problem { throw ValidationError("--oidc-*: \(problem)") }
+        if let settings = try idPortenSettings(), let problem = settings.problem { throw ValidationError("--id-porten-*: \(problem)") }
         guard (1...120).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1 to 120 seconds") }
         guard (1...1_000_000).contains(maxConnectionsPerAddress) else {
             throw ValidationError("--max-connections-per-address must be 1 to 1000000")
@@ -176,6 +200,7 @@ struct Serve: AsyncParsableCommand {
         configuration.secondFactor.required = requireSecondFactor
         configuration.totpIssuer = totpIssuer
         configuration.openID = try openIDSettings()
+        configuration.idPorten = try idPortenSettings()
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.metricsTokenFile = metricsTokenFile
         configuration.instanceName = instanceName

@@ -54,6 +54,7 @@ struct WireFrame: Encodable {
     var token: String?
     var resume: String?
     var participant: String?
+    var identification: String?
     var text: String?
     var publicKey: String?
     var to: String?
@@ -78,9 +79,10 @@ struct WireFrame: Encodable {
             case .token(let token): self.token = token.encoded
             case .resume(let token): resume = token.encoded
             }
-        case .admit(let participant):
+        case .admit(let participant, let identification):
             self.init(type: "admit")
             self.participant = participant.rawValue
+            self.identification = identification?.rawValue
         case .deny(let participant):
             self.init(type: "deny")
             self.participant = participant.rawValue

@@ -27,8 +27,12 @@ public struct SamromApp: Sendable {
     public let metrics: ServerMetrics
     /// The municipality's identity provider, when one is configured.
     let openID: OpenIDClient?
-    /// Seals the OpenID Connect attempt cookie (a key derived from `second-factor.key`).
-    let attemptSealer: OpenIDAttemptSealer?
+    /// ID-porten for deltakere before knocking, when configured.
+    let idPorten: OpenIDClient?
+    /// Seal the OpenID Connect attempt and ID-porten verification cookies
+    /// (keys derived from `second-factor.key`).
+    let attemptSealer: CookieSealer?
+    let verificationSealer: CookieSealer?
     public let clock: WallClock
     /// The cluster's secret for route keys (the same on every instance).
     let routeSecret: [UInt8]
@@ -62,13 +66,10 @@ public struct SamromApp: Sendable {
         let sealingKey = try await SecondFactorService.loadKey(configuration, store: store)
         let secondFactors = SecondFactorService(
             store: store, auditor: auditor, clock: clock, configuration: configuration, key: sealingKey)
-        if let settings = configuration.openID {
-            if let problem = settings.problem { throw StartupFailure(description: "OpenID Connect: \(problem)") }
-            openID = try OpenIDClient(settings: settings, clock: clock)
-        } else {
-            openID = nil
-        }
-        attemptSealer = sealingKey.map(OpenIDAttemptSealer.init(deriving:))
+        openID = try Self.openIDClient(configuration.openID, name: "OpenID Connect", clock: clock)
+        idPorten = try Self.openIDClient(configuration.idPorten, name: "ID-porten", clock: clock)
+        attemptSealer = sealingKey.map { CookieSealer(.openIDAttempt, deriving: $0) }
+        verificationSealer = sealingKey.map { CookieSealer(.idPortenVerification, deriving: $0) }
         accounts = try AccountService(
             store: store, auditor: auditor, secondFactors: secondFactors, clock: clock, configuration: configuration)
         cluster = ClusterBus(
@@ -103,6 +104,12 @@ public struct SamromApp: Sendable {
         } catch {
             throw StorageError(.corrupt, "the recorded audit verifier key is not valid: \(error)")
         }
+    }
+
+    static func openIDClient(_ settings: OpenIDSettings?, name: String, clock: WallClock) throws -> OpenIDClient? {
+        guard let settings else { return nil }
+        if let problem = settings.problem { throw StartupFailure(description: "\(name): \(problem)") }
+        return try OpenIDClient(settings: settings, clock: clock)
     }
 
     /// A configuration the server cannot start with, in words.
@@ -147,7 +154,10 @@ public struct SamromApp: Sendable {
         router.add(middleware: FileMiddleware(configuration.webRoot.path, searchForIndexHtml: true, logger: logger))
         SessionController(accounts: accounts, configuration: configuration, metrics: metrics).register(on: router)
         SecondFactorController(accounts: accounts).register(on: router)
-        OpenIDController(accounts: accounts, client: openID, sealer: attemptSealer, policy: policy, clock: clock).register(on: router)
+        OpenIDController(
+            accounts: accounts, staff: openID, idPorten: idPorten, attempts: attemptSealer, verifications: verificationSealer,
+            policy: policy, clock: clock
+        ).register(on: router)
         ConsultationController(
             consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,
             routeInJoinLinks: configuration.instanceName != nil
@@ -170,6 +180,7 @@ public struct SamromApp: Sendable {
         router.add(middleware: SessionMiddleware(accounts: accounts))
         let socket = SignallingSocket(hub: hub, configuration: configuration, clock: clock)
         let policy = self.policy
+        let verifications = verificationSealer
         router.ws("/ws") { request, _ in
             // A page on another origin must not open a socket with our cookie.
             guard policy.allows(request.headers, authority: request.head.authority) else { return .dontUpgrade }
@@ -177,9 +188,13 @@ public struct SamromApp: Sendable {
         } onUpgrade: { inbound, outbound, context in
             // After a `moved`, the client names the instance it was sent to.
             let asked = context.request.uri.queryParameters["i"].map(String.init).flatMap { Instance.isValidName($0) ? $0 : nil }
+            // A deltaker who logged in with ID-porten before knocking.
+            let identified = context.request.cookies[OpenIDController.verificationCookie].flatMap {
+                verifications?.open($0.value, as: VerifiedIdentity.self)
+            }
             try await socket.run(
                 inbound: inbound, outbound: outbound, account: context.requestContext.account,
-                clientIP: context.requestContext.clientIP, askedFor: asked)
+                clientIP: context.requestContext.clientIP, identified: identified, askedFor: asked)
         }
         return router
     }
@@ -219,7 +234,8 @@ public struct SamromApp: Sendable {
             services: [
                 cluster,
                 MaintenanceService(
-                    hub: hub, store: store, auditLog: auditLog, auditor: auditor, openID: openID, configuration: configuration,
+                    hub: hub, store: store, auditLog: auditLog, auditor: auditor, openID: openID, idPorten: idPorten,
+                    configuration: configuration,
                     clock: clock, logger: logger)
             ],
             onServerRunning: onServerRunning,
@@ -236,6 +252,7 @@ struct MaintenanceService: Service {
     let auditLog: TransparencyLog
     let auditor: Auditor
     let openID: OpenIDClient?
+    let idPorten: OpenIDClient?
     let configuration: ServerConfiguration
     let clock: WallClock
     let logger: Logger
@@ -275,6 +292,7 @@ struct MaintenanceService: Service {
         // Another instance may sign from now on.
         await (store as? any SigningTurn)?.releaseSigningTurn()
         await openID?.shutdown()
+        await idPorten?.shutdown()
     }
 
     private func signCheckpoint() async {

@@ -68,6 +68,9 @@ public struct ServerConfiguration: Sendable {
     public var totpIssuer: String?
     /// Staff login with the municipality's identity provider (`--oidc-*`).
     public var openID: OpenIDSettings?
+    /// ID-porten for deltakere before knocking (`--id-porten-*`); its
+    /// `requiredACR` is `idporten-loa-high`.
+    public var idPorten: OpenIDSettings?
     /// False where no TOTP secret is ever opened (a CLI command in a data
     /// directory without `second-factor.key`); the server always loads it.
     public var loadsSecondFactorKey = true

@@ -56,6 +56,10 @@ import Testing
         #expect(try ClientMessage.decode(#"{"type":"hello","v":2,"consultation":"7f14QGE6RccA1oCVrjP05g"}"#)
             == .hello(.consultation(ConsultationID(rawValue: "7f14QGE6RccA1oCVrjP05g"))))
         #expect(try ClientMessage.decode(#"{"type":"admit","participant":"p-1"}"#) == .admit(ParticipantID(rawValue: "p-1")))
+        #expect(try ClientMessage.decode(#"{"type":"admit","participant":"p-1","identification":"id-document"}"#)
+            == .admit(ParticipantID(rawValue: "p-1"), .document))
+        #expect(throws: SignalError.self) { try ClientMessage.decode(#"{"type":"admit","participant":"p-1","identification":"passport"}"#) }
+        #expect(throws: SignalError.self) { try ClientMessage.decode(#"{"type":"admit","participant":"p-1","identification":5}"#) }
         #expect(try ClientMessage.decode(#"{"type":"deny","participant":"p-1"}"#) == .deny(ParticipantID(rawValue: "p-1")))
         // A hold message is trimmed; too long, empty or with control characters it is refused.
         #expect(try ClientMessage.decode(#"{"type":"hold","participant":"p-1","text":" Jeg kommer snart. "}"#)
@@ -259,6 +263,8 @@ import Testing
         #expect(ServerMessage.roster([.init(member: tolk, keyId: nil)]).encoded()
             == #"{"participants":[{"keyId":null,"participant":"p-2","role":"tolk"}],"type":"roster"}"#)
         #expect(ServerMessage.knock(tolk).encoded() == #"{"participant":"p-2","role":"tolk","type":"knock"}"#)
+        #expect(ServerMessage.knock(tolk, identified: .init(level: .high, expiresAt: Date())).encoded()
+            == #"{"identified":{"level":"high","method":"id-porten"},"participant":"p-2","role":"tolk","type":"knock"}"#)
         #expect(ServerMessage.key(.init(from: tolk, publicKey: "k", keyId: "i", changed: true)).encoded()
             == #"{"changed":true,"from":"p-2","keyId":"i","publicKey":"k","role":"tolk","type":"key"}"#)
         #expect(ServerMessage.chatAck(clientMsgId: "m-1", seq: 42).encoded() == #"{"clientMsgId":"m-1","seq":42,"type":"chat-ack"}"#)

@@ -79,9 +79,39 @@ import Testing
         #expect(knock.actions.contains(.send(v, .knock(Member(participant: Self.participant(5), role: .tolk)))))
         #expect(audits(knock.actions).map(\.2) == ["tolk is waiting in the lobby"])
         let admitted = try r.admit(Self.participant(5), by: v, now: t0)
-        #expect(audits(admitted).map(\.2) == ["veileder admitted a tolk (p-5)"])
+        #expect(audits(admitted).map(\.2) == ["veileder admitted a tolk (p-5); identification not recorded"])
         let left = r.disconnect(ConnectionID(5), now: t0, explicit: false)
         #expect(audits(left).map(\.2) == ["tolk connection lost"])
+    }
+
+    /// Normen faktaark 54: how the person was identified goes into the
+    /// admission's entry (the method only); "ID-porten" only for a knock
+    /// that was verified with it, while the verification is fresh.
+    @Test func theAdmissionRecordsHowThePersonWasIdentified() throws {
+        var r = room()
+        _ = r.veilederArrives(connection: v, proposed: vp, resume: Self.hash(1), now: t0)
+        let proof = VerifiedIdentity(level: .high, expiresAt: t0.addingTimeInterval(60))
+        let verified = try r.knocks(
+            role: .deltaker, connection: ConnectionID(5), proposed: Self.participant(5), resume: Self.hash(5), identified: proof, now: t0)
+        #expect(verified.actions.contains(.send(v, .knock(Member(participant: Self.participant(5), role: .deltaker), identified: proof))))
+        #expect(audits(verified.actions).map(\.2) == ["deltaker is waiting in the lobby; verified with ID-porten (high level)"])
+        let plain = try r.knocks(role: .deltaker, connection: ConnectionID(6), proposed: Self.participant(6), resume: Self.hash(6), now: t0)
+        #expect(plain.actions.contains(.send(v, .knock(Member(participant: Self.participant(6), role: .deltaker), identified: nil))))
+        let stale = try r.knocks(
+            role: .deltaker, connection: ConnectionID(7), proposed: Self.participant(7), resume: Self.hash(7), identified: proof,
+            now: t0.addingTimeInterval(61))
+        #expect(audits(stale.actions).map(\.2) == ["deltaker is waiting in the lobby"])
+
+        // ID-porten for a knock that was not verified (or no longer): refused, nobody admitted.
+        for unverified in [6, 7] {
+            #expect(throws: SignalError.self) { try r.admit(Self.participant(unverified), identification: .idPorten, by: v, now: t0) }
+        }
+        #expect(audits(try r.admit(Self.participant(5), identification: .idPorten, by: v, now: t0)).map(\.2)
+            == ["veileder admitted a deltaker (p-5); identified: ID-porten"])
+        #expect(audits(try r.admit(Self.participant(6), identification: .document, by: v, now: t0)).map(\.2)
+            == ["veileder admitted a deltaker (p-6); identified: showed identification"])
+        #expect(audits(try r.admit(Self.participant(7), identification: .known, by: v, now: t0)).map(\.2)
+            == ["veileder admitted a deltaker (p-7); identified: known from before"])
     }
 
     @Test func everyoneInTheCallGetsTheRosterOnEveryChange() throws {

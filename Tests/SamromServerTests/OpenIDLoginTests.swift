@@ -46,9 +46,10 @@ import Testing
         let server: LiveServer
         var oidcCookie: String?
 
-        func get(_ path: String, cookie: String? = nil) async throws -> HTTPClientResponse {
+        func get(_ path: String, cookie: String? = nil, headers: [(String, String)] = []) async throws -> HTTPClientResponse {
             var request = HTTPClientRequest(url: path.hasPrefix("https://") ? path : server.baseURL + path)
             if let cookie { request.headers.add(name: "Cookie", value: cookie) }
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
             let response = try await OpenIDProvider.http.execute(request, timeout: .seconds(30))
             _ = try await response.body.collect(upTo: 1 << 20)
             return response
@@ -74,7 +75,8 @@ import Testing
 
         /// The provider's redirect back, followed to the server: where it sends the browser, and the session cookie if any.
         func back(_ url: String) async throws -> (location: String, session: String?) {
-            let response = try await get(url, cookie: oidcCookie)
+            // As a browser sends it: a navigation from the provider's site.
+            let response = try await get(url, cookie: oidcCookie, headers: [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "navigate")])
             #expect(response.status == .seeOther)
             let session = response.headers["Set-Cookie"].first { $0.hasPrefix("samrom_session=") }.map { String($0.split(separator: ";")[0]) }
             return (try #require(response.headers.first(name: "Location")), session)
@@ -222,6 +224,100 @@ import Testing
         } }
     }
 
+    /// Issue 15, point 3: a deltaker logs in with ID-porten (here the same
+    /// real provider acting as it) before knocking; the veileder sees the
+    /// knock as identified at the high level and records it at admission;
+    /// the personal identity number is kept nowhere.
+    @Test func aDeltakerVerifiedWithIDPortenKnocksIdentified() async throws {
+        let pid = "01017012345"
+        let people = [
+            ["sub": "high-sub", "acr": "idporten-loa-high", "pid": pid],
+            ["sub": "low-sub", "acr": "idporten-loa-substantial", "pid": "02027012345"],
+        ]
+        try await OpenIDProvider.with(users: people) { provider in
+            let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("idporten-secret")
+            try Data("the client secret".utf8).write(to: secretFile)
+            defer { try? FileManager.default.removeItem(at: secretFile) }
+            try await withServer({
+                $0.idPorten = OpenIDSettings(
+                    issuer: provider.issuer, clientID: "samrom-idporten", clientSecretFile: secretFile.path, claim: "sub", scopes: ["openid"],
+                    requiredACR: VerifiedIdentity.requiredACR, displayName: "ID-porten",
+                    caFile: TestCertificates.directory.appendingPathComponent("ca.crt").path)
+            }) { server in
+                let s = try await SignallingFlowTests.setUp(server)
+                #expect(try await s.http.request(.GET, "/api/session/options").json["idPorten"] == .bool(true))
+                var browser = Browser(server: server)
+                // Only this server's join page may be returned to.
+                for bad in ["https://evil.example/j/", "/j/?r=x", "//evil.example/j/", "/audit/"] {
+                    let query = bad.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                    #expect(try await browser.get("/api/identity/id-porten?return=" + query).status == .badRequest, "\(bad)")
+                }
+                func verify(_ sub: String) async throws -> HTTPClientResponse {
+                    let start = try await browser.get("/api/identity/id-porten?return=%2Fj%2F")
+                    #expect(start.status == .seeOther)
+                    let attempt = try #require(start.headers.first(name: "Set-Cookie"))
+                    #expect(attempt.contains("Path=/api/identity/id-porten") && attempt.contains("SameSite=Lax"))
+                    browser.oidcCookie = String(attempt.split(separator: ";")[0])
+                    let authorize = try #require(start.headers.first(name: "Location"))
+                    #expect(authorize.contains("acr_values=idporten-loa-high"))
+                    let back = try await provider.authorize(authorize, as: sub)
+                    return try await browser.get(back, cookie: browser.oidcCookie, headers: [("Sec-Fetch-Site", "cross-site")])
+                }
+
+                // The substantial level is not enough.
+                let low = try await verify("low-sub")
+                #expect(low.headers.first(name: "Location") == "/j/#id-porten-error=oidc-token")
+                #expect(!low.headers["Set-Cookie"].contains { $0.hasPrefix("samrom_idporten=") })
+
+                let high = try await verify("high-sub")
+                #expect(high.headers.first(name: "Location") == "/j/#id-porten-verified")
+                let set = try #require(high.headers["Set-Cookie"].first { $0.hasPrefix("samrom_idporten=") })
+                for attribute in ["Path=/ws", "HttpOnly", "Secure", "SameSite=Strict", "Max-Age=900"] {
+                    #expect(set.contains(attribute), "the verification cookie lacks \(attribute)")
+                }
+                let verification = String(set.split(separator: ";")[0])
+
+                // The knock, with the cookie its upgrade carries.
+                let deltaker = try await WSTestClient.connect(server, cookie: verification)
+                deltaker.send(["type": .string("hello"), "v": .int(2), "token": .string(s.token)])
+                _ = try await deltaker.expect("welcome")
+                _ = try await deltaker.expect("lobby")
+                let knock = try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+                #expect(knock.object("identified") == ["method": .string("id-porten"), "level": .string("high")])
+                // And one without: no claim of identity.
+                let other = try await WSTestClient.connect(server)
+                other.send(["type": .string("hello"), "v": .int(2), "token": .string(s.token)])
+                _ = try await other.expect("welcome")
+                let plain = try await s.veileder.socket.expect("knock", ignoring: ["roster", "key"])
+                #expect(plain.object("identified") == nil)
+                // "ID-porten" only for the verified one.
+                s.veileder.socket.send([
+                    "type": .string("admit"), "participant": .string(try #require(plain.string("participant"))),
+                    "identification": .string("id-porten"),
+                ])
+                _ = try await s.veileder.socket.expect("error", ignoring: ["roster", "key"])
+                s.veileder.socket.send([
+                    "type": .string("admit"), "participant": .string(try #require(knock.string("participant"))),
+                    "identification": .string("id-porten"),
+                ])
+                _ = try await deltaker.expect("admitted")
+
+                let entries = try await server.auditEntries()
+                let reasons = entries.compactMap(\.event.reason)
+                #expect(reasons.contains("deltaker is waiting in the lobby; verified with ID-porten (high level)"))
+                #expect(reasons.contains { $0.hasSuffix("; identified: ID-porten") })
+                #expect(reasons.contains("ID-porten: the ID token's assurance level is not idporten-loa-high"))
+                #expect(reasons.contains("verified with ID-porten (high level) before knocking"))
+                // The personal identity number: nowhere.
+                let text = entries.map { String(decoding: $0.canonicalBytes(), as: UTF8.self) }.joined()
+                #expect(!text.contains(pid) && !text.contains("02027012345"))
+                #expect(!(try dataDirectoryContains(server, pid)))
+                deltaker.close()
+                other.close()
+            }
+        }
+    }
+
     @Test func theClaimsAreCheckedAsOpenIDConnectSays() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let check = IDTokenCheck(issuer: "https://id.example", clientID: "samrom", nonce: "n", requiredACR: "idporten-loa-high")
@@ -259,7 +355,7 @@ import Testing
             let options = try await http.request(.GET, "/api/session/options")
             let start = try await http.request(.GET, "/api/session/oidc")
             let callback = try await http.request(.GET, "/api/session/oidc/callback?code=x&state=y")
-            #expect(options.body == #"{"oidc":null}"#)
+            #expect(options.json["oidc"] == .null && options.json["idPorten"] == .bool(false))
             #expect(start.status == 404 && callback.status == 404)
         }
     }

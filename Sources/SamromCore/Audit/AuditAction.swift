@@ -19,6 +19,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let secondFactorEnrol = AuditAction(rawValue: "second-factor.enrol")
     public static let secondFactorConfirm = AuditAction(rawValue: "second-factor.confirm")
     public static let secondFactorReset = AuditAction(rawValue: "second-factor.reset")
+    /// A deltaker logged in with ID-porten before knocking (or failed to).
+    public static let identityVerify = AuditAction(rawValue: "identity.id-porten")
 
     // Consultations
     public static let consultationCreate = AuditAction(rawValue: "consultation.create")

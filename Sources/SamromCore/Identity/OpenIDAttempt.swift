@@ -4,7 +4,7 @@ import Sodium
 /// One OpenID Connect login on its way through the identity provider: the
 /// `state` that binds the provider's answer to this browser, the `nonce`
 /// the ID token must carry, and the PKCE verifier (RFC 7636) the code is
-/// redeemed with. Kept in the browser only, sealed (`OpenIDAttemptSealer`)
+/// redeemed with. Kept in the browser only, sealed (`CookieSealer`)
 /// in a short-lived cookie, so the answer may reach any instance.
 public struct OpenIDAttempt: Sendable, Codable, Equatable {
     /// What the login is for: a staff session, or a deltaker's identity
@@ -22,20 +22,30 @@ public struct OpenIDAttempt: Sendable, Codable, Equatable {
     public let nonce: String
     public let verifier: String
     public let expiresAt: Date
+    /// Where the browser goes back to afterwards (a knock's join page).
+    public let returnTo: String?
 
-    public init(purpose: Purpose, state: String, nonce: String, verifier: String, expiresAt: Date) {
+    public init(purpose: Purpose, state: String, nonce: String, verifier: String, expiresAt: Date, returnTo: String? = nil) {
         self.purpose = purpose
         self.state = state
         self.nonce = nonce
         self.verifier = verifier
         self.expiresAt = expiresAt
+        self.returnTo = returnTo
     }
 
     /// Fresh random values (32 bytes each, base64url).
-    public static func start(_ purpose: Purpose, now: Date) -> OpenIDAttempt {
+    public static func start(_ purpose: Purpose, now: Date, returnTo: String? = nil) -> OpenIDAttempt {
         OpenIDAttempt(
             purpose: purpose, state: Base64URL.encode(Random.bytes(32)), nonce: Base64URL.encode(Random.bytes(32)),
-            verifier: Base64URL.encode(Random.bytes(32)), expiresAt: now.addingTimeInterval(lifetime))
+            verifier: Base64URL.encode(Random.bytes(32)), expiresAt: now.addingTimeInterval(lifetime), returnTo: returnTo)
+    }
+
+    /// A join page of this server, as a knock's `return`: `/j/`, with the
+    /// route key of a call behind a load balancer (`/j/?r=…`). Anything
+    /// else could send the browser elsewhere after the provider.
+    public static func isJoinPage(_ path: String) -> Bool {
+        path == "/j/" || path.wholeMatch(of: /\/j\/\?r=[A-Za-z0-9_-]{22}/) != nil
     }
 
     /// RFC 7636 §4.2, S256: base64url(SHA-256(verifier)).
@@ -45,38 +55,5 @@ public struct OpenIDAttempt: Sendable, Codable, Equatable {
     /// constant time), not too late, and for this purpose.
     public func accepts(state returned: String, for purpose: Purpose, now: Date) -> Bool {
         self.purpose == purpose && now < expiresAt && ConstantTime.equals(Array(state.utf8), Array(returned.utf8))
-    }
-}
-
-/// Seals attempts for their cookie with XChaCha20-Poly1305 under a key
-/// derived from the instance's `second-factor.key` (shared by instances on
-/// one store), so a browser can neither read nor forge one.
-public struct OpenIDAttemptSealer: Sendable {
-    let key: SecureBytes
-    static let additionalData = Array("samrom/oidc-attempt/v1".utf8)
-
-    public init(deriving base: SecondFactorKey) {
-        key = base.derivedKey(label: "samrom/oidc-attempt-key/v1")
-    }
-
-    public func seal(_ attempt: OpenIDAttempt) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        let nonce = XChaCha20Poly1305.randomNonce()
-        let sealed = try XChaCha20Poly1305.seal(Array(try encoder.encode(attempt)), additionalData: Self.additionalData, nonce: nonce, key: key)
-        return Base64URL.encode(nonce + sealed)
-    }
-
-    /// Nil for anything this server did not seal, or changed.
-    public func open(_ text: String) -> OpenIDAttempt? {
-        guard text.utf8.count <= 1024, let bytes = try? Base64URL.decode(text),
-            bytes.count > XChaCha20Poly1305.nonceLength + XChaCha20Poly1305.tagLength,
-            let plain = try? XChaCha20Poly1305.open(
-                Array(bytes[XChaCha20Poly1305.nonceLength...]), additionalData: Self.additionalData,
-                nonce: Array(bytes[..<XChaCha20Poly1305.nonceLength]), key: key)
-        else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return try? decoder.decode(OpenIDAttempt.self, from: plain.withUnsafeBytes { Data($0) })
     }
 }

@@ -6,7 +6,8 @@ import Sodium
 /// v1 plaintext `offer`, `answer`, `ice` and `media` are `unknown-type`.
 public enum ClientMessage: Sendable, Equatable {
     case hello(Credential)
-    case admit(ParticipantID)
+    /// With how the veileder identified the person, when they say.
+    case admit(ParticipantID, Identification? = nil)
     case deny(ParticipantID)
     /// The veileder asks someone waiting in the lobby to hold on, with a short
     /// message ("Jeg kommer om fem minutter"): someone in the lobby has no key
@@ -69,7 +70,13 @@ public enum ClientMessage: Sendable, Equatable {
             case "hello":
                 message = .hello(try Self.credential(fields))
             case "admit":
-                message = .admit(try fields.participant())
+                let identification = try fields.optionalString("identification", maxBytes: 32).map { (text) throws(SignalError) in
+                    guard let value = Identification(rawValue: text) else {
+                        throw SignalError(.badField, "\"identification\" must be known, id-document or id-porten")
+                    }
+                    return value
+                }
+                message = .admit(try fields.participant(), identification)
             case "deny":
                 message = .deny(try fields.participant())
             case "hold":

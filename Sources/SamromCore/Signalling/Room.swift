@@ -72,6 +72,8 @@ public struct Room: Sendable {
         var connection: ConnectionID
         var resume: TokenHash
         var knockedAt: Date
+        /// They logged in with ID-porten before knocking.
+        var identified: VerifiedIdentity?
     }
 
     public let consultation: ConsultationID
@@ -145,25 +147,29 @@ public struct Room: Sendable {
         let member = seats[index].member
         actions.append(.audit(.join, actor: member, outcome: .allowed, reason: "veileder opened the consultation"))
         actions += enteredCall(index)
-        for waiting in lobby { actions.append(.send(connection, .knock(waiting.member))) }
+        for waiting in lobby { actions.append(.send(connection, .knock(waiting.member, identified: waiting.identified))) }
         return Entry(you: member, actions: actions)
     }
 
     /// A deltaker or tolk with a valid link knocks and waits in the lobby.
     public mutating func knocks(
-        role: ParticipantRole, connection: ConnectionID, proposed: ParticipantID, resume: TokenHash, now: Date
+        role: ParticipantRole, connection: ConnectionID, proposed: ParticipantID, resume: TokenHash, identified: VerifiedIdentity? = nil,
+        now: Date
     ) throws(SignalError) -> Entry {
         precondition(ParticipantRole.invited.contains(role), "the veileder does not knock")
         guard lobby.count < configuration.lobbyCapacity else {
             throw SignalError(.roomFull, "too many are waiting for this consultation")
         }
         let member = Member(participant: proposed, role: role)
-        lobby.append(Waiting(member: member, connection: connection, resume: resume, knockedAt: now))
+        // A verification counts only while it is fresh.
+        let identified = identified.flatMap { now < $0.expiresAt ? $0 : nil }
+        lobby.append(Waiting(member: member, connection: connection, resume: resume, knockedAt: now, identified: identified))
+        let proof = identified.map { "; \($0.description)" } ?? ""
         var actions: [Action] = [
-            .audit(.knock, actor: member, outcome: .allowed, reason: "\(role.rawValue) is waiting in the lobby"),
+            .audit(.knock, actor: member, outcome: .allowed, reason: "\(role.rawValue) is waiting in the lobby\(proof)"),
             .send(connection, .lobby),
         ]
-        if let host = veilederConnection { actions.append(.send(host, .knock(member))) }
+        if let host = veilederConnection { actions.append(.send(host, .knock(member, identified: identified))) }
         return Entry(you: member, actions: actions)
     }
 
@@ -185,17 +191,24 @@ public struct Room: Sendable {
         actions.append(.audit(.resume, actor: member, outcome: .allowed, reason: "\(member.role.rawValue) came back within the grace period"))
         actions += enteredCall(index)
         if member.role == .veileder {
-            for waiting in lobby { actions.append(.send(connection, .knock(waiting.member))) }
+            for waiting in lobby { actions.append(.send(connection, .knock(waiting.member, identified: waiting.identified))) }
         }
         return Entry(you: member, actions: actions)
     }
 
     // MARK: The veileder decides
 
-    public mutating func admit(_ participant: ParticipantID, by connection: ConnectionID, now: Date) throws(SignalError) -> [Action] {
+    /// `identification`: how the veileder identified the person (recorded
+    /// as the method only); "id-porten" only for a knock verified with it.
+    public mutating func admit(
+        _ participant: ParticipantID, identification: Identification? = nil, by connection: ConnectionID, now: Date
+    ) throws(SignalError) -> [Action] {
         let host = try requireVeileder(connection)
         guard let waitingIndex = lobby.firstIndex(where: { $0.member.participant == participant }) else {
             throw SignalError(.notWaiting, "nobody with that id is waiting")
+        }
+        if identification == .idPorten, lobby[waitingIndex].identified == nil {
+            throw SignalError(.badField, "this knock was not verified with ID-porten")
         }
         let role = lobby[waitingIndex].member.role
         var actions: [Action] = []
@@ -209,7 +222,9 @@ public struct Room: Sendable {
         }
         let waiting = lobby.remove(at: waitingIndex)
         seats.append(Seat(member: waiting.member, connection: waiting.connection, resume: waiting.resume))
-        actions.append(.audit(.admit, actor: host, outcome: .allowed, reason: "veileder admitted a \(role.rawValue) (\(participant.rawValue))"))
+        let identified = identification.map { "identified: \($0.description)" } ?? "identification not recorded"
+        actions.append(
+            .audit(.admit, actor: host, outcome: .allowed, reason: "veileder admitted a \(role.rawValue) (\(participant.rawValue)); \(identified)"))
         actions += enteredCall(seats.count - 1)
         return actions
     }

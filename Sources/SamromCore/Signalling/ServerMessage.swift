@@ -9,7 +9,8 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     /// To someone in the lobby: the veileder's short message ("Jeg kommer om fem minutter").
     case hold(text: String)
     /// To the veileder: someone is waiting, in this role.
-    case knock(Member)
+    /// Someone waits in the lobby; `identified` when they logged in with ID-porten first.
+    case knock(Member, identified: VerifiedIdentity? = nil)
     /// To the veileder: someone waiting went away (or their link was replaced).
     case lobbyLeft(participant: ParticipantID)
     /// You are in the call: how to reach the others (TURN credentials valid at most an hour).
@@ -149,7 +150,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
     }
 
     private enum Key: String, CodingKey {
-        case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants, text
+        case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants, text, identified, method, level
         case from, publicKey, keyId, changed, senderKeyId, recipientKeyId, nonce, box
         case senderRole, clientMsgId, ciphertext, seq, storedAt, messages, more, code, message
         case id, expiresAt, title
@@ -168,9 +169,14 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
             try info.encode(Self.timestamp(welcome.consultation.expiresAt), forKey: .expiresAt)
             try info.encodeIfPresent(welcome.consultation.title, forKey: .title)
             try keys.encode(welcome.resume.encoded, forKey: .resume)
-        case .knock(let member):
+        case .knock(let member, let identified):
             try keys.encode(member.participant, forKey: .participant)
             try keys.encode(member.role, forKey: .role)
+            if let identified {
+                var proof = keys.nestedContainer(keyedBy: Key.self, forKey: .identified)
+                try proof.encode("id-porten", forKey: .method)
+                try proof.encode(identified.level, forKey: .level)
+            }
         case .lobbyLeft(let participant):
             try keys.encode(participant, forKey: .participant)
         case .hold(let text):

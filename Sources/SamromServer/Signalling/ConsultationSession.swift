@@ -37,6 +37,8 @@ actor ConsultationSession {
         /// The account from the session cookie sent with the upgrade, if any.
         let account: Account?
         let clientIP: String?
+        /// An ID-porten verification sent with the upgrade (its cookie), if any.
+        let identified: VerifiedIdentity?
         /// Set once a close was sent; later frames are ignored.
         var closing = false
         /// When this connection last got `admitted` (its TURN credentials), and as whom.
@@ -141,7 +143,8 @@ actor ConsultationSession {
             knockedWith[role] = linkHash
             let proposed = ParticipantID.random()
             do {
-                entry = try next.knocks(role: role, connection: connection, proposed: proposed, resume: resume.hash, now: now)
+                entry = try next.knocks(
+                    role: role, connection: connection, proposed: proposed, resume: resume.hash, identified: link.identified, now: now)
             } catch {
                 try await record(.knock, .participant(proposed, role: role), .denied, "\(role.rawValue) refused: \(SignalError.code(of: error))", link.clientIP)
                 throw error
@@ -206,8 +209,8 @@ actor ConsultationSession {
                 try await chat(envelope, from: id)
             case .history(let afterSeq, let limit):
                 try await history(afterSeq: afterSeq, limit: limit, for: id)
-            case .admit(let participant):
-                await perform(try room.admit(participant, by: id, now: now))
+            case .admit(let participant, let identification):
+                await perform(try room.admit(participant, identification: identification, by: id, now: now))
             case .deny(let participant):
                 await perform(try room.deny(participant, by: id, now: now))
             case .hold(let participant, let text):

@@ -13,6 +13,8 @@ public actor SignallingHub {
         let outbox: Outbox
         let account: Account?
         let clientIP: String?
+        /// An ID-porten verification sent with the upgrade (its cookie), if any.
+        let identified: VerifiedIdentity?
         /// The instance the client asked for (`/ws?i=`), after a `moved`.
         let askedFor: String?
         /// Set once the connection has entered a room.
@@ -60,11 +62,13 @@ public actor SignallingHub {
 
     // MARK: Connections
 
-    func connect(account: Account?, clientIP: String?, askedFor: String? = nil) -> (ConnectionID, Outbox) {
+    func connect(
+        account: Account?, clientIP: String?, identified: VerifiedIdentity? = nil, askedFor: String? = nil
+    ) -> (ConnectionID, Outbox) {
         nextConnection += 1
         let id = ConnectionID(nextConnection)
         let outbox = Outbox(maxBytes: maxOutboxBytes)
-        connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP, askedFor: askedFor)
+        connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
         metrics.connections.increment()
         return (id, outbox)
     }
@@ -131,7 +135,8 @@ public actor SignallingHub {
         }
         do {
             let (consultation, arrival) = try await authenticate(credential, connection: connection)
-            let link = ConsultationSession.Link(outbox: connection.outbox, account: connection.account, clientIP: connection.clientIP)
+            let link = ConsultationSession.Link(
+                outbox: connection.outbox, account: connection.account, clientIP: connection.clientIP, identified: connection.identified)
             while true {
                 guard connections[id] != nil else { return nil }  // went away while we looked
                 let session = sessions[consultation.id] ?? ConsultationSession(consultation: consultation, environment: environment)

@@ -17,9 +17,9 @@ struct SignallingSocket: Sendable {
 
     func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, account: Account?, clientIP: String?,
-        askedFor: String? = nil
+        identified: VerifiedIdentity? = nil, askedFor: String? = nil
     ) async throws {
-        let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, askedFor: askedFor)
+        let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
         let helloTimeout = configuration.helloTimeout
         let hub = self.hub
         try await withThrowingTaskGroup(of: Void.self) { group in
