@@ -207,8 +207,8 @@ async function enterRoom(c) {
   });
   room = current;
   client.addEventListener('knock', (e) => {
-    const { participant, role } = /** @type {CustomEvent} */ (e).detail;
-    addToLobby(participant, role);
+    const { participant, role, identified } = /** @type {CustomEvent} */ (e).detail;
+    addToLobby(participant, role, identified?.method === 'id-porten' && identified?.level === 'high');
   });
   client.addEventListener('lobby-left', (e) => removeFromLobby(/** @type {CustomEvent} */ (e).detail.participant));
   announceReconnects(client);
@@ -263,10 +263,46 @@ async function invite(role) {
 }
 
 /**
+ * How the one waiting was identified (Normen faktaark 54 asks for it at a
+ * first consultation): a radio group, none chosen by default (then nothing
+ * is recorded); «ID-porten» only when the knock was verified with it, and
+ * chosen then.
+ * @param {string} participant
+ * @param {boolean} identified
+ * @returns {{fieldset: HTMLFieldSetElement, chosen: () => string | null}}
+ */
+function identificationChoice(participant, identified) {
+  const fieldset = document.createElement('fieldset');
+  fieldset.className = 'identification';
+  const legend = document.createElement('legend');
+  legend.textContent = t('veileder.identification.legend');
+  const help = document.createElement('small');
+  help.id = `identification-help-${participant}`;
+  help.textContent = t('veileder.identification.help');
+  fieldset.setAttribute('aria-describedby', help.id);
+  fieldset.append(legend);
+  const methods = identified ? ['id-porten', 'known', 'id-document'] : ['known', 'id-document'];
+  for (const method of methods) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = `identification-${participant}`;
+    input.value = method;
+    input.checked = identified && method === 'id-porten';
+    label.append(input, ` ${t(`veileder.identification.${method}`)}`);
+    fieldset.append(label);
+  }
+  fieldset.append(help);
+  const chosen = () => /** @type {HTMLInputElement | null} */ (fieldset.querySelector('input:checked'))?.value ?? null;
+  return { fieldset, chosen };
+}
+
+/**
  * @param {string} participant
  * @param {string} role  deltaker or tolk: said in words
+ * @param {boolean} [identified]  the knock was verified with ID-porten (high level)
  */
-function addToLobby(participant, role) {
+function addToLobby(participant, role, identified = false) {
   // Said again after this page's own reconnect: one entry (and one chime) per person.
   if (document.querySelector(`#lobby li[data-participant="${CSS.escape(participant)}"]`)) return;
   $('#lobby-empty').hidden = true;
@@ -274,12 +310,21 @@ function addToLobby(participant, role) {
   const item = document.createElement('li');
   item.dataset.participant = participant;
   item.dataset.role = kind;
-  item.append(`${t(`veileder.waiting.${kind}`)} `,
-    button(t('veileder.admit'), () => { room?.client.admit(participant); removeFromLobby(participant); }, 'primary'),
+  const choice = identificationChoice(participant, identified);
+  item.dataset.identified = String(identified);
+  item.append(`${t(`veileder.waiting.${kind}`)} `);
+  if (identified) {
+    const note = document.createElement('strong');
+    note.className = 'identified';
+    note.textContent = t('veileder.identified.id-porten');
+    item.append(note, ' ');
+  }
+  item.append(choice.fieldset,
+    button(t('veileder.admit'), () => { room?.client.admit(participant, choice.chosen()); removeFromLobby(participant); }, 'primary'),
     button(t('veileder.deny'), () => { room?.client.deny(participant); removeFromLobby(participant); }),
     holdForm(participant));
   $('#lobby').append(item);
-  announce(t(`veileder.knock.${kind}`));
+  announce(identified ? `${t(`veileder.knock.${kind}`)} ${t('veileder.identified.id-porten')}.` : t(`veileder.knock.${kind}`));
   if (room) alerts.knock(room.id);
 }
 

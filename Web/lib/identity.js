@@ -411,6 +411,7 @@ function downloadCodes() {
 export function bindLogin(onLoggedIn) {
   const form = /** @type {HTMLFormElement} */ ($('#login-form'));
   render(form, 'code', 'after');
+  bindOpenIDLogin(form);
   const codeForm = /** @type {HTMLFormElement} */ ($('#second-step'));
   const field = /** @type {HTMLInputElement} */ ($('#second-step-code'));
   const codeProblem = $('#second-step-problem');
@@ -552,6 +553,63 @@ export function bindLogin(onLoggedIn) {
     field.focus();
   });
   $('#second-step-cancel').addEventListener('click', () => passwordStep());
+}
+
+// ---------------------------------------------------------------------------
+// Logging in with the organisation's identity provider (OpenID Connect).
+
+/** What `/api/session/oidc` may come back with, in `#login-error=CODE`. */
+const OIDC_ERRORS = ['oidc-state', 'oidc-denied', 'oidc-refused', 'oidc-token', 'oidc-unavailable', 'oidc-no-account'];
+
+/**
+ * "Logg inn med {name}" beside the password form when the server has an
+ * identity provider (a plain navigation: the provider's page, then back here
+ * logged in), and the message for a `#login-error=CODE` it came back with.
+ * @param {HTMLFormElement} form
+ */
+function bindOpenIDLogin(form) {
+  const holder = document.createElement('div');
+  holder.className = 'oidc-login';
+  holder.hidden = true;
+  const problem = document.createElement('p');
+  problem.id = 'oidc-problem';
+  problem.className = 'problem';
+  problem.setAttribute('role', 'alert');
+  problem.hidden = true;
+  const link = document.createElement('a');
+  link.id = 'oidc-login';
+  link.className = 'button primary';
+  link.href = '/api/session/oidc';
+  const or = document.createElement('p');
+  or.className = 'or';
+  or.dataset.i18n = 'identity.oidc.or';
+  or.textContent = t('identity.oidc.or');
+  const linkLine = document.createElement('p');
+  linkLine.append(link);
+  holder.append(or, linkLine);
+  form.before(problem);
+  form.after(holder);
+
+  /** @type {string | null} */
+  let providerName = null;
+  const label = () => { if (providerName !== null) link.textContent = t('identity.oidc.login', { name: providerName }); };
+  document.addEventListener('samrom:language', label);
+
+  const match = /^#login-error=([a-z-]+)$/.exec(location.hash);
+  if (match) {
+    history.replaceState(history.state, '', location.pathname + location.search);
+    const code = OIDC_ERRORS.includes(match[1]) ? match[1] : 'oidc-other';
+    problem.hidden = false;
+    say(problem, `identity.oidc.error.${code}`);
+    announce(problem.textContent ?? '');
+  }
+
+  api('/api/session/options').then((/** @type {{oidc: {name: string} | null}} */ options) => {
+    if (!options?.oidc) return;
+    providerName = String(options.oidc.name ?? '');
+    label();
+    holder.hidden = false;
+  }).catch(() => {});
 }
 
 // ---------------------------------------------------------------------------

@@ -356,8 +356,13 @@ export class SignallingClient extends EventTarget {
     }
   }
 
-  /** @param {string} participant */
-  admit(participant) { this.send('admit', { participant }); }
+  /**
+   * @param {string} participant
+   * @param {string | null} [identification]  how the person was identified: known, id-document or id-porten (none: not recorded)
+   */
+  admit(participant, identification = null) {
+    this.send('admit', identification ? { participant, identification } : { participant });
+  }
   /** @param {string} participant */
   deny(participant) { this.send('deny', { participant }); }
   /**
