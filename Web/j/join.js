@@ -20,6 +20,33 @@ import { DeviceCheck } from '/j/devicecheck.js';
 import { announceReconnects } from '/lib/resilience.js';
 import { takeLinkToken, rememberResume, storedResume, forgetResume } from '/lib/resume.js';
 
+/**
+ * Logging in with ID-porten before knocking (optional; only when the server
+ * has it): the page goes to ID-porten and comes back to `/j/` with
+ * `#id-porten-verified` or `#id-porten-error=CODE`, which takes the place of
+ * the link's token in the fragment. The join address is kept in this tab's
+ * sessionStorage while away and put back (then removed) on return. Nothing is
+ * sent by the page: the server's cookie goes with the knock's upgrade.
+ */
+const ID_PORTEN_KEY = 'samrom.idPorten.return';
+/** @type {{verified: true} | {error: string} | null} */
+const idPortenResult = (() => {
+  const match = /^#id-porten-(?:(verified)|error=([a-z-]+))$/.exec(location.hash);
+  if (!match) return null;
+  /** @type {string | null} */
+  let back = null;
+  try {
+    back = sessionStorage.getItem(ID_PORTEN_KEY);
+    sessionStorage.removeItem(ID_PORTEN_KEY);
+  } catch {
+    // No storage: the token kept by lib/resume.js (if any) is used.
+  }
+  // Only an address of this page: the join address as it was, token in its fragment.
+  const url = back && back.startsWith('/j/') ? back : location.pathname + location.search;
+  history.replaceState(history.state, '', url);
+  return match[1] ? { verified: true } : { error: match[2] };
+})();
+
 const token = takeLinkToken();
 
 /** @type {MediaStream | null} */
@@ -264,5 +291,46 @@ for (const button of document.querySelectorAll('.show-access')) {
 }
 $('#access-back').addEventListener('click', () => show(before));
 
+/** The ID-porten part of the welcome, when the server has it. */
+async function offerIdPorten() {
+  /** @type {{idPorten?: boolean} | null} */
+  let options = null;
+  try {
+    options = await api('/api/session/options');
+  } catch {
+    return;
+  }
+  if (!options?.idPorten) return;
+  const link = /** @type {HTMLAnchorElement} */ ($('#id-porten-login'));
+  link.href = `/api/identity/id-porten?return=${encodeURIComponent(location.pathname + location.search)}`;
+  const problem = $('#id-porten-problem');
+  link.addEventListener('click', (event) => {
+    try {
+      sessionStorage.setItem(ID_PORTEN_KEY, `${location.pathname}${location.search}#${token}`);
+    } catch {
+      // Without storage the link's token would be lost on the way: stay.
+      event.preventDefault();
+      problem.hidden = false;
+      say(problem, 'deltaker.idPorten.error.other');
+      announce(problem.textContent ?? '');
+    }
+  });
+  $('#id-porten').hidden = false;
+  if (!idPortenResult) return;
+  if ('verified' in idPortenResult) {
+    $('#id-porten-verified').hidden = false;
+    $('#id-porten-offer').hidden = true;
+    announce(t('deltaker.idPorten.verified'));
+  } else {
+    const key = `deltaker.idPorten.error.${idPortenResult.error}`;
+    problem.hidden = false;
+    say(problem, has(key) ? key : 'deltaker.idPorten.error.other');
+    announce(problem.textContent ?? '');
+  }
+}
+
 if (!token) fail('invalid-token');
-else rejoin();
+else {
+  offerIdPorten();
+  rejoin();
+}
