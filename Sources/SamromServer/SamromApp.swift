@@ -156,7 +156,7 @@ public struct SamromApp: Sendable {
         SecondFactorController(accounts: accounts).register(on: router)
         OpenIDController(
             accounts: accounts, staff: openID, idPorten: idPorten, attempts: attemptSealer, verifications: verificationSealer,
-            policy: policy, clock: clock
+            policy: policy, clock: clock, metrics: metrics
         ).register(on: router)
         ConsultationController(
             consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import SamromCore
 
 /// Logging in through an OpenID Connect provider (authorization code flow
@@ -26,6 +27,7 @@ struct OpenIDController {
     let verifications: CookieSealer?
     let policy: OriginPolicy
     let clock: WallClock
+    let metrics: ServerMetrics
 
     static let attemptCookie = "samrom_oidc"
     /// Reached from the provider's site (`OriginCheckMiddleware` lets them).
@@ -147,6 +149,7 @@ struct OpenIDController {
         }
         guard let (account, session) = try await accounts.login(identity: value, provider: client.settings.displayName, clientIP: context.clientIP)
         else { return failed(.staff, "oidc-no-account", returnTo: nil) }
+        metrics.logins.increment()
         // The personvernombud's page is the log's; everyone else's the list.
         var response = Self.redirect(to: account.role == .privacyOfficer ? "/audit/" : "/")
         response.headers.append(HTTPField(name: .setCookie, value: SessionController.cookie(value: session.encoded, maxAge: accounts.sessionMaxAge)))
@@ -198,6 +201,7 @@ struct OpenIDController {
 
     /// Back to the page the flow began on, which says what went wrong.
     private func failed(_ flow: Flow, _ code: String, returnTo: String?) -> Response {
+        if flow.purpose == .staff { metrics.failedLogins.increment() }
         let page = flow.purpose == .staff ? "/#login-error=" : (returnTo ?? "/j/") + "#id-porten-error="
         var response = Self.redirect(to: page + code)
         response.headers[.setCookie] = Self.attemptCookie(flow, value: "", maxAge: 0)
