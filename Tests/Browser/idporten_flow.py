@@ -9,7 +9,7 @@ field, filled in here as a person would.
 The veileder: a `#login-error=oidc-no-account` comes back as a message (and
 leaves the address), then «Logg inn med Testby ID» logs in as kari-sub and
 makes a consultation. The deltaker: «Logg inn med ID-porten» on the welcome,
-«Deny» at the provider (a message, the join link kept), then again as
+«Deny» at the provider (its answer has no state: oidc-state, a message, the join link kept), then again as
 high-sub: «Du er identifisert med ID-porten», and knocks. The veileder sees
 the identified knock, with «ID-porten» chosen, and lets them in.
 

@@ -170,6 +170,86 @@ extension BrowserInteropTests {
         }
     }
 
+    /// Logging in with OpenID Connect in real headless Chromium
+    /// (Tests/Browser/idporten_flow.py), against the real provider of
+    /// OpenIDLoginTests acting both as the staff's identity provider and as
+    /// ID-porten: «Logg inn med Testby ID» beside the password form (a
+    /// `#login-error` said and taken out of the address) logs the veileder
+    /// in; the deltaker's «Logg inn med ID-porten» (denied once: a message,
+    /// the link kept) comes back identified, knocks, and the veileder's
+    /// lobby says so with «ID-porten» chosen; letting them in records it.
+    /// axe-clean; the personal identity number nowhere.
+    @Test(.enabled(if: available, "runs under `make test`: Chromium in a loopback-only network namespace"))
+    func aDeltakerIdentifiedWithIDPortenIsLetIn() async throws {
+        let pid = "01017012345"
+        let people = [
+            ["sub": "kari-sub", "email": "kari@testby.kommune.no"],
+            ["sub": "high-sub", "acr": "idporten-loa-high", "pid": pid],
+        ]
+        try await OpenIDProvider.with(users: people) { provider in
+            let secretFile = LiveServer.temporaryDirectory().appendingPathExtension("oidc-secret")
+            try Data("the client secret".utf8).write(to: secretFile)
+            defer { try? FileManager.default.removeItem(at: secretFile) }
+            let ca = TestCertificates.directory.appendingPathComponent("ca.crt").path
+            try await withServer({
+                $0.openID = OpenIDSettings(
+                    issuer: provider.issuer, clientID: "samrom-test", clientSecretFile: secretFile.path, displayName: "Testby ID", caFile: ca)
+                $0.idPorten = OpenIDSettings(
+                    issuer: provider.issuer, clientID: "samrom-idporten", clientSecretFile: secretFile.path, claim: "sub", scopes: ["openid"],
+                    requiredACR: VerifiedIdentity.requiredACR, displayName: "ID-porten", caFile: ca)
+            }) { server in
+                let kari = try await server.addUser("kari", role: .veileder, password: "a good long password")
+                #expect(try await server.app.store.linkIdentity("kari@testby.kommune.no", to: kari.id))
+                let script = try BrowserScript("idporten_flow.py", ["https://localhost:\(server.port)"])
+                let result = try script.next()
+                #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
+
+                let staff = try #require(result["staff"] as? [String: Any])
+                #expect(staff["button"] as? String == "Logg inn med Testby ID" && staff["href"] as? String == "/api/session/oidc", "\(staff)")
+                let noAccount = "Du er logget inn hos identitetsleverandøren, men brukeren din er ikke koblet til en konto i Samrom. Kontakt administratoren."
+                #expect(staff["problem"] as? String == noAccount && staff["hash"] as? String == "", "\(staff)")
+                #expect((staff["status"] as? String)?.hasSuffix(noAccount) == true && staff["passwordForm"] as? Bool == true, "\(staff)")
+                let english = try #require(staff["english"] as? [String: Any])
+                #expect(english["button"] as? String == "Log in with Testby ID", "\(english)")
+                #expect((english["problem"] as? String)?.hasPrefix("You are logged in at the identity provider") == true, "\(english)")
+                #expect(staff["loggedInAt"] as? String == "/", "\(staff)")
+
+                let deltaker = try #require(result["deltaker"] as? [String: Any])
+                #expect(deltaker["button"] as? String == "Logg inn med ID-porten" && deltaker["hashBefore"] as? String == "", "\(deltaker)")
+                #expect((deltaker["help"] as? String)?.contains("aldri fødselsnummeret ditt") == true, "\(deltaker)")
+                #expect(deltaker["href"] as? String == "/api/identity/id-porten?return=%2Fj%2F", "\(deltaker)")
+                let denied = try #require(deltaker["denied"] as? [String: Any])
+                // The provider's «Deny» answers without the state, so the server cannot take it as this
+                // browser's attempt: oidc-state, said as such.
+                #expect(denied["problem"] as? String == "Innloggingen med ID-porten ble avbrutt fordi den tok for lang tid. Prøv igjen.", "\(denied)")
+                #expect(denied["hash"] as? String == "" && denied["kept"] is NSNull, "\(denied)")
+                let verified = try #require(deltaker["verified"] as? [String: Any])
+                #expect(verified["note"] as? String == "Du er identifisert med ID-porten.", "\(verified)")
+                #expect(verified["hash"] as? String == "" && verified["path"] as? String == "/j/" && verified["kept"] is NSNull, "\(verified)")
+                #expect(verified["problemHidden"] as? Bool == true && verified["offerHidden"] as? Bool == true, "\(verified)")
+
+                let lobby = try #require(result["lobby"] as? [String: Any])
+                #expect(lobby["identified"] as? String == "Identifisert med ID-porten (høyt nivå)", "\(lobby)")
+                #expect(lobby["legend"] as? String == "Hvordan er personen identifisert?", "\(lobby)")
+                let choices = try #require(lobby["choices"] as? [[Any]])
+                #expect(choices.map { "\($0[0])=\($0[1])=\($0[2])" } == [
+                    "id-porten=ID-porten=1", "known=Kjent fra før=0", "id-document=Viste legitimasjon=0",
+                ], "\(choices)")
+                #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"], "\(result["resourceHosts"] ?? "")")
+                #expect(script.finish() == 0)
+
+                let entries = try await server.auditEntries()
+                let reasons = entries.compactMap(\.event.reason)
+                #expect(reasons.contains { $0.hasSuffix("; identified: ID-porten") }, "\(reasons)")
+                #expect(reasons.contains("verified with ID-porten (high level) before knocking"), "\(reasons)")
+                let logins = entries.filter { $0.event.action == .login && $0.event.outcome == .allowed }
+                #expect(logins.count == 1, "\(reasons)")
+                let text = entries.map { String(decoding: $0.canonicalBytes(), as: UTF8.self) }.joined()
+                #expect(!text.contains(pid))
+            }
+        }
+    }
+
     /// The enrolment panel as the script saw it; the secret it showed.
     static func expectEnrolment(_ enrol: [String: Any], account: String, issuer: String, atLogin: Bool) throws -> TOTPSecret {
         #expect(enrol["heading"] as? String == "Sett opp tofaktor-innlogging", "\(enrol)")
