@@ -608,7 +608,10 @@ function bindOpenIDLogin(form) {
     if (!options?.oidc) return;
     providerName = String(options.oidc.name ?? '');
     label();
-    holder.hidden = false;
+    // Beside the password form only: not while its second step or setting up TOTP is on screen.
+    const follow = () => { holder.hidden = form.hidden; };
+    new MutationObserver(follow).observe(form, { attributes: true, attributeFilter: ['hidden'] });
+    follow();
   }).catch(() => {});
 }
 
