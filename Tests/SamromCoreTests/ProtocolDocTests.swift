@@ -77,7 +77,8 @@ import Testing
         return [
             .welcome(.init(you: deltaker, consultation: info, resume: .random())),
             .welcome(.init(you: veileder, consultation: titled, resume: .random())),
-            .lobby, .hold(text: "Jeg kommer om fem minutter."), .knock(tolk), .lobbyLeft(participant: tolk.participant),
+            .lobby, .hold(text: "Jeg kommer om fem minutter."), .knock(tolk), .knock(deltaker, identified: .init(level: .high, expiresAt: Date())),
+            .lobbyLeft(participant: tolk.participant),
             .admitted(.init(iceServers: [turn], iceTransportPolicy: .relay)),
             .admitted(.init(iceServers: [], iceTransportPolicy: .all)),
             .denied,
