@@ -39,7 +39,8 @@ final class LiveServer: Sendable {
         configuration.tlsKeyPath = TestCertificates.directory.appendingPathComponent("server.key").path
         configuration.developmentCertificateDirectory = dataDirectory.appendingPathComponent("no-dev-certs")
         configuration.webRoot = repositoryRoot.appendingPathComponent("Web")
-        configuration.helloTimeout = .seconds(10)
+        // Generous: the suite runs in parallel on two cores (the timeout has its own test).
+        configuration.helloTimeout = .seconds(30)
         configure(&configuration)
         var logger = Logger(label: "samrom-test")
         logger.logLevel = ProcessInfo.processInfo.environment["SAMROM_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
