@@ -17,6 +17,9 @@ import { t } from '/lib/i18n.js';
 import { KnockAlert, askNotificationPermission, notificationsSupported } from '/lib/knock.js';
 import { announceReconnects } from '/lib/resilience.js';
 import { openMedia } from '/lib/devices.js';
+import { whenText, shortWhenText, rangeText, group, localRfc3339, localInputs } from '/lib/booking.js';
+import { bindInvitations, openInvitation, closeInvitation, invitationFor, rememberLink, setEmailEnabled } from '/lib/invitations.js';
+import { bindStats } from '/lib/stats.js';
 
 /**
  * @typedef {object} Summary
@@ -27,6 +30,9 @@ import { openMedia } from '/lib/devices.js';
  * @property {number} waiting
  * @property {number} inCall
  * @property {string} route  the route key for `/ws?r=` (several instances behind a load balancer)
+ * @property {string | null} [startsAt]  the booked time (RFC 3339), if any
+ * @property {number | null} [minutes]  its expected length
+ * @property {string | null} [opensAt]  when the lobby opens for the booked time
  */
 
 /**
@@ -72,13 +78,24 @@ async function start() {
   }
 }
 
-/** @param {{username: string, role: string}} me */
+/** The latest listing, by id (the booking and invitation panels read it). */
+/** @type {Map<string, Summary>} */
+const summaries = new Map();
+
+/** @param {{username: string, role: string, invitations?: {email?: boolean}}} me */
 async function enterList(me) {
+  if (me.role === 'leder') {
+    // The leder's page is the figures.
+    location.assign('/leder/');
+    return;
+  }
   $('#me').textContent = me.username;
   username = me.username;
   if (me.role !== 'veileder') {
     announce(t('veileder.notVeileder'));
   }
+  setEmailEnabled(me.invitations?.email === true);
+  $('#stats-open').hidden = me.role !== 'veileder';
   showNotifyState();
   show('list');
   await refresh();
@@ -100,30 +117,186 @@ async function refresh() {
     return;
   }
   const { consultations } = listing;
-  const list = $('#consultations');
-  list.replaceChildren();
+  showListing(consultations);
+}
+
+/**
+ * The overview by time: «I dag» and «Kommende» by their booked time, then
+ * those without a time (with no booked ones, one plain list as before),
+ * then those booked earlier.
+ * @param {Summary[]} consultations
+ */
+function showListing(consultations) {
+  summaries.clear();
+  for (const c of consultations) summaries.set(c.id, c);
+  const now = new Date();
+  /** @type {Record<'today' | 'upcoming' | 'others' | 'earlier', Summary[]>} */
+  const groups = { today: [], upcoming: [], others: [], earlier: [] };
+  for (const c of consultations) groups[group(c, now)].push(c);
+  const byTime = (/** @type {Summary} */ a, /** @type {Summary} */ b) => String(a.startsAt).localeCompare(String(b.startsAt));
+  groups.today.sort(byTime);
+  groups.upcoming.sort(byTime);
+  groups.earlier.sort(byTime).reverse();
+  const lists = { today: $('#today'), upcoming: $('#upcoming'), others: $('#consultations'), earlier: $('#earlier') };
+  for (const [name, list] of Object.entries(lists)) {
+    list.replaceChildren(...groups[/** @type {keyof typeof groups} */ (name)].map((c) => consultationItem(c, now)));
+  }
+  $('#today-part').hidden = groups.today.length === 0;
+  $('#upcoming-part').hidden = groups.upcoming.length === 0;
+  $('#earlier-part').hidden = groups.earlier.length === 0;
+  const anyBooked = groups.today.length + groups.upcoming.length + groups.earlier.length > 0;
+  $('#others-heading').hidden = !anyBooked || groups.others.length === 0;
   $('#no-consultations').hidden = consultations.length > 0;
   for (const c of consultations) {
     if (c.status === 'active' && c.waiting > (waitingBefore.get(c.id) ?? 0)) alerts.knock(c.id);
     waitingBefore.set(c.id, c.waiting);
   }
-  for (const c of consultations) {
-    const item = document.createElement('li');
-    item.className = c.waiting > 0 ? 'consultation waiting' : 'consultation';
-    const title = document.createElement('strong');
-    title.textContent = c.title || t('veileder.untitled');
-    const status = document.createElement('span');
-    status.textContent = ` – ${t(`status.${c.status}`)}${c.waiting > 0 ? ` – ${t('veileder.waitingCount', { count: c.waiting })}` : ''}`;
-    item.append(title, status, document.createElement('br'));
-    if (c.status === 'active') {
-      item.append(
-        button(t('veileder.open'), () => enterRoom(c), c.waiting > 0 ? 'primary' : ''),
-        button(t('veileder.newLink'), () => newLink(c)),
-        button(t('veileder.endShort'), () => end(c.id), 'danger'));
-    }
-    list.append(item);
+  // The invitation panel follows a changed or removed time.
+  const open = invitationFor();
+  if (open) {
+    const c = summaries.get(open);
+    if (c?.startsAt && c.status === 'active') openInvitation(c, { focus: false });
+    else closeInvitation();
   }
 }
+
+/**
+ * One consultation in the overview: title, state, its time and length (if
+ * booked), and what can be done with it.
+ * @param {Summary} c
+ * @param {Date} now
+ */
+function consultationItem(c, now) {
+  const item = document.createElement('li');
+  item.className = c.waiting > 0 ? 'consultation waiting' : 'consultation';
+  item.dataset.consultation = c.id;
+  const title = document.createElement('strong');
+  title.textContent = c.title || t('veileder.untitled');
+  const status = document.createElement('span');
+  status.textContent = ` – ${t(`status.${c.status}`)}${c.waiting > 0 ? ` – ${t('veileder.waitingCount', { count: c.waiting })}` : ''}`;
+  item.append(title, status, document.createElement('br'));
+  if (c.startsAt) {
+    const when = document.createElement('time');
+    when.className = 'booked';
+    when.dateTime = c.startsAt;
+    const minutes = c.minutes ?? 30;
+    const today = group(c, now) === 'today';
+    when.textContent = `${today ? rangeText({ startsAt: c.startsAt, minutes }) : whenText(c.startsAt)} (${t('when.minutes', { minutes })})`;
+    item.append(when);
+    if (c.status === 'active' && c.opensAt && new Date(c.opensAt) > now) {
+      const opens = document.createElement('span');
+      opens.className = 'opens';
+      opens.textContent = ` – ${t('booking.lobbyOpens', { time: shortWhenText(c.opensAt, now) })}`;
+      item.append(opens);
+    }
+    item.append(document.createElement('br'));
+  }
+  if (c.status === 'active') {
+    item.append(button(t('veileder.open'), () => enterRoom(c), c.waiting > 0 ? 'primary' : ''));
+    if (c.startsAt) item.append(button(t('invite.open'), () => openInvitation(c), 'invite-open'));
+    item.append(
+      button(t(c.startsAt ? 'booking.change' : 'booking.set'), () => openBooking(c), 'booking-open'),
+      button(t('veileder.newLink'), () => newLink(c)),
+      button(t('veileder.endShort'), () => end(c.id), 'danger'));
+  }
+  return item;
+}
+
+/** The consultation whose time is being changed. */
+/** @type {Summary | null} */
+let editing = null;
+
+/**
+ * «Endre tidspunkt» / «Legg til tidspunkt»: the booking panel for one consultation.
+ * @param {Summary} c
+ */
+function openBooking(c) {
+  editing = c;
+  $('#booking-heading').textContent = t('booking.heading', { title: c.title || t('veileder.untitled') });
+  const date = /** @type {HTMLInputElement} */ ($('#edit-date'));
+  const time = /** @type {HTMLInputElement} */ ($('#edit-time'));
+  const minutes = /** @type {HTMLInputElement} */ ($('#edit-minutes'));
+  if (c.startsAt) {
+    const inputs = localInputs(c.startsAt);
+    date.value = inputs.date;
+    time.value = inputs.time;
+  } else {
+    date.value = '';
+    time.value = '';
+  }
+  minutes.value = String(c.minutes ?? 30);
+  $('#booking-remove').hidden = !c.startsAt;
+  $('#booking-problem').hidden = true;
+  $('#booking-panel').hidden = false;
+  date.focus();
+}
+
+function closeBooking() {
+  const id = editing?.id;
+  editing = null;
+  $('#booking-panel').hidden = true;
+  const back = id ? document.querySelector(`li[data-consultation="${CSS.escape(id)}"] .booking-open`) : null;
+  if (back instanceof HTMLElement) back.focus();
+}
+
+/**
+ * The booked time from a date, a time and a length field, checked here
+ * first; null (and the problem said) when it is not right.
+ * @param {string} date
+ * @param {string} time
+ * @param {string} minutes
+ * @param {HTMLElement} problem
+ * @param {boolean} optional  both empty means no time
+ * @returns {{startsAt: string, minutes: number} | null | undefined}  undefined: none given
+ */
+function bookingFrom(date, time, minutes, problem, optional) {
+  problem.hidden = true;
+  if (optional && !date && !time) return undefined;
+  const startsAt = localRfc3339(date, time);
+  const length = Number(minutes || 30);
+  const wrong = !startsAt ? 'booking.needBoth'
+    : (!Number.isInteger(length) || length < 5 || length > 240) ? 'booking.badMinutes' : null;
+  if (wrong || !startsAt) {
+    say(problem, wrong ?? 'booking.needBoth');
+    problem.hidden = false;
+    announce(problem.textContent ?? '');
+    return null;
+  }
+  return { startsAt, minutes: length };
+}
+
+$('#booking-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!editing) return;
+  const problem = $('#booking-problem');
+  const booking = bookingFrom(/** @type {HTMLInputElement} */ ($('#edit-date')).value, /** @type {HTMLInputElement} */ ($('#edit-time')).value,
+    /** @type {HTMLInputElement} */ ($('#edit-minutes')).value, problem, false);
+  if (!booking) return;
+  try {
+    const summary = await api(`/api/consultations/${encodeURIComponent(editing.id)}/booking`, { method: 'PUT', body: JSON.stringify(booking) });
+    announce(t('booking.saved', { when: whenText(summary?.startsAt ?? booking.startsAt) }));
+    closeBooking();
+    await refresh();
+  } catch (error) {
+    say(problem, 'booking.badTime');
+    problem.hidden = false;
+    announce(problem.textContent ?? '');
+  }
+});
+$('#booking-remove').addEventListener('click', async () => {
+  if (!editing) return;
+  try {
+    await api(`/api/consultations/${encodeURIComponent(editing.id)}/booking`, { method: 'DELETE' });
+    announce(t('booking.removed'));
+    closeBooking();
+    await refresh();
+  } catch (error) {
+    const problem = $('#booking-problem');
+    problem.textContent = t('invite.error.other', { reason: /** @type {Error} */ (error).message });
+    problem.hidden = false;
+  }
+});
+$('#booking-close').addEventListener('click', closeBooking);
 
 /**
  * @param {string} label
@@ -139,20 +312,27 @@ function button(label, action, className = '') {
   return element;
 }
 
-/** @param {string} url */
-function showLink(url) {
+/**
+ * @param {string} url
+ * @param {{focus?: boolean, message?: string}} options
+ */
+function showLink(url, { focus = true, message = t('veileder.created') } = {}) {
   $('#new-link').hidden = false;
   const input = /** @type {HTMLInputElement} */ ($('#join-url'));
   input.value = url;
-  input.focus();
-  input.select();
-  announce(t('veileder.created'));
+  if (focus) {
+    input.focus();
+    input.select();
+  }
+  announce(message);
 }
 
 /** @param {Summary} c */
 async function newLink(c) {
   const created = await api(`/api/consultations/${c.id}/link`, { method: 'POST' });
+  rememberLink(c.id, created.joinUrl);
   showLink(created.joinUrl);
+  if (invitationFor() === c.id) openInvitation(c, { focus: false });
 }
 
 /** @param {string} id */
@@ -206,6 +386,7 @@ async function enterRoom(c) {
     ownName: () => username || null,
   });
   room = current;
+  reportCallMedia(current);
   client.addEventListener('knock', (e) => {
     const { participant, role, identified } = /** @type {CustomEvent} */ (e).detail;
     addToLobby(participant, role, identified?.method === 'id-porten' && identified?.level === 'high');
@@ -239,6 +420,43 @@ async function enterRoom(c) {
   } catch (error) {
     announce(t('veileder.cannotOpen', { reason: /** @type {Error} */ (error).message }));
   }
+}
+
+/** A change of video in the call is told once it has held this long (a camera switched off and on again is no change). */
+const CALL_MEDIA_SETTLE_MS = 2000;
+
+/**
+ * Tells the server, as the consultation's veileder, whether video is used in
+ * the call now (anyone's camera, or a shared screen): `call-media`, only when
+ * that changes and has settled, and again after a reconnect. Nothing else of
+ * the call goes with it; the server counts it for the anonymous figures.
+ * @param {{client: SignallingClient, grid: CallGrid}} current
+ */
+function reportCallMedia(current) {
+  /** @type {boolean | null} */
+  let sent = null;
+  /** @type {boolean | null} */
+  let seen = null;
+  let since = 0;
+  current.client.addEventListener('reconnected', () => { sent = null; });
+  const timer = setInterval(() => {
+    if (room !== current) {
+      clearInterval(timer);
+      return;
+    }
+    if (current.client.welcome?.you.role !== 'veileder' || !current.grid) return;
+    const video = current.grid.videoInCall();
+    if (video !== seen) {
+      seen = video;
+      since = Date.now();
+      return;
+    }
+    if (video === null || video === sent || !current.client.connected || Date.now() - since < CALL_MEDIA_SETTLE_MS) return;
+    current.client.callMedia(video);
+    sent = video;
+    // For the tests: what was told last (no personal data).
+    document.body.dataset.callMedia = String(video);
+  }, 500);
 }
 
 /**
@@ -419,9 +637,55 @@ $('#create-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const title = /** @type {HTMLInputElement} */ ($('#title')).value.trim();
   const days = Number(/** @type {HTMLSelectElement} */ ($('#days')).value);
-  const created = await api('/api/consultations', { method: 'POST', body: JSON.stringify({ title: title || undefined, validForDays: days }) });
-  showLink(created.joinUrl);
+  const problem = $('#create-problem');
+  const booking = bookingFrom(/** @type {HTMLInputElement} */ ($('#booking-date')).value,
+    /** @type {HTMLInputElement} */ ($('#booking-time')).value, /** @type {HTMLInputElement} */ ($('#booking-minutes')).value, problem, true);
+  if (booking === null) {
+    $('#booking-date').focus();
+    return;
+  }
+  let created;
+  try {
+    created = await api('/api/consultations', {
+      method: 'POST', body: JSON.stringify({ title: title || undefined, validForDays: days, ...(booking ?? {}) }),
+    });
+  } catch (error) {
+    say(problem, booking ? 'booking.badTime' : 'problem.other');
+    problem.hidden = false;
+    announce(problem.textContent ?? '');
+    return;
+  }
+  if (created.id) rememberLink(created.id, created.joinUrl);
+  showLink(created.joinUrl, booking ? { message: t('booking.createdAt', { when: whenText(booking.startsAt) }) } : {});
+  for (const id of ['#title', '#booking-date', '#booking-time']) /** @type {HTMLInputElement} */ ($(id)).value = '';
+  /** @type {HTMLInputElement} */ ($('#booking-minutes')).value = '30';
   await refresh();
+  // Booked: everything to invite with is at hand now, the link included.
+  const summary = created.id ? summaries.get(created.id) : undefined;
+  if (booking && summary) {
+    openInvitation(summary, { focus: false });
+  }
+});
+bindInvitations(async (id) => {
+  const c = summaries.get(id);
+  if (!c) return null;
+  const created = await api(`/api/consultations/${encodeURIComponent(id)}/link`, { method: 'POST' });
+  rememberLink(id, created.joinUrl);
+  showLink(created.joinUrl, { focus: false, message: t('veileder.invited') });
+  return created.joinUrl;
+});
+const stats = bindStats(/** @type {HTMLElement} */ (document.querySelector('[data-stats]')), { explain: false });
+$('#stats-open').addEventListener('click', () => {
+  clearInterval(refresher);
+  show('stats');
+  stats.load();
+});
+$('#stats-back').addEventListener('click', async () => {
+  show('list');
+  await refresh();
+  clearInterval(refresher);
+  refresher = setInterval(refresh, 5000);
+  $('#stats-open').focus();
 });
 $('#copy-link').addEventListener('click', () => copyLink(/** @type {HTMLInputElement} */ ($('#join-url'))));
 

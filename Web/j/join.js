@@ -17,7 +17,8 @@ import { api } from '/lib/api.js';
 import { t, has, locale } from '/lib/i18n.js';
 import { openMedia, preferredDevices } from '/lib/devices.js';
 import { DeviceCheck } from '/j/devicecheck.js';
-import { announceReconnects } from '/lib/resilience.js';
+import { announceReconnects, atTime } from '/lib/resilience.js';
+import { whenText, shortWhenText } from '/lib/booking.js';
 import { takeLinkToken, rememberResume, storedResume, forgetResume } from '/lib/resume.js';
 
 /**
@@ -157,6 +158,11 @@ function listen() {
   client.addEventListener('lost', async (event) => {
     const { code } = /** @type {CustomEvent} */ (event).detail;
     forgetResume();
+    if (!admitted && code === 'too-early') {
+      // Knocking again from the lobby after its time was moved later.
+      tooEarly(/** @type {CustomEvent} */ (event).detail);
+      return;
+    }
     if (admitted && (code === 'invalid-token' || code === 'expired')) {
       // Away longer than the server keeps a place: knock again.
       admitted = false;
@@ -193,16 +199,99 @@ function showHold(event) {
   announce(message.textContent);
 }
 
+/**
+ * A booked consultation: when it starts and when its lobby opens, as the
+ * server said (`too-early`, or the welcome's `booking`). Kept to say it again
+ * in another language.
+ * @type {{startsAt: string, opensAt?: string} | null}
+ */
+let booked = null;
+/** Cancels the knock planned for when the lobby opens. */
+/** @type {(() => void) | null} */
+let plannedKnock = null;
+/** Too-early answers in a row: this device's clock may be behind the server's. */
+let earlyAgain = 0;
+/** The camera was in use before waiting: it is opened again for the knock. */
+let wantVideo = true;
+
+/** Shows when the booked consultation starts and when the lobby opens. */
+function showTooEarly() {
+  if (!booked) return;
+  $('#too-early-starts').textContent = t('tooEarly.starts', { when: whenText(booked.startsAt) });
+  $('#too-early-opens').textContent = booked.opensAt ? t('tooEarly.opens', { when: shortWhenText(booked.opensAt) }) : '';
+  const starts = $('#lobby-starts');
+  starts.textContent = t('lobby.startsAt', { when: whenText(booked.startsAt) });
+}
+
+/**
+ * The lobby is not open yet: say when the consultation starts, offer the
+ * device check, and knock by itself when the lobby opens (a little after,
+ * at random), or at «Prøv igjen». The camera and microphone are let go
+ * while waiting.
+ * @param {Record<string, unknown>} detail  the server's `too-early` error: `startsAt`, `opensAt`
+ */
+function tooEarly(detail) {
+  const startsAt = typeof detail.startsAt === 'string' ? detail.startsAt : '';
+  const opensAt = typeof detail.opensAt === 'string' ? detail.opensAt : '';
+  if (!startsAt || Number.isNaN(new Date(startsAt).getTime())) {
+    fail('other');
+    return;
+  }
+  wantVideo = hasVideo() || !stream;
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  stream = null;
+  const first = document.body.dataset.state !== 'too-early';
+  booked = { startsAt, opensAt: opensAt || undefined };
+  showTooEarly();
+  show('too-early');
+  document.body.dataset.tooEarly = String(++earlyAgain);
+  announce(first ? `${$('#too-early-starts').textContent} ${$('#too-early-opens').textContent}` : t('tooEarly.stillEarly'));
+  plannedKnock?.();
+  // At the opening time by this device's clock; if the server still says it
+  // is too early (this clock is behind), again after a while, less often each time.
+  const opens = new Date(opensAt || startsAt);
+  const when = opens.getTime() > Date.now() ? opens : new Date(Date.now() + Math.min(60_000, 5000 * 2 ** Math.min(earlyAgain - 1, 4)));
+  plannedKnock = atTime(when, () => {
+    plannedKnock = null;
+    // Not while checking camera and microphone: joining from there knocks.
+    if (document.body.dataset.state === 'too-early') knockAgain();
+  });
+}
+
+/** Knocks again after waiting, with the devices as they were. */
+async function knockAgain() {
+  plannedKnock?.();
+  plannedKnock = null;
+  if (!stream) stream = (await openMedia(preferredDevices(wantVideo))).stream;
+  await knock();
+}
+
 /** Into the lobby: say hello with the link's token and wait to be let in. */
 async function knock() {
+  plannedKnock?.();
+  plannedKnock = null;
   show('lobby');
   announce(t('lobby.youAreIn'));
   try {
-    await client.connect({ token });
+    const welcome = await client.connect({ token });
+    earlyAgain = 0;
+    delete document.body.dataset.tooEarly;
+    const booking = /** @type {{booking?: {startsAt: string, minutes: number} | null}} */ (welcome).booking;
+    booked = booking?.startsAt ? { startsAt: booking.startsAt } : null;
+    showTooEarly();
+    $('#lobby-starts').hidden = !booked;
   } catch (error) {
-    fail(error instanceof SignallingError ? error.code : 'closed');
+    if (error instanceof SignallingError && error.code === 'too-early') tooEarly(error.detail);
+    else fail(error instanceof SignallingError ? error.code : 'closed');
   }
 }
+
+$('#too-early-retry').addEventListener('click', () => knockAgain());
+$('#too-early-check').addEventListener('click', async () => {
+  show('devices');
+  await deviceCheck.open({ audio: true, video: true });
+});
+document.addEventListener('samrom:language', showTooEarly);
 
 /** A reload in the call: straight back in with the resume token of this tab, no knocking. */
 async function rejoin() {

@@ -463,6 +463,18 @@ export class CallGrid {
     this.loudest = who;
   }
 
+  /**
+   * Whether video flows in the call now (for the anonymous figures: video or
+   * sound only): a picture shows on any tile, this device's own camera or
+   * shared screen, or anyone else's camera. Null while no one else is in the call.
+   * @returns {boolean | null}
+   */
+  videoInCall() {
+    const tiles = [...this.tiles.values()];
+    if (!tiles.some((tile) => !tile.self)) return null;
+    return tiles.some((tile) => tile.element.dataset.cameraOff === 'false');
+  }
+
   close() {
     this.closed = true;
     clearInterval(this.timer);

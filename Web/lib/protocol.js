@@ -110,10 +110,12 @@ export class SignallingError extends Error {
   /**
    * @param {string} code  a stable code from docs/protocol.md, e.g. `invalid-token`
    * @param {string} message
+   * @param {Record<string, unknown>} [detail]  the server's error message as sent (e.g. too-early's `startsAt`, `opensAt`)
    */
-  constructor(code, message) {
+  constructor(code, message, detail = {}) {
     super(message);
     this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -131,7 +133,7 @@ export function reconnectDelay(attempt, { base = 500, cap = 15000, random = Math
 }
 
 /** Refusals after which coming back with the same credential cannot work. */
-const FINAL = new Set(['invalid-token', 'expired', 'ended', 'forbidden', 'session-replaced', 'room-full', 'bad-field']);
+const FINAL = new Set(['invalid-token', 'expired', 'ended', 'forbidden', 'session-replaced', 'room-full', 'bad-field', 'too-early']);
 /** Errors on a welcomed connection that end it for good. */
 const ENDING = new Set(['session-replaced', 'ended', 'expired', 'invalid-token']);
 
@@ -258,7 +260,7 @@ export class SignallingClient extends EventTarget {
           resolve(message);
         } else if (!settled && message.type === 'error') {
           settled = true;
-          reject(new SignallingError(message.code, message.message));
+          reject(new SignallingError(message.code, message.message, message));
         } else if (message.type === 'welcome') {
           this.welcome = message;
         }
@@ -328,7 +330,8 @@ export class SignallingClient extends EventTarget {
       const code = error instanceof SignallingError ? error.code : 'closed';
       if (FINAL.has(code)) {
         this.stop();
-        this.dispatchEvent(new CustomEvent('lost', { detail: { code, message: /** @type {Error} */ (error).message } }));
+        const detail = error instanceof SignallingError ? error.detail : {};
+        this.dispatchEvent(new CustomEvent('lost', { detail: { ...detail, code, message: /** @type {Error} */ (error).message } }));
       } else if (this.keepAlive && this.retryTimer === undefined) {
         // A refused hello also closes the socket; schedule once.
         this.scheduleRetry();
@@ -388,6 +391,12 @@ export class SignallingClient extends EventTarget {
     this.send('leave');
   }
   end() { this.send('end'); }
+  /**
+   * The owning veileder says whether video is used in the call now (anyone's
+   * camera): not relayed, only counted for the anonymous figures.
+   * @param {boolean} video
+   */
+  callMedia(video) { this.send('call-media', { video }); }
   ping() { this.send('ping'); }
 
   close() {

@@ -33,3 +33,32 @@ export function announceReconnects(client) {
     document.body.dataset.connection = 'lost';
   });
 }
+
+/**
+ * Runs `action` once the device's clock reaches `when`, plus a small random
+ * delay (so that everyone waiting for the same time does not arrive in the
+ * same second). Long waits are taken in steps, so a timer never overflows and
+ * a computer that slept catches up. Returns a function that cancels it.
+ * @param {Date} when
+ * @param {() => void} action
+ * @param {{jitterMs?: number, random?: () => number}} options
+ */
+export function atTime(when, action, { jitterMs = 5000, random = Math.random } = {}) {
+  const due = when.getTime() + Math.round(random() * jitterMs);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const wait = () => {
+    const left = due - Date.now();
+    if (left <= 0) {
+      timer = undefined;
+      action();
+      return;
+    }
+    timer = setTimeout(wait, Math.min(left, STEP_MS));
+  };
+  wait();
+  return () => clearTimeout(timer);
+}
+
+/** The longest single wait of `atTime`. */
+const STEP_MS = 60_000;
