@@ -209,8 +209,10 @@ let booked = null;
 /** Cancels the knock planned for when the lobby opens. */
 /** @type {(() => void) | null} */
 let plannedKnock = null;
-/** Too-early answers in a row: this device's clock may be behind the server's. */
+/** Too-early answers since the last welcome (said on <body> for the tests). */
 let earlyAgain = 0;
+/** Knocks planned after the opening time by this clock that were still too early: this device's clock is ahead of the server's. */
+let lateTries = 0;
 /** The camera was in use before waiting: it is opened again for the knock. */
 let wantVideo = true;
 
@@ -250,7 +252,9 @@ function tooEarly(detail) {
   // At the opening time by this device's clock; if the server still says it
   // is too early (this clock is behind), again after a while, less often each time.
   const opens = new Date(opensAt || startsAt);
-  const when = opens.getTime() > Date.now() ? opens : new Date(Date.now() + Math.min(60_000, 5000 * 2 ** Math.min(earlyAgain - 1, 4)));
+  const ahead = opens.getTime() <= Date.now();
+  lateTries = ahead ? lateTries + 1 : 0;
+  const when = ahead ? new Date(Date.now() + Math.min(60_000, 5000 * 2 ** Math.min(lateTries - 1, 4))) : opens;
   plannedKnock = atTime(when, () => {
     plannedKnock = null;
     // Not while checking camera and microphone: joining from there knocks.
@@ -275,6 +279,7 @@ async function knock() {
   try {
     const welcome = await client.connect({ token });
     earlyAgain = 0;
+    lateTries = 0;
     delete document.body.dataset.tooEarly;
     const booking = /** @type {{booking?: {startsAt: string, minutes: number} | null}} */ (welcome).booking;
     booked = booking?.startsAt ? { startsAt: booking.startsAt } : null;
