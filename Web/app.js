@@ -183,7 +183,7 @@ function consultationItem(c, now) {
     const today = group(c, now) === 'today';
     when.textContent = `${today ? rangeText({ startsAt: c.startsAt, minutes }) : whenText(c.startsAt)} (${t('when.minutes', { minutes })})`;
     item.append(when);
-    if (c.status === 'active' && c.opensAt && new Date(c.opensAt) > now) {
+    if (today && c.status === 'active' && c.opensAt && new Date(c.opensAt) > now) {
       const opens = document.createElement('span');
       opens.className = 'opens';
       opens.textContent = ` – ${t('booking.lobbyOpens', { time: shortWhenText(c.opensAt, now) })}`;

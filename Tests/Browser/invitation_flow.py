@@ -93,6 +93,7 @@ def clock_at(driver, server_now_ms):
 })();
 """ % offset})
     driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Europe/Oslo"})
+    driver.execute_cdp_cmd("Emulation.setLocaleOverride", {"locale": "nb-NO"})
 
 
 def both_languages(driver, where, result, selectors=()):
@@ -209,8 +210,6 @@ def veileder_books(driver, base, username, password, result, downloads):
     panel["reminder"] = driver.execute_script("return document.querySelector('#sms-text').value")
     panel["english"] = both_languages(driver, "veileder: overview by time with the invitation", result,
                                       ["#today-heading", "#upcoming-heading", "#invitation-heading", "#invitation-when", "#ics-own"])
-    driver.execute_script("window.scrollTo(0, 0)")
-    screenshot(driver, "veileder-booking")
     result["panel"] = panel
 
     # Changing tomorrow's time: 14:00, an hour.
@@ -264,6 +263,9 @@ def veileder_books(driver, base, username, password, result, downloads):
     click(driver, "#invitation-close")
     wait_for(driver, "return document.querySelector('#invitation').hidden")
     result["later"] = later
+    # The README's screen: the new consultation's form and the overview by time.
+    driver.execute_script("document.querySelector('#new-link').hidden = true; window.scrollTo(0, 0)")
+    screenshot(driver, "veileder-booking")
     return join_url
 
 

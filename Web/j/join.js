@@ -242,7 +242,7 @@ function tooEarly(detail) {
   wantVideo = hasVideo() || !stream;
   for (const track of stream?.getTracks() ?? []) track.stop();
   stream = null;
-  const first = document.body.dataset.state !== 'too-early';
+  const first = earlyAgain === 0;
   booked = { startsAt, opensAt: opensAt || undefined };
   showTooEarly();
   show('too-early');
@@ -274,10 +274,12 @@ async function knockAgain() {
 async function knock() {
   plannedKnock?.();
   plannedKnock = null;
-  show('lobby');
-  announce(t('lobby.youAreIn'));
+  // Waiting for the opening time, the page stays as it is until the server lets it in.
+  if (document.body.dataset.state !== 'too-early') show('lobby');
   try {
     const welcome = await client.connect({ token });
+    if (!admitted && document.body.dataset.state !== 'lobby') show('lobby');
+    if (!admitted) announce(t('lobby.youAreIn'));
     earlyAgain = 0;
     lateTries = 0;
     delete document.body.dataset.tooEarly;

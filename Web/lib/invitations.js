@@ -57,13 +57,13 @@ function joinUrl() {
   return link && /** @type {HTMLInputElement} */ ($('#include-link')).checked ? link : undefined;
 }
 
-/** @param {string} key @param {Record<string, string>} [params] */
-function done(key, params) {
+/** @param {string} key  what went well (kept across a change of language) */
+function done(key) {
   $('#invitation-problem').hidden = true;
   const line = $('#invitation-done');
-  line.textContent = t(key, params);
+  say(line, key);
   line.hidden = false;
-  announce(line.textContent);
+  announce(line.textContent ?? '');
 }
 
 /**
