@@ -10,7 +10,7 @@ SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm browser-venv oidc-venv bench-venv bench-build bench bench-quick fuzz clean
+.PHONY: run test deps certs build sodium-wasm browser-venv oidc-venv bench-venv invitations-venv bench-build bench bench-quick fuzz clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -26,18 +26,29 @@ build: deps
 sodium-wasm: deps
 	@sh scripts/build-sodium-wasm.sh
 
-# Selenium for the browser tests, in .build/browser-venv (from PyPI).
+# The Python virtual environments (scripts/venv.sh NAME PACKAGE==VERSION ...),
+# each in .build/NAME from PyPI; a no-op when the pinned versions are there.
+# Selenium and axe-core (shipped in axe-playwright-python) for the browser tests.
 browser-venv: deps
-	@sh scripts/browser-venv.sh
+	@sh scripts/venv.sh browser-venv selenium==4.27.1 axe-playwright-python==0.1.8
 
-# An OpenID Connect provider made for testing (oidc-provider-mock), in
-# .build/oidc-venv (from PyPI), for the identity tests.
+# An OpenID Connect provider made for testing (oidc-provider-mock), for the
+# identity tests.
 oidc-venv: deps
-	@sh scripts/oidc-venv.sh
+	@sh scripts/venv.sh oidc-venv oidc-provider-mock==0.3.4
 
-# SaltyRTC server 5.0.1 for the benchmarks, in .build/saltyrtc-venv (from PyPI).
+# SaltyRTC server 5.0.1 for the benchmarks, in .build/saltyrtc-venv. It needs
+# Python < 3.10 (it passes asyncio `loop=` arguments that 3.10 removed); this
+# machine image carries pyenv's 3.8, SALTYRTC_PYTHON names another. Without
+# one the benchmarks run without SaltyRTC.
 bench-venv: deps
-	@sh scripts/bench-venv.sh
+	@sh scripts/venv.sh --python "$${SALTYRTC_PYTHON:-} $$HOME/.pyenv/versions/3.8.18/bin/python python3.8 python3.9" \
+		saltyrtc-venv "saltyrtc.server[logging]==5.0.1"
+
+# A real SMTP server (aiosmtpd) for the invitation e-mail tests, and icalendar
+# to read the calendar files the server makes.
+invitations-venv: deps
+	@sh scripts/venv.sh invitations-venv aiosmtpd==1.4.6 icalendar==7.3.2
 
 run: certs build sodium-wasm
 	$(SWIFT) run samrom serve --demo --port $(PORT) --data-dir $(DATA_DIR)
@@ -51,7 +62,7 @@ run: certs build sodium-wasm
 # The bench suite's tiny profile and the cluster suite (a PostgreSQL, HAProxy
 # and two servers) load both cores, so each runs on its own rather than
 # beside the server tests' timeouts.
-test: deps sodium-wasm browser-venv oidc-venv bench-venv
+test: deps sodium-wasm browser-venv oidc-venv bench-venv invitations-venv
 	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests --skip SamromClusterTests

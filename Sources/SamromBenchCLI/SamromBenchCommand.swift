@@ -30,7 +30,7 @@ struct Run: AsyncParsableCommand {
         }
         guard FileManager.default.isExecutableFile(atPath: samrom) else { throw ValidationError("no samrom binary at \(samrom)") }
         if !saltyrtc.isEmpty, !FileManager.default.isExecutableFile(atPath: saltyrtc) {
-            throw ValidationError("no saltyrtc-server at \(saltyrtc) (run scripts/bench-venv.sh, or pass --saltyrtc '')")
+            throw ValidationError("no saltyrtc-server at \(saltyrtc) (run `make bench-venv`, or pass --saltyrtc '')")
         }
     }
 

@@ -7,7 +7,7 @@ import SamromTestSupport
 /// A real OpenID Connect provider for one test: oidc-provider-mock from
 /// PyPI (Tests/OIDC/provider.py) over HTTPS on 127.0.0.1 with the tests'
 /// certificate, its users given as claims. `make test` installs it in
-/// .build/oidc-venv (scripts/oidc-venv.sh).
+/// .build/oidc-venv (`make oidc-venv`, scripts/venv.sh).
 final class OpenIDProvider: Sendable {
     static let python = LiveServer.repositoryRoot.appendingPathComponent(".build/oidc-venv/bin/python").path
 
@@ -23,7 +23,7 @@ final class OpenIDProvider: Sendable {
     /// `users`: each a `sub` and the claims its ID tokens carry.
     static func start(users: [[String: String]], tokenMaxAge: Int = 3600) async throws -> OpenIDProvider {
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw TestFailure("no OpenID Connect provider at \(python): run `make test` (scripts/oidc-venv.sh)")
+            throw TestFailure("no OpenID Connect provider at \(python): run `make oidc-venv` (scripts/venv.sh)")
         }
         let users = String(decoding: try JSONSerialization.data(withJSONObject: users), as: UTF8.self)
         let log = LiveServer.temporaryDirectory().appendingPathExtension("oidc.log")
