@@ -96,16 +96,42 @@ struct Serve: AsyncParsableCommand {
           help: "Never sign audit checkpoints and need no signing key (several instances on one store: at least one signs).")
     var noAuditSigning = false
 
+    @Option(name: .customLong("lobby-opens-minutes"),
+            help: "How many minutes before a booked time its links may knock (default 15).")
+    var lobbyOpensMinutes: Int = Booking.defaultLobbyWindowMinutes
+    @Option(name: .customLong("time-zone"), help: "The centre's time zone, for invitations and monthly figures (default Europe/Oslo).")
+    var timeZone: String = "Europe/Oslo"
+    @Option(name: .customLong("smtp-host"), help: "Send invitations by e-mail through this SMTP server (STARTTLS required).")
+    var smtpHost: String?
+    @Option(name: .customLong("smtp-port"), help: "The SMTP server's submission port (default 587).") var smtpPort: Int = 587
+    @Option(name: .customLong("smtp-from"), help: "The sender address of invitations, e.g. frisklivssentralen@kommune.no.")
+    var smtpFrom: String?
+    @Option(name: .customLong("smtp-username"), help: "Log in to the SMTP server as this user (with --smtp-password-file).")
+    var smtpUsername: String?
+    @Option(name: .customLong("smtp-password-file"), help: "File holding the SMTP password.") var smtpPasswordFile: String?
+    @Option(name: .customLong("smtp-ca-file"), help: "PEM CA certificates the SMTP server's certificate must chain to (default: the system's).")
+    var smtpCAFile: String?
+
+    /// A group of flags that work only together: all of `required` or
+    /// none, and the `optional` ones only with them. True when given.
+    static func allOrNone(_ required: [(flag: String, value: String?)], optional: [(flag: String, given: Bool)]) throws -> Bool {
+        if required.allSatisfy({ $0.value == nil }) {
+            if let stray = optional.first(where: \.given) { throw ValidationError("\(stray.flag) needs \(required[0].flag)") }
+            return false
+        }
+        guard required.allSatisfy({ $0.value != nil }) else {
+            throw ValidationError(required.map(\.flag).joined(separator: ", ") + " go together")
+        }
+        return true
+    }
+
     /// The `--oidc-*` flags: all of issuer, client id and secret file, or none.
     func openIDSettings() throws -> OpenIDSettings? {
-        let given = [oidcIssuer, oidcClientID, oidcClientSecretFile].compactMap { $0 }
-        if given.isEmpty {
-            guard oidcName == nil, oidcCAFile == nil, oidcScopes.isEmpty else { throw ValidationError("--oidc-* options need --oidc-issuer") }
-            return nil
-        }
-        guard let issuer = oidcIssuer, let clientID = oidcClientID, let secretFile = oidcClientSecretFile else {
-            throw ValidationError("--oidc-issuer, --oidc-client-id and --oidc-client-secret-file go together")
-        }
+        guard try Self.allOrNone(
+            [("--oidc-issuer", oidcIssuer), ("--oidc-client-id", oidcClientID), ("--oidc-client-secret-file", oidcClientSecretFile)],
+            optional: [("--oidc-name", oidcName != nil), ("--oidc-ca-file", oidcCAFile != nil), ("--oidc-scope", !oidcScopes.isEmpty)]),
+            let issuer = oidcIssuer, let clientID = oidcClientID, let secretFile = oidcClientSecretFile
+        else { return nil }
         return OpenIDSettings(
             issuer: issuer, clientID: clientID, clientSecretFile: secretFile, claim: oidcClaim,
             scopes: oidcScopes.isEmpty ? ["openid", oidcClaim == "email" ? "email" : "profile"] : oidcScopes,
@@ -114,17 +140,50 @@ struct Serve: AsyncParsableCommand {
 
     /// The `--id-porten-*` flags: all of issuer, client id and secret file, or none.
     func idPortenSettings() throws -> OpenIDSettings? {
-        let given = [idPortenIssuer, idPortenClientID, idPortenClientSecretFile].compactMap { $0 }
-        if given.isEmpty {
-            guard idPortenCAFile == nil else { throw ValidationError("--id-porten-ca-file needs --id-porten-issuer") }
-            return nil
-        }
-        guard let issuer = idPortenIssuer, let clientID = idPortenClientID, let secretFile = idPortenClientSecretFile else {
-            throw ValidationError("--id-porten-issuer, --id-porten-client-id and --id-porten-client-secret-file go together")
-        }
+        guard try Self.allOrNone(
+            [("--id-porten-issuer", idPortenIssuer), ("--id-porten-client-id", idPortenClientID),
+             ("--id-porten-client-secret-file", idPortenClientSecretFile)],
+            optional: [("--id-porten-ca-file", idPortenCAFile != nil)]),
+            let issuer = idPortenIssuer, let clientID = idPortenClientID, let secretFile = idPortenClientSecretFile
+        else { return nil }
         return OpenIDSettings(
             issuer: issuer, clientID: clientID, clientSecretFile: secretFile, claim: "sub", scopes: ["openid"],
             requiredACR: VerifiedIdentity.requiredACR, displayName: "ID-porten", caFile: idPortenCAFile)
+    }
+
+    /// The `--smtp-*` flags: host and sender together, the rest only with them.
+    func smtpSettings() throws -> SMTPSettings? {
+        guard try Self.allOrNone(
+            [("--smtp-host", smtpHost), ("--smtp-from", smtpFrom)],
+            optional: [
+                ("--smtp-username", smtpUsername != nil), ("--smtp-password-file", smtpPasswordFile != nil),
+                ("--smtp-ca-file", smtpCAFile != nil), ("--smtp-port", smtpPort != 587),
+            ]),
+            let host = smtpHost, let from = smtpFrom
+        else { return nil }
+        guard !host.isEmpty, host.utf8.count <= 253, !host.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            throw ValidationError("--smtp-host must be a host name or IP address")
+        }
+        guard (1...65535).contains(smtpPort) else { throw ValidationError("--smtp-port must be 1 to 65535") }
+        guard OutgoingMail.isPlausibleAddress(from) else { throw ValidationError("--smtp-from must be one e-mail address") }
+        guard (smtpUsername == nil) == (smtpPasswordFile == nil) else {
+            throw ValidationError("--smtp-username and --smtp-password-file go together")
+        }
+        var password: String?
+        if let smtpPasswordFile {
+            guard let data = FileManager.default.contents(atPath: smtpPasswordFile) else {
+                throw ValidationError("cannot read --smtp-password-file \(smtpPasswordFile)")
+            }
+            password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+            guard password?.isEmpty == false else { throw ValidationError("--smtp-password-file is empty") }
+        }
+        if let smtpCAFile, !FileManager.default.isReadableFile(atPath: smtpCAFile) {
+            throw ValidationError("cannot read --smtp-ca-file \(smtpCAFile)")
+        }
+        let helo = publicOrigin.flatMap { URL(string: $0)?.host } ?? "localhost"
+        return SMTPSettings(
+            host: host, port: smtpPort, from: from, username: smtpUsername, password: password, heloName: helo,
+            trustRoots: smtpCAFile.map { .caFile($0) } ?? .system)
     }
 
     func validate() throws {
@@ -165,6 +224,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--instance-name must be 1 to 32 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit")
         }
         guard (3...300).contains(homeLease) else { throw ValidationError("--home-lease must be 3 to 300 seconds") }
+        guard (0...1440).contains(lobbyOpensMinutes) else { throw ValidationError("--lobby-opens-minutes must be 0 to 1440") }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw ValidationError("--time-zone must be a time zone name such as Europe/Oslo, not \(timeZone)")
+        }
+        _ = try smtpSettings()
         if let metricsTokenFile, !FileManager.default.isReadableFile(atPath: metricsTokenFile) {
             throw ValidationError("cannot read --metrics-token-file \(metricsTokenFile)")
         }
@@ -207,6 +271,9 @@ struct Serve: AsyncParsableCommand {
         configuration.homeLease = TimeInterval(homeLease)
         configuration.signsAuditCheckpoints = !noAuditSigning
         configuration.trustedProxies = trustedProxies
+        configuration.room.lobbyWindow = TimeInterval(lobbyOpensMinutes) * 60
+        configuration.timeZone = TimeZone(identifier: timeZone) ?? configuration.timeZone
+        configuration.smtp = try smtpSettings()
 
         try await data.withStore { store in
             let app: SamromApp

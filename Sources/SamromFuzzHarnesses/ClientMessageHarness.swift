@@ -66,6 +66,7 @@ struct WireFrame: Encodable {
     var copies: [ChatCopy]?
     var afterSeq: UInt64?
     var limit: Int?
+    var video: Bool?
 
     init(type: String) { self.type = type }
 
@@ -106,6 +107,9 @@ struct WireFrame: Encodable {
             self.init(type: "history")
             self.afterSeq = afterSeq
             self.limit = limit
+        case .callMedia(let video):
+            self.init(type: "call-media")
+            self.video = video
         case .leave: self.init(type: "leave")
         case .end: self.init(type: "end")
         case .ping: self.init(type: "ping")

@@ -214,6 +214,12 @@ enum PostgresSchema {
             )
             """,
         ]),
+        Migration(version: 6, name: "booked times", statements: [
+            // When the conversation starts and how long it is expected to
+            // last: no more about the deltaker than before.
+            "ALTER TABLE consultation ADD COLUMN booked_start double precision, ADD COLUMN booked_minutes integer",
+            "CREATE INDEX consultation_booked_start ON consultation (booked_start)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -158,9 +158,14 @@ public struct SamromApp: Sendable {
             accounts: accounts, staff: openID, idPorten: idPorten, attempts: attemptSealer, verifications: verificationSealer,
             policy: policy, clock: clock, metrics: metrics
         ).register(on: router)
+        let joinURLs = JoinURLs(policy: policy, routeSecret: routeSecret, routeInJoinLinks: configuration.instanceName != nil)
         ConsultationController(
-            consultations: consultations, hub: hub, policy: policy, clock: clock, routeSecret: routeSecret,
-            routeInJoinLinks: configuration.instanceName != nil
+            consultations: consultations, hub: hub, joinURLs: joinURLs, clock: clock, lobbyWindow: configuration.room.lobbyWindow
+        ).register(on: router)
+        InvitationController(
+            consultations: consultations, store: store, auditor: auditor, joinURLs: joinURLs, clock: clock,
+            time: SpokenTime(timeZone: configuration.timeZone), lobbyWindow: configuration.room.lobbyWindow,
+            mailer: configuration.smtp.map { SMTPClient(settings: $0) }, metrics: metrics
         ).register(on: router)
         AuditController(audit: audit, log: auditLog, store: store).register(on: router)
         OperationsController(metrics: metrics, store: store, access: metricsAccess).register(on: router)

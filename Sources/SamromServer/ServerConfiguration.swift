@@ -100,6 +100,12 @@ public struct ServerConfiguration: Sendable {
 
     // Signalling
     public var room: Room.Configuration = .init()
+    /// The centre's time zone: the invitations' wording and the months of
+    /// the anonymous figures (`--time-zone`).
+    public var timeZone: TimeZone = TimeZone(identifier: "Europe/Oslo") ?? .gmt
+    /// The municipality's SMTP server for invitations (`--smtp-*`); without
+    /// it no e-mail is ever sent.
+    public var smtp: SMTPSettings?
     /// A connection that has not said hello by then is dropped.
     public var helloTimeout: Duration = .seconds(5)
     /// Server pings; a peer that has not answered by the next ping is closed

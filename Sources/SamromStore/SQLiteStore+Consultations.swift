@@ -6,10 +6,14 @@ extension SQLiteStore: ConsultationStore {
     public func insertConsultation(_ c: Consultation, link: JoinLink) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO consultation (id, ownerId, title, createdAt, expiresAt, endedAt) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO consultation (id, ownerId, title, createdAt, expiresAt, endedAt, bookedStart, bookedMinutes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
                 arguments: [
                     c.id.rawValue, c.owner.rawValue, c.title, c.createdAt.timeIntervalSince1970,
                     c.expiresAt.timeIntervalSince1970, c.endedAt?.timeIntervalSince1970,
+                    c.booking?.startsAt.timeIntervalSince1970, c.booking?.minutes,
                 ])
             try Self.setLink(link, of: c.id, in: db)
         }
@@ -87,11 +91,30 @@ extension SQLiteStore: ConsultationStore {
         }
     }
 
+    public func setBooking(_ booking: Booking?, expiresAt: Date, of id: ConsultationID) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE consultation SET bookedStart = ?, bookedMinutes = ?, expiresAt = ? WHERE id = ?",
+                arguments: [booking?.startsAt.timeIntervalSince1970, booking?.minutes, expiresAt.timeIntervalSince1970, id.rawValue])
+            return db.changesCount == 1
+        }
+    }
+
+    public func consultations(bookedFrom from: Date, to: Date) async throws -> [Consultation] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM consultation WHERE bookedStart >= ? AND bookedStart < ? ORDER BY bookedStart",
+                arguments: [from.timeIntervalSince1970, to.timeIntervalSince1970]
+            ).map(Self.consultation)
+        }
+    }
+
     static func consultation(_ row: Row) -> Consultation {
         Consultation(
             id: ConsultationID(rawValue: row["id"]), owner: AccountID(rawValue: row["ownerId"]), title: row["title"],
             createdAt: Date(timeIntervalSince1970: row["createdAt"]),
             expiresAt: Date(timeIntervalSince1970: row["expiresAt"]),
-            endedAt: (row["endedAt"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            endedAt: (row["endedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            booking: Booking(stored: row["bookedStart"], minutes: row["bookedMinutes"]))
     }
 }

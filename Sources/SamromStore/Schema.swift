@@ -200,6 +200,15 @@ enum Schema {
                 t.column("accountId", .integer).notNull().unique().references("account", onDelete: .cascade)
             }
         }
+        migrator.registerMigration("v7: booked times") { db in
+            // When the conversation starts and how long it is expected to
+            // last: no more about the deltaker than before.
+            try db.alter(table: "consultation") { t in
+                t.add(column: "bookedStart", .double)
+                t.add(column: "bookedMinutes", .integer)
+            }
+            try db.create(index: "consultation_bookedStart", on: "consultation", columns: ["bookedStart"])
+        }
         return migrator
     }
 }

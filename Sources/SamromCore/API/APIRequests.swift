@@ -12,6 +12,32 @@ public enum APIRequests {
     public struct CreateConsultation: Decodable, Sendable {
         public let title: String?
         public let validForDays: Int?
+        /// A booked time: RFC 3339, with `minutes` (default 30).
+        public let startsAt: String?
+        public let minutes: Int?
+    }
+
+    /// `PUT /api/consultations/{id}/booking`.
+    public struct Booking: Decodable, Sendable {
+        public let startsAt: String
+        public let minutes: Int?
+    }
+
+    /// `POST /api/consultations/{id}/calendar.ics`: a calendar file with the
+    /// join link the veileder's page still holds.
+    public struct Calendar: Decodable, Sendable {
+        public let copy: String?
+        public let joinUrl: String?
+        public let language: String?
+    }
+
+    /// `POST /api/consultations/{id}/invitation` (the texts) and
+    /// `…/invitation/email` (with `to`, used for sending and never kept).
+    public struct Invitation: Decodable, Sendable {
+        public let kind: String?
+        public let joinUrl: String?
+        public let language: String?
+        public let to: String?
     }
 
     /// `POST /api/consultations/{id}/links`.

@@ -26,6 +26,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let consultationCreate = AuditAction(rawValue: "consultation.create")
     public static let consultationNewLink = AuditAction(rawValue: "consultation.link")
     public static let consultationEnd = AuditAction(rawValue: "consultation.end")
+    /// A booked time set, moved or removed.
+    public static let consultationBooking = AuditAction(rawValue: "consultation.booking")
 
     // The room
     public static let join = AuditAction(rawValue: "room.join")
@@ -36,6 +38,14 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let leave = AuditAction(rawValue: "room.leave")
     /// The veileder asked someone in the lobby to wait, with a short message (never logged).
     public static let hold = AuditAction(rawValue: "room.hold")
+    /// The owning veileder's page said whether video is used in the call
+    /// (reason: a `CallMedia` raw value), for the anonymous figures only.
+    public static let media = AuditAction(rawValue: "room.media")
+
+    // Invitations (never an address or a phone number) and the figures
+    public static let invitationSend = AuditAction(rawValue: "invitation.send")
+    public static let invitationCalendar = AuditAction(rawValue: "invitation.calendar")
+    public static let statsRead = AuditAction(rawValue: "stats.read")
 
     // The audit log itself: every read is logged, with its stated purpose.
     public static let auditSearch = AuditAction(rawValue: "audit.search")

@@ -11,10 +11,12 @@ public struct Consultation: Sendable, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
     public var endedAt: Date?
+    /// The booked time, when the veileder gave one.
+    public var booking: Booking?
 
     public init(
         id: ConsultationID, owner: AccountID, title: String?, createdAt: Date, expiresAt: Date,
-        endedAt: Date? = nil
+        endedAt: Date? = nil, booking: Booking? = nil
     ) {
         self.id = id
         self.owner = owner
@@ -22,6 +24,7 @@ public struct Consultation: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.endedAt = endedAt
+        self.booking = booking
     }
 
     public enum Status: String, Sendable, Codable {

@@ -6,6 +6,8 @@ public enum AccountRole: String, Sendable, Codable, CaseIterable {
     case privacyOfficer = "privacy-officer"
     /// Manages accounts.
     case admin
+    /// The centre's leader: reads the anonymous monthly figures, nothing else.
+    case leder
 }
 
 /// Who someone is inside a consultation's call.

@@ -24,6 +24,9 @@ public enum ClientMessage: Sendable, Equatable {
     case leave
     case end
     case ping
+    /// The owning veileder's page says whether video is used in the call
+    /// now, for the centre's anonymous figures only (`CallMedia`).
+    case callMedia(video: Bool)
 
     /// How a client says who it is in `hello`.
     public enum Credential: Sendable, Equatable {
@@ -40,6 +43,7 @@ public enum ClientMessage: Sendable, Equatable {
     /// The `type` of every message this version understands.
     public static let knownTypes: Set<String> = [
         "hello", "admit", "deny", "hold", "key", "signal", "chat", "history", "leave", "end", "ping",
+        "call-media",
     ]
 
     /// A hold message is a sentence, not a letter.
@@ -79,6 +83,8 @@ public enum ClientMessage: Sendable, Equatable {
                 message = .admit(try fields.participant(), identification)
             case "deny":
                 message = .deny(try fields.participant())
+            case "call-media":
+                message = .callMedia(video: try fields.bool("video"))
             case "hold":
                 let participant = try fields.participant()
                 let text = try fields.string("text", maxBytes: 4 * ClientMessage.maxHoldCharacters)

@@ -16,14 +16,18 @@ public struct Room: Sendable {
         public var lobbyCapacity: Int
         /// Seats per role in the call.
         public var seats: [ParticipantRole: Int]
+        /// How long before a booked start the links may knock.
+        public var lobbyWindow: TimeInterval
 
         public init(
             resumeGrace: TimeInterval = 120, lobbyCapacity: Int = 8,
-            seats: [ParticipantRole: Int] = [.veileder: 1, .deltaker: 4, .tolk: 1]
+            seats: [ParticipantRole: Int] = [.veileder: 1, .deltaker: 4, .tolk: 1],
+            lobbyWindow: TimeInterval = TimeInterval(Booking.defaultLobbyWindowMinutes * 60)
         ) {
             self.resumeGrace = resumeGrace
             self.lobbyCapacity = lobbyCapacity
             self.seats = seats
+            self.lobbyWindow = lobbyWindow
         }
 
     }
@@ -81,6 +85,8 @@ public struct Room: Sendable {
     /// In order of entry; the veileder's seat may be anywhere.
     private(set) var seats: [Seat] = []
     private(set) var lobby: [Waiting] = []
+    /// What the veileder's page last said of the call's media.
+    private(set) var media: CallMedia?
 
     public init(consultation: ConsultationID, configuration: Configuration = .init()) {
         self.consultation = consultation
@@ -253,6 +259,16 @@ public struct Room: Sendable {
             .audit(.hold, actor: host, outcome: .allowed, reason: "veileder asked a waiting \(waiting.member.role.rawValue) to hold on (\(participant.rawValue))"),
             .send(waiting.connection, .hold(text: text)),
         ]
+    }
+
+    /// The veileder's page says whether video is used in the call; only a
+    /// change is recorded (as `room.media`, for the anonymous figures).
+    public mutating func reportMedia(video: Bool, by connection: ConnectionID) throws(SignalError) -> [Action] {
+        let host = try requireVeileder(connection)
+        let reported = CallMedia(video: video)
+        guard reported != media else { return [] }
+        media = reported
+        return [.audit(.media, actor: host, outcome: .allowed, reason: reported.auditReason)]
     }
 
     /// The link of `role` was replaced: whoever waits with the old one goes.

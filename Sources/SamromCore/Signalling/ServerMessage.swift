@@ -72,10 +72,13 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         public var id: ConsultationID
         public var expiresAt: Date
         public var title: String?
-        public init(id: ConsultationID, expiresAt: Date, title: String?) {
+        /// The booked time, for everyone: the lobby says when it starts.
+        public var booking: Booking?
+        public init(id: ConsultationID, expiresAt: Date, title: String?, booking: Booking? = nil) {
             self.id = id
             self.expiresAt = expiresAt
             self.title = title
+            self.booking = booking
         }
     }
 
@@ -153,7 +156,7 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         case type, v, you, consultation, resume, participant, role, iceServers, iceTransportPolicy, participants, text, identified, method, level
         case from, publicKey, keyId, changed, senderKeyId, recipientKeyId, nonce, box
         case senderRole, clientMsgId, ciphertext, seq, storedAt, messages, more, code, message
-        case id, expiresAt, title
+        case id, expiresAt, title, booking, startsAt, minutes, opensAt
         case instance, route, retryAfterMs
     }
 
@@ -169,6 +172,13 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
             try info.encode(Self.timestamp(welcome.consultation.expiresAt), forKey: .expiresAt)
             try info.encodeIfPresent(welcome.consultation.title, forKey: .title)
             try keys.encode(welcome.resume.encoded, forKey: .resume)
+            if let booking = welcome.consultation.booking {
+                var booked = keys.nestedContainer(keyedBy: Key.self, forKey: .booking)
+                try booked.encode(Self.timestamp(booking.startsAt), forKey: .startsAt)
+                try booked.encode(booking.minutes, forKey: .minutes)
+            } else {
+                try keys.encodeNil(forKey: .booking)
+            }
         case .knock(let member, let identified):
             try keys.encode(member.participant, forKey: .participant)
             try keys.encode(member.role, forKey: .role)
@@ -216,6 +226,10 @@ public enum ServerMessage: Sendable, Equatable, Encodable {
         case .error(let error):
             try keys.encode(error.code, forKey: .code)
             try keys.encode(error.message, forKey: .message)
+            if let lobby = error.lobbyOpens {
+                try keys.encode(Self.timestamp(lobby.startsAt), forKey: .startsAt)
+                try keys.encode(Self.timestamp(lobby.opensAt), forKey: .opensAt)
+            }
         case .moved(let moved):
             try keys.encode(moved.instance, forKey: .instance)
             try keys.encode(moved.route.rawValue, forKey: .route)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A protocol error sent to a client as `{"type":"error","code","message"}`.
 /// Codes are stable; messages are for humans and never echo client input.
 public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -16,6 +18,8 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidToken = "invalid-token"
         case expired
         case ended
+        /// A link used before the lobby of a booked consultation opens.
+        case tooEarly = "too-early"
         case roomFull = "room-full"
         case peerAbsent = "peer-absent"
         /// A `signal` or chat copy addressed to someone not in this call.
@@ -31,10 +35,22 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// With `too-early`: when the conversation starts and the lobby opens.
+    public let lobbyOpens: LobbyOpens?
 
-    public init(_ code: Code, _ message: String) {
+    public struct LobbyOpens: Sendable, Equatable {
+        public let startsAt: Date
+        public let opensAt: Date
+        public init(startsAt: Date, opensAt: Date) {
+            self.startsAt = startsAt
+            self.opensAt = opensAt
+        }
+    }
+
+    public init(_ code: Code, _ message: String, lobbyOpens: LobbyOpens? = nil) {
         self.code = code
         self.message = message
+        self.lobbyOpens = lobbyOpens
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
@@ -56,6 +72,9 @@ public struct SignalError: Error, Sendable, Equatable, CustomStringConvertible {
         // admit into a full call is answered and the veileder stays.
         case .invalidToken, .expired, .ended, .roomFull, .helloTimeout, .sessionReplaced:
             return .policyViolation
+        // Nothing is wrong: the page comes back when the lobby opens.
+        case .tooEarly:
+            return .normal
         case .internalError:
             return .internalError
         }

@@ -49,6 +49,17 @@ struct WireFields {
         }
     }
 
+    func bool(_ key: String) throws(SignalError) -> Bool {
+        let value: Bool?
+        do {
+            value = try container.decodeIfPresent(Bool.self, forKey: WireKey(key))
+        } catch {
+            throw SignalError(.badField, "\"\(key)\" must be true or false")
+        }
+        guard let value else { throw SignalError(.badField, "\"\(key)\" is required") }
+        return value
+    }
+
     func participant() throws(SignalError) -> ParticipantID {
         let text = try string("participant", maxBytes: 64)
         guard !text.isEmpty else { throw SignalError(.badField, "\"participant\" is empty") }

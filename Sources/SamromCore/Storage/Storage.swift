@@ -49,6 +49,11 @@ public protocol ConsultationStore: Sendable {
     func replaceLink(of id: ConsultationID, with link: JoinLink) async throws
     /// Marks it ended; false if it already was.
     func endConsultation(_ id: ConsultationID, at: Date) async throws -> Bool
+    /// Sets (or with nil clears) the booked time, with the expiry that covers
+    /// it; false when there is no such consultation.
+    func setBooking(_ booking: Booking?, expiresAt: Date, of id: ConsultationID) async throws -> Bool
+    /// Consultations whose booked time starts in `from..<to`, by start.
+    func consultations(bookedFrom from: Date, to: Date) async throws -> [Consultation]
 }
 
 /// The append-only audit trail: the leaves of the transparency log and its

@@ -2,16 +2,14 @@ import Foundation
 import Hummingbird
 import SamromCore
 
-/// The veileder's consultations: create, list, new links (per role), end.
+/// The veileder's consultations: create, list, book, new links (per role), end.
 struct ConsultationController {
     let consultations: ConsultationService
     let hub: SignallingHub
-    let policy: OriginPolicy
+    let joinURLs: JoinURLs
     let clock: WallClock
-    /// The cluster's route secret; join links carry the route key only when
-    /// several instances may serve them (`--instance-name`).
-    let routeSecret: [UInt8]
-    let routeInJoinLinks: Bool
+    /// How long before a booked start the lobby opens.
+    let lobbyWindow: TimeInterval
 
     struct Created: ResponseEncodable {
         let id: String
@@ -48,6 +46,10 @@ struct ConsultationController {
         /// The route key for `/ws?r=…` (issue 14): the veileder's page
         /// connects with it, so the load balancer sends it to the call's home.
         let route: String
+        /// The booked time, its expected length, and when the lobby opens.
+        let startsAt: String?
+        let minutes: Int?
+        let opensAt: String?
     }
 
     struct Listing: ResponseEncodable {
@@ -61,13 +63,18 @@ struct ConsultationController {
         group.post("/:id/link", use: newLink)
         group.post("/:id/links", use: newRoleLink)
         group.post("/:id/end", use: end)
+        group.put("/:id/booking", use: book)
+        group.delete("/:id/booking", use: unbook)
     }
 
     @Sendable func create(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<Created> {
         let owner = try context.requireRole(.veileder)
         let body = try await JSONBody.decode(APIRequests.CreateConsultation.self, from: request, context: context)
-        let (consultation, token) = try await mapped {
-            try await consultations.create(owner: owner, title: body.title, validForDays: body.validForDays, clientIP: context.clientIP)
+        let startsAt = try body.startsAt.map { try Self.date($0, field: "startsAt") }
+        let (consultation, token) = try await Self.mapped {
+            try await consultations.create(
+                owner: owner, title: body.title, validForDays: body.validForDays, startsAt: startsAt, minutes: body.minutes,
+                clientIP: context.clientIP)
         }
         return EditedResponse(
             status: .created, headers: [.cacheControl: "no-store"],
@@ -94,7 +101,7 @@ struct ConsultationController {
     @Sendable func newLink(_ request: Request, context: SamromRequestContext) async throws -> EditedResponse<Created> {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
-        let (consultation, _, token) = try await mapped {
+        let (consultation, _, token) = try await Self.mapped {
             try await consultations.newLink(owner: owner, id: id, role: .deltaker, clientIP: context.clientIP)
         }
         return EditedResponse(
@@ -113,7 +120,7 @@ struct ConsultationController {
         guard let role = ParticipantRole(rawValue: body.role) else {
             throw APIError.badField("\"role\" must be \"deltaker\" or \"tolk\".")
         }
-        let (consultation, link, token) = try await mapped {
+        let (consultation, link, token) = try await Self.mapped {
             try await consultations.newLink(owner: owner, id: id, role: role, clientIP: context.clientIP)
         }
         return EditedResponse(
@@ -123,10 +130,32 @@ struct ConsultationController {
                 expiresAt: ServerMessage.timestamp(consultation.expiresAt)))
     }
 
+    /// `PUT …/booking {startsAt, minutes?}`: books or moves the time.
+    @Sendable func book(_ request: Request, context: SamromRequestContext) async throws -> Summary {
+        let owner = try context.requireRole(.veileder)
+        let id = try consultationID(context)
+        let body = try await JSONBody.decode(APIRequests.Booking.self, from: request, context: context)
+        let startsAt = try Self.date(body.startsAt, field: "startsAt")
+        let c = try await Self.mapped {
+            try await consultations.book(owner: owner, id: id, startsAt: startsAt, minutes: body.minutes, clientIP: context.clientIP)
+        }
+        return try await summary(c, now: clock.now, presence: (0, 0))
+    }
+
+    /// `DELETE …/booking`: no booked time any more; the links work at any time.
+    @Sendable func unbook(_ request: Request, context: SamromRequestContext) async throws -> Summary {
+        let owner = try context.requireRole(.veileder)
+        let id = try consultationID(context)
+        let c = try await Self.mapped {
+            try await consultations.book(owner: owner, id: id, startsAt: nil, minutes: nil, clientIP: context.clientIP)
+        }
+        return try await summary(c, now: clock.now, presence: (0, 0))
+    }
+
     @Sendable func end(_ request: Request, context: SamromRequestContext) async throws -> Summary {
         let owner = try context.requireRole(.veileder)
         let id = try consultationID(context)
-        let c = try await mapped { try await consultations.end(owner: owner, id: id, clientIP: context.clientIP) }
+        let c = try await Self.mapped { try await consultations.end(owner: owner, id: id, clientIP: context.clientIP) }
         return try await summary(c, now: clock.now, presence: (0, 0))
     }
 
@@ -136,27 +165,29 @@ struct ConsultationController {
             createdAt: ServerMessage.timestamp(c.createdAt), expiresAt: ServerMessage.timestamp(c.expiresAt),
             endedAt: c.endedAt.map(ServerMessage.timestamp),
             links: try await consultations.links(of: c).map { LinkSummary(role: $0.role.rawValue, issuedAt: ServerMessage.timestamp($0.issuedAt)) },
-            waiting: presence.waiting, inCall: presence.inCall, route: RouteKey.of(c.id, secret: routeSecret).rawValue)
+            waiting: presence.waiting, inCall: presence.inCall, route: RouteKey.of(c.id, secret: joinURLs.routeSecret).rawValue,
+            startsAt: c.booking.map { ServerMessage.timestamp($0.startsAt) }, minutes: c.booking?.minutes,
+            opensAt: c.booking.map { ServerMessage.timestamp($0.opensAt(window: lobbyWindow)) })
+    }
+
+    /// An RFC 3339 time from a request, or 400 naming the field.
+    static func date(_ text: String, field: String) throws -> Date {
+        guard let date = AuditEntry.parseTimestamp(text) else {
+            throw APIError.badField("\"\(field)\" must be an RFC 3339 time, like 2026-12-08T10:00:00+01:00.")
+        }
+        return date
     }
 
     private func consultationID(_ context: SamromRequestContext) throws -> ConsultationID {
-        guard let raw = context.parameters.get("id"), ConsultationID.isWellFormed(raw) else { throw APIError.notFound }
-        return ConsultationID(rawValue: raw)
+        try context.consultationParameter()
     }
 
-    /// `https://HOST/j/#TOKEN`: the token travels in the fragment, which
-    /// browsers never send to a server or put in a Referer. With several
-    /// instances, `https://HOST/j/?r=ROUTE#TOKEN`: the page connects to
-    /// `/ws?r=ROUTE`, so every participant reaches the call's home.
     private func joinURL(_ token: JoinToken, for consultation: ConsultationID, request: Request) throws -> String {
-        guard let origin = policy.origin(authority: request.head.authority) else {
-            throw APIError.badRequest("The Host header is missing or malformed.")
-        }
-        let route = routeInJoinLinks ? "?r=" + RouteKey.of(consultation, secret: routeSecret).rawValue : ""
-        return origin + "/j/" + route + "#" + token.encoded
+        try joinURLs.url(token, for: consultation, request: request)
     }
 
-    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
+    /// The service's refusals as HTTP answers (also for the invitations).
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let failure as ConsultationService.Failure {
@@ -164,7 +195,7 @@ struct ConsultationController {
             case .notFound: throw APIError.notFound
             case .ended: throw APIError(.conflict, "ended", failure.message)
             case .expired: throw APIError(.conflict, "expired", failure.message)
-            case .badTitle, .badValidity, .badRole: throw APIError.badField(failure.message)
+            case .badTitle, .badValidity, .badRole, .badBooking: throw APIError.badField(failure.message)
             }
         }
     }

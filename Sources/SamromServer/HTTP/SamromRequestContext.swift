@@ -43,6 +43,12 @@ public struct SamromRequestContext: RequestContext, RemoteAddressRequestContext,
         return account
     }
 
+    /// The `:id` of a consultation route; 404 when it cannot be one.
+    public func consultationParameter() throws -> ConsultationID {
+        guard let raw = parameters.get("id"), ConsultationID.isWellFormed(raw) else { throw APIError.notFound }
+        return ConsultationID(rawValue: raw)
+    }
+
     public func requireRole(_ role: AccountRole) throws -> Account {
         let account = try requireAccount()
         guard account.role == role else { throw APIError.forbidden("This needs the \(role.rawValue) role.") }

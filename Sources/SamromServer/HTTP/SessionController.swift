@@ -18,6 +18,12 @@ struct SessionController {
         let role: String
         /// A TOTP second factor is set up (confirmed).
         let secondFactor: Bool
+        /// What this server can send: e-mail only with an SMTP server.
+        let invitations: Invitations
+    }
+
+    struct Invitations: Encodable {
+        let email: Bool
     }
 
     /// The answer to a right password when the login needs another step.
@@ -99,7 +105,8 @@ struct SessionController {
         let account = try context.requireAccount()
         return Me(
             id: account.id.rawValue, username: account.username, role: account.role.rawValue,
-            secondFactor: try await accounts.secondFactors.isEnrolled(account.id))
+            secondFactor: try await accounts.secondFactors.isEnrolled(account.id),
+            invitations: Invitations(email: configuration.smtp != nil))
     }
 
     /// HttpOnly (no script reads it), Secure (TLS only), SameSite=Strict (never

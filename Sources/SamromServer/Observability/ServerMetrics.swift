@@ -16,6 +16,9 @@ public struct ServerMetrics: Sendable {
     let consultationsCreated: Metrics.Counter
     /// Hellos answered `moved`: the call lives on another instance.
     let moved: Metrics.Counter
+    /// Invitation e-mails handed to the SMTP server, and those it did not take.
+    let invitationsSent: Metrics.Counter
+    let invitationsFailed: Metrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -29,6 +32,8 @@ public struct ServerMetrics: Sendable {
         failedLogins = Metrics.Counter(label: "samrom_failed_logins_total", factory: factory)
         consultationsCreated = Metrics.Counter(label: "samrom_consultations_created_total", factory: factory)
         moved = Metrics.Counter(label: "samrom_ws_moved_total", factory: factory)
+        invitationsSent = Metrics.Counter(label: "samrom_invitations_sent_total", factory: factory)
+        invitationsFailed = Metrics.Counter(label: "samrom_invitations_failed_total", factory: factory)
     }
 
     /// The Prometheus text exposition.

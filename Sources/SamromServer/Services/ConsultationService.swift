@@ -18,7 +18,8 @@ public final class ConsultationService: Sendable {
 
     public struct Failure: Error, Equatable {
         public enum Code: String, Sendable {
-            case badTitle = "bad-field", badValidity = "bad-validity", badRole = "bad-role", notFound = "not-found", ended, expired
+            case badTitle = "bad-field", badValidity = "bad-validity", badRole = "bad-role", badBooking = "bad-booking"
+            case notFound = "not-found", ended, expired
         }
         public let code: Code
         public let message: String
@@ -26,22 +27,67 @@ public final class ConsultationService: Sendable {
 
     /// A new consultation and its deltaker link's token (the only time the
     /// token exists outside the deltaker's browser).
-    public func create(owner: Account, title rawTitle: String?, validForDays: Int?, clientIP: String?) async throws -> (Consultation, JoinToken) {
+    public func create(
+        owner: Account, title rawTitle: String?, validForDays: Int?, startsAt: Date? = nil, minutes: Int? = nil, clientIP: String?
+    ) async throws -> (Consultation, JoinToken) {
         let title = try Self.validatedTitle(rawTitle)
         let days = validForDays ?? Consultation.defaultValidDays
         guard Consultation.validDaysRange.contains(days) else {
             throw Failure(code: .badValidity, message: "validForDays must be 1 to 84 (one 12-week frisklivsresept).")
         }
+        guard startsAt != nil || minutes == nil else {
+            throw Failure(code: .badBooking, message: "minutes needs startsAt.")
+        }
         let now = clock.now
         let token = JoinToken.random()
-        let consultation = Consultation(
+        var consultation = Consultation(
             id: .random(), owner: owner.id, title: title, createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400))
+        if let startsAt {
+            (consultation.booking, consultation.expiresAt) = try Self.validatedBooking(startsAt, minutes, for: consultation, now: now)
+        }
         try await store.insertConsultation(consultation, link: JoinLink(role: .deltaker, hash: token.hash, issuedAt: now))
+        let booked = consultation.booking.map { ", booked for \($0.minutes) minutes" } ?? ""
         try await auditor.record(
             .consultationCreate, actor: .user(owner), consultation: consultation.id, outcome: .allowed,
-            reason: "veileder created a consultation valid for \(days) days", clientIP: clientIP)
+            reason: "veileder created a consultation valid until \(AuditEntry.timestamp(consultation.expiresAt))\(booked)", clientIP: clientIP)
         return (consultation, token)
+    }
+
+    /// Sets, moves (`startsAt` given) or removes (nil) the booked time of an
+    /// active consultation; the expiry grows to cover it, never shrinks.
+    public func book(owner: Account, id: ConsultationID, startsAt: Date?, minutes: Int?, clientIP: String?) async throws -> Consultation {
+        var consultation = try await owned(id, by: owner, action: .consultationBooking, clientIP: clientIP)
+        let now = clock.now
+        switch consultation.status(at: now) {
+        case .active: break
+        case .ended: throw Failure(code: .ended, message: "This consultation has ended.")
+        case .expired: throw Failure(code: .expired, message: "This consultation has expired.")
+        }
+        if let startsAt {
+            (consultation.booking, consultation.expiresAt) = try Self.validatedBooking(startsAt, minutes, for: consultation, now: now)
+        } else {
+            consultation.booking = nil
+        }
+        guard try await store.setBooking(consultation.booking, expiresAt: consultation.expiresAt, of: id) else {
+            throw Failure(code: .notFound, message: "No such consultation.")
+        }
+        try await auditor.record(
+            .consultationBooking, actor: .user(owner), consultation: id, outcome: .allowed,
+            reason: consultation.booking.map { "veileder booked the consultation for \($0.minutes) minutes" } ?? "veileder removed the booked time",
+            clientIP: clientIP)
+        return consultation
+    }
+
+    private static func validatedBooking(
+        _ startsAt: Date, _ minutes: Int?, for consultation: Consultation, now: Date
+    ) throws -> (Booking, Date) {
+        do {
+            return try Booking.validated(
+                startsAt: startsAt, minutes: minutes, createdAt: consultation.createdAt, expiresAt: consultation.expiresAt, now: now)
+        } catch {
+            throw Failure(code: .badBooking, message: error.message)
+        }
     }
 
     /// The veileder's own consultations. Not logged: it is their own list,

@@ -178,7 +178,8 @@ actor ConsultationSession {
         let title = entry.you.role == .veileder ? consultation.title : nil
         send(
             .welcome(.init(
-                you: entry.you, consultation: .init(id: consultation.id, expiresAt: consultation.expiresAt, title: title),
+                you: entry.you,
+                consultation: .init(id: consultation.id, expiresAt: consultation.expiresAt, title: title, booking: consultation.booking),
                 resume: resume)),
             to: connection)
         await perform(rest)
@@ -215,6 +216,8 @@ actor ConsultationSession {
                 await perform(try room.deny(participant, by: id, now: now))
             case .hold(let participant, let text):
                 await perform(try room.hold(participant, text: text, by: id))
+            case .callMedia(let video):
+                await perform(try room.reportMedia(video: video, by: id))
             case .leave:
                 await perform(room.disconnect(id, now: now, explicit: true) + [.close(id, .normal, reason: "left")])
             case .end:

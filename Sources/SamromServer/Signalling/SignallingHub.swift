@@ -197,7 +197,15 @@ public actor SignallingHub {
                 throw SignalError(.invalidToken, "this link is not valid")
             }
             // Not yet anyone, but the link says in which role they came.
-            try await requireActive(consultation, actor: AuditActor(kind: .anonymous, id: nil, role: role.rawValue), connection: connection)
+            let actor = AuditActor(kind: .anonymous, id: nil, role: role.rawValue)
+            try await requireActive(consultation, actor: actor, connection: connection)
+            let window = environment.roomConfiguration.lobbyWindow
+            if let booking = consultation.booking, !Booking.lobbyIsOpen(booking, window: window, at: clock.now) {
+                try await audit(.join, actor, consultation.id, .denied, "before the lobby opens", connection)
+                throw SignalError(
+                    .tooEarly, "the waiting room opens \(Int(window / 60)) minutes before the booked time",
+                    lobbyOpens: .init(startsAt: booking.startsAt, opensAt: booking.opensAt(window: window)))
+            }
             return (consultation, .knock(role, link: token.hash))
         case .resume(let token):
             // The stored seats are the index: the call may have been taken
