@@ -78,8 +78,8 @@ function failed(error) {
     if (error.code === 'no-smtp') key = 'invite.error.no-smtp';
     else if (error.code === 'smtp-failed') key = 'invite.error.smtp-failed';
     else if (error.code === 'not-booked') key = 'invite.error.not-booked';
-    else if (error.code === 'bad-field' && /link/i.test(error.message)) key = 'invite.error.old-link';
-    else if (error.code === 'bad-field') key = 'invite.error.bad-address';
+    else if (error.code === 'bad-field' && /joinUrl/.test(error.message)) key = 'invite.error.old-link';
+    else if (error.code === 'bad-field' && /"to"/.test(error.message)) key = 'invite.error.bad-address';
   }
   problem.textContent = t(key, { reason: /** @type {Error} */ (error).message });
   problem.hidden = false;
