@@ -15,12 +15,12 @@ struct User: AsyncParsableCommand {
             abstract: "Add an account; the password is read from standard input (one line), or asked for twice, unechoed, on a terminal.")
 
         @Option(help: "1–64 of a–z, 0–9, '.', '_', '-'.") var username: String
-        @Option(help: "veileder, privacy-officer or admin.") var role: String
+        @Option(help: "veileder, privacy-officer, admin or leder (the centre's anonymous figures only).") var role: String
         @OptionGroup var data: DataOptions
 
         func validate() throws {
             guard AccountRole(rawValue: role) != nil else {
-                throw ValidationError("--role must be veileder, privacy-officer or admin")
+                throw ValidationError("--role must be veileder, privacy-officer, admin or leder")
             }
             guard Account.normalisedUsername(username) != nil else {
                 throw ValidationError("--username must be 1–64 of a–z, 0–9, '.', '_' and '-'")

@@ -21,6 +21,8 @@ public struct SamromApp: Sendable {
     public let accounts: AccountService
     public let consultations: ConsultationService
     public let audit: AuditService
+    /// The anonymous monthly figures (the leder's page, `samrom stats`).
+    public let figures: FiguresService
     public let hub: SignallingHub
     /// Control events to and from the other instances on the store.
     public let cluster: ClusterBus
@@ -76,6 +78,7 @@ public struct SamromApp: Sendable {
             hub: hub, channel: store as? any ClusterChannel, holder: instance.holder, logger: logger)
         consultations = ConsultationService(store: store, auditor: auditor, clock: clock, cluster: cluster)
         audit = AuditService(store: store, log: auditLog, auditor: auditor, clock: clock)
+        figures = FiguresService(store: store, auditor: auditor, clock: clock)
     }
 
     /// The audit log's signing key (none on an instance that does not sign)
@@ -167,6 +170,7 @@ public struct SamromApp: Sendable {
             time: SpokenTime(timeZone: configuration.timeZone), lobbyWindow: configuration.room.lobbyWindow,
             mailer: configuration.smtp.map { SMTPClient(settings: $0) }, metrics: metrics
         ).register(on: router)
+        StatsController(figures: figures, timeZone: configuration.timeZone).register(on: router)
         AuditController(audit: audit, log: auditLog, store: store).register(on: router)
         OperationsController(metrics: metrics, store: store, access: metricsAccess).register(on: router)
         // `/ws` requests that were not upgraded land here: say why.

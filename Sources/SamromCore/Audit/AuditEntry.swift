@@ -62,7 +62,9 @@ public struct AuditEntry: Sendable, Equatable {
         // only the RFC 3339 shape with at most 9 fractional digits reaches it.
         guard isRFC3339(text) else { return nil }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // The fraction is optional in RFC 3339; the formatter wants to be told.
+        formatter.formatOptions = text.utf8.count > 19 && Array(text.utf8)[19] == UInt8(ascii: ".")
+            ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
         return formatter.date(from: text)
     }
 

@@ -104,7 +104,9 @@ struct InvitationController {
             throw APIError.badField("\"to\" must be one e-mail address.")
         }
         let invitation = try await invitation(body, owner: owner, request: request, context: context)
-        let what = "\(invitation.kind.rawValue) e-mail to the \(invitation.role.rawValue) \(invitation.joinURL == nil ? "without" : "with") the link"
+        let what =
+            (invitation.kind == .invitation ? "an invitation" : "a reminder")
+            + " e-mail to the \(invitation.role.rawValue) \(invitation.joinURL == nil ? "without" : "with") the link"
         let id = try context.consultationParameter()
         do {
             try await mailer.send(OutgoingMail(to: to, subject: invitation.subject(time), body: invitation.body(time)))
@@ -113,12 +115,12 @@ struct InvitationController {
             let reason = (error as? SMTPFailure).map { "\($0.code)" } ?? "unknown"
             try await auditor.record(
                 .invitationSend, actor: .user(owner), consultation: id, outcome: .error,
-                reason: "veileder's \(what) was not sent (\(reason))", clientIP: context.clientIP)
+                reason: "\(what) from the veileder was not sent (\(reason))", clientIP: context.clientIP)
             metrics.invitationsFailed.increment()
             throw APIError(.badGateway, "smtp-failed", "The e-mail server did not take the message; try again, or send the text another way.")
         }
         try await auditor.record(
-            .invitationSend, actor: .user(owner), consultation: id, outcome: .allowed, reason: "veileder sent an \(what)",
+            .invitationSend, actor: .user(owner), consultation: id, outcome: .allowed, reason: "veileder sent \(what)",
             clientIP: context.clientIP)
         metrics.invitationsSent.increment()
         return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Sent(sent: true))

@@ -1,0 +1,56 @@
+import Foundation
+import SamromCore
+
+/// The anonymous monthly figures (`MonthlyFigures`), gathered from the
+/// store for the leder's page, a veileder's own figures and `samrom stats`.
+/// Nothing is stored for them; every read is audited.
+public final class FiguresService: Sendable {
+    let store: any ConsultationStore & AuditStore
+    let auditor: Auditor
+    let clock: WallClock
+
+    public init(store: any ConsultationStore & AuditStore, auditor: Auditor, clock: WallClock) {
+        self.store = store
+        self.auditor = auditor
+        self.clock = clock
+    }
+
+    /// The actions a call leaves in the log: all the figures read.
+    static let callActions: Set<AuditAction> = [.join, .knock, .admit, .deny, .resume, .leave, .deviceKey, .media, .consultationEnd]
+    static let pageSize = 10_000
+
+    /// The month's figures for the centre (`owner` nil) or one veileder;
+    /// the read is logged with `reader` as its actor.
+    public func figures(
+        month: ReportMonth, timeZone: TimeZone, owner: AccountID?, reader: AuditActor, clientIP: String?
+    ) async throws -> MonthlyFigures {
+        let range = month.range(in: timeZone)
+        // A call's first keys may come before the month, its end after it.
+        let from = range.lowerBound.addingTimeInterval(-86_400)
+        let to = range.upperBound.addingTimeInterval(86_400)
+        var entries: [AuditEntry] = []
+        var filter = AuditFilter(from: from, to: to)
+        while true {
+            let page = try await store.auditRecords(matching: filter, limit: Self.pageSize)
+            for record in page {
+                if let entry = try record.entry(), Self.callActions.contains(entry.event.action) { entries.append(entry) }
+            }
+            guard page.count == Self.pageSize, let last = page.last else { break }
+            filter.afterSeq = last.seq
+        }
+        var consultations = try await store.consultations(bookedFrom: range.lowerBound, to: range.upperBound)
+        var known = Set(consultations.map(\.id))
+        for id in Set(entries.compactMap(\.event.consultation)) where !known.contains(id) {
+            if let consultation = try await store.consultation(id: id) {
+                consultations.append(consultation)
+                known.insert(id)
+            }
+        }
+        let figures = MonthlyFigures.compute(
+            month: month, timeZone: timeZone, consultations: consultations, entries: entries, now: clock.now, owner: owner)
+        try await auditor.record(
+            .statsRead, actor: reader, outcome: .allowed,
+            reason: "read the anonymous figures for \(month) (\(owner == nil ? "the centre" : "own consultations"))", clientIP: clientIP)
+        return figures
+    }
+}
