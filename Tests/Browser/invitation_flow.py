@@ -376,7 +376,7 @@ def main():
         figures["csvHref"] = leader.execute_script("return document.querySelector('#stats-csv').getAttribute('href')")
         click(leader, "#stats-csv")
         figures["csv"] = downloaded(downloads)
-        figures["english"] = both_languages(leader, "leder: figures", result, ["h1", "#stats-caption", "#stats-csv"])
+        figures["english"] = both_languages(leader, "leder: figures", result, ["[data-view=figures] h1", "#stats-caption", "#stats-csv"])
         figures["englishUnder5"] = None
         screenshot(leader, "leder-figures")
         result["figures"] = figures
