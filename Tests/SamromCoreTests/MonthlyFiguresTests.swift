@@ -646,6 +646,33 @@ import Testing
         #expect(novemberInUTC.counts.lengths.sorted() == ([20, 25, 30, 35, 40, 45, 15, 50, 32, 60, 40, 30, 10].map { $0 * 60.0 }).sorted())
     }
 
+    @Test func whatTheCallerReads() throws {
+        #expect(MonthlyFigures.auditWindow(month: Self.november, timeZone: Self.oslo)
+            == Self.utc("2026-10-30 23:00")..<Self.utc("2026-12-01 23:00"))
+        let (consultations, entries) = try Self.scriptedMonth()
+        // Only the consultations that may count, and only the window's entries: the same figures.
+        let window = MonthlyFigures.auditWindow(month: Self.november, timeZone: Self.oslo)
+        let some = MonthlyFigures.compute(
+            month: Self.november, timeZone: Self.oslo,
+            consultations: consultations.filter { MonthlyFigures.mayCount($0, month: Self.november, timeZone: Self.oslo) },
+            entries: entries.filter { window.contains($0.event.at) }, now: Self.afterTheMonth, owner: nil)
+        #expect(some == (try Self.figures()))
+        func consultation(created: String, expires: String, ended: String? = nil, booked: String? = nil) -> Consultation {
+            Consultation(
+                id: ConsultationID(rawValue: "x"), owner: Self.a, title: nil, createdAt: Self.local(created),
+                expiresAt: Self.local(expires), endedAt: ended.map { Self.local($0) },
+                booking: booked.map { Booking(startsAt: Self.local($0), minutes: 30) })
+        }
+        func mayCount(_ c: Consultation) -> Bool { MonthlyFigures.mayCount(c, month: Self.november, timeZone: Self.oslo) }
+        #expect(mayCount(consultation(created: "2026-10-20 10:00", expires: "2026-11-03 10:00")))
+        #expect(mayCount(consultation(created: "2026-11-30 23:59", expires: "2026-12-14 10:00")))
+        #expect(!mayCount(consultation(created: "2026-12-01 00:00", expires: "2026-12-14 10:00")))
+        #expect(!mayCount(consultation(created: "2026-10-01 10:00", expires: "2026-10-15 10:00")))
+        #expect(!mayCount(consultation(created: "2026-10-01 10:00", expires: "2026-12-15 10:00", ended: "2026-10-20 10:00")))
+        // A booking in the month counts whatever else.
+        #expect(mayCount(consultation(created: "2026-10-01 10:00", expires: "2026-12-15 10:00", ended: "2026-10-20 10:00", booked: "2026-11-04 10:00")))
+    }
+
     // MARK: No-shows
 
     @Test func aNoShowIsBookedOverAndNeverKnocked() throws {
@@ -834,6 +861,10 @@ import Testing
         #expect(json.contains(#"{"key":"video","label":"Med video","value":0}"#))
         #expect(json.contains(#"{"key":"medianMinutes","label":"Median lengde på samtalene (minutter)","value":null}"#))
         #expect(json.hasSuffix(#"],"month":"2026-11","scope":"veileder"}"#))
+        #expect(FigureKey.allCases.map(\.rawValue) == [
+            "booked", "held", "video", "soundOnly", "withTolk", "groupCalls", "groupSize3", "groupSize4", "groupSize5", "groupSize6",
+            "noShows", "medianMinutes",
+        ])
         let centre = try Self.figures().report(language: .en)
         #expect(centre.scope == "centre" && centre.figures[1] == .init(key: .held, label: "Calls held", value: .count(13)))
 

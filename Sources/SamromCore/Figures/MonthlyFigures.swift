@@ -104,6 +104,26 @@ public struct MonthlyFigures: Sendable, Equatable {
             month: month, timeZone: timeZone, scope: owner.map(Scope.veileder) ?? .centre, figures: protect(counts), counts: counts)
     }
 
+    /// The audit entries `compute` needs for a month: its consultations'
+    /// entries from a day before the month to a day after it (a call's
+    /// first keys may come before the month starts, its end after it; a
+    /// knock more than a day after the month does not undo a no-show).
+    public static func auditWindow(month: ReportMonth, timeZone: TimeZone) -> Range<Date> {
+        let day: TimeInterval = 24 * 60 * 60
+        return month.start(in: timeZone).addingTimeInterval(-day)..<month.end(in: timeZone).addingTimeInterval(day)
+    }
+
+    /// Whether a consultation can count in the month: its booked time is in
+    /// it, or it was open during it (created before the month ended, not
+    /// ended or expired more than a day before it began). The others may be left out of
+    /// `compute`'s consultations, and their entries need not be read.
+    public static func mayCount(_ consultation: Consultation, month: ReportMonth, timeZone: TimeZone) -> Bool {
+        let range = month.range(in: timeZone)
+        if let booking = consultation.booking, range.contains(booking.startsAt) { return true }
+        let closed = min(consultation.endedAt ?? consultation.expiresAt, consultation.expiresAt)
+        return consultation.createdAt < range.upperBound && closed > range.lowerBound.addingTimeInterval(-24 * 60 * 60)
+    }
+
     /// The value of one figure.
     public subscript(key: FigureKey) -> FigureValue {
         figures.first { $0.key == key }?.value ?? .notShown
