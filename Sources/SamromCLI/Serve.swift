@@ -120,7 +120,8 @@ struct Serve: AsyncParsableCommand {
             return false
         }
         guard required.allSatisfy({ $0.value != nil }) else {
-            throw ValidationError(required.map(\.flag).joined(separator: ", ") + " go together")
+            let flags = required.map(\.flag)
+            throw ValidationError(flags.dropLast().joined(separator: ", ") + " and " + flags.last! + " go together")
         }
         return true
     }

@@ -99,7 +99,8 @@ import Testing
         let largest = Base64URL.encode([UInt8](repeating: 1, count: 16 + 191 * 256))
         #expect(throws: Never.self) { try ClientMessage.decode(Self.signal(["box": largest])) }
         // Every type the decoder knows is one of these.
-        #expect(ClientMessage.knownTypes == ["hello", "admit", "deny", "hold", "key", "signal", "chat", "history", "leave", "end", "ping"])
+        #expect(
+            ClientMessage.knownTypes == ["hello", "admit", "deny", "hold", "key", "signal", "chat", "history", "leave", "end", "ping", "call-media"])
     }
 
     // MARK: The frame

@@ -70,12 +70,15 @@ import Testing
         let info = ServerMessage.ConsultationInfo(id: ConsultationID(rawValue: "7f14QGE6RccA1oCVrjP05g"), expiresAt: Date(), title: nil)
         var titled = info
         titled.title = "Oppfølging uke 1"
+        var booked = info
+        booked.booking = Booking(startsAt: Date(), minutes: 45)
         let stored = StoredChat(
             from: deltaker.participant, senderRole: .deltaker, clientMsgId: "m", senderKeyId: keyID,
             copy: ChatCopy(recipientKeyId: keyID, nonce: "n", ciphertext: "c"), seq: 1, storedAt: Date())
         let turn = IceServer(urls: ["turns:turn.example.no:443?transport=tcp"], username: "1:p", credential: "c")
         return [
             .welcome(.init(you: deltaker, consultation: info, resume: .random())),
+            .welcome(.init(you: deltaker, consultation: booked, resume: .random())),
             .welcome(.init(you: veileder, consultation: titled, resume: .random())),
             .lobby, .hold(text: "Jeg kommer om fem minutter."), .knock(tolk), .knock(deltaker, identified: .init(level: .high, expiresAt: Date())),
             .lobbyLeft(participant: tolk.participant),
@@ -88,6 +91,7 @@ import Testing
             .chat(stored), .chatAck(clientMsgId: "m", seq: 1),
             .history(messages: [stored], more: false), .history(messages: [], more: false),
             .ended, .pong, .error(SignalError(.notAdmitted, "wait")),
+            .error(SignalError(.tooEarly, "wait", lobbyOpens: .init(startsAt: Date(), opensAt: Date()))),
             .moved(.init(instance: "samrom-b", route: RouteKey(rawValue: "q3Vt7mXg0aYcJ2kP9sLw1A"), retryAfterMs: 0)),
         ]
     }()

@@ -25,11 +25,9 @@ public final class FiguresService: Sendable {
         month: ReportMonth, timeZone: TimeZone, owner: AccountID?, reader: AuditActor, clientIP: String?
     ) async throws -> MonthlyFigures {
         let range = month.range(in: timeZone)
-        // A call's first keys may come before the month, its end after it.
-        let from = range.lowerBound.addingTimeInterval(-86_400)
-        let to = range.upperBound.addingTimeInterval(86_400)
+        let window = MonthlyFigures.auditWindow(month: month, timeZone: timeZone)
         var entries: [AuditEntry] = []
-        var filter = AuditFilter(from: from, to: to)
+        var filter = AuditFilter(from: window.lowerBound, to: window.upperBound)
         while true {
             let page = try await store.auditRecords(matching: filter, limit: Self.pageSize)
             for record in page {
@@ -38,6 +36,7 @@ public final class FiguresService: Sendable {
             guard page.count == Self.pageSize, let last = page.last else { break }
             filter.afterSeq = last.seq
         }
+        // The booked ones, and every one with a call in the window.
         var consultations = try await store.consultations(bookedFrom: range.lowerBound, to: range.upperBound)
         var known = Set(consultations.map(\.id))
         for id in Set(entries.compactMap(\.event.consultation)) where !known.contains(id) {
