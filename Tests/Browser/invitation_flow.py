@@ -64,6 +64,12 @@ def click(driver, selector):
     driver.find_element(By.CSS_SELECTOR, selector).click()
 
 
+def press(driver, selector):
+    """Clicks an element of the overview's list, found and clicked at once (the list is redrawn every few seconds)."""
+    wait_for(driver, "return document.querySelector(%s) !== null" % json.dumps(selector))
+    driver.execute_script("document.querySelector(arguments[0]).click()", selector)
+
+
 def set_value(driver, selector, value):
     """Sets a date, time, month or number field as a person's typing would end."""
     driver.execute_script("""
@@ -213,7 +219,7 @@ def veileder_books(driver, base, username, password, result, downloads):
     result["panel"] = panel
 
     # Changing tomorrow's time: 14:00, an hour.
-    driver.find_element(By.CSS_SELECTOR, "#upcoming li .booking-open").click()
+    press(driver, "#upcoming li .booking-open")
     wait_for(driver, "return !document.querySelector('#booking-panel').hidden")
     change = {"heading": text(driver, "#booking-heading"),
               "filled": driver.execute_script("return [document.querySelector('#edit-date').value, document.querySelector('#edit-time').value, document.querySelector('#edit-minutes').value]")}
@@ -228,7 +234,7 @@ def veileder_books(driver, base, username, password, result, downloads):
     change["upcoming"] = texts(driver, "#upcoming li")
 
     # Removing a time: the consultation moves under «Uten tidspunkt».
-    driver.find_element(By.CSS_SELECTOR, "#upcoming li .booking-open").click()
+    press(driver, "#upcoming li .booking-open")
     wait_for(driver, "return !document.querySelector('#booking-panel').hidden")
     click(driver, "#booking-remove")
     wait_for(driver, "return document.querySelector('#booking-panel').hidden && document.querySelector('#upcoming-part').hidden")
@@ -247,7 +253,7 @@ def veileder_books(driver, base, username, password, result, downloads):
     # After a reload the page no longer knows any link: the invitation says so and offers a new one.
     driver.refresh()
     wait_for(driver, "return document.body.dataset.state === 'list' && document.querySelectorAll('#upcoming li').length === 1")
-    driver.find_element(By.CSS_SELECTOR, "#upcoming li .invite-open").click()
+    press(driver, "#upcoming li .invite-open")
     wait_for(driver, "return !document.querySelector('#invitation').hidden")
     later = {"linkKnown": shown(driver, "#invitation-link-known"), "linkUnknown": text(driver, "#invitation-link-unknown p"),
              "focus": driver.execute_script("return document.activeElement.id")}
@@ -330,9 +336,9 @@ def main():
 
         # The veileder sees them waiting, lets them in; the call has video (the veileder's camera).
         wait_for(veileder, "return document.querySelector('#today li.waiting') !== null", seconds=15)
-        veileder.find_element(By.CSS_SELECTOR, "#today li button.primary").click()
+        press(veileder, "#today li button.primary")
         wait_for(veileder, "return document.body.dataset.state === 'room' && document.querySelector('#lobby li') !== null", seconds=20)
-        veileder.find_element(By.CSS_SELECTOR, "#lobby li button.primary").click()
+        press(veileder, "#lobby li button.primary")
         wait_for(deltaker, "return document.body.dataset.state === 'call'", seconds=20)
         wait_for(veileder, "return document.body.dataset.callMedia === 'true'", seconds=20)
         media = ["true"]
