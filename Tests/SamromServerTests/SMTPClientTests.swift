@@ -138,12 +138,12 @@ import Testing
 
     @Test func nothingListeningIsUnreachableAtOnce() async throws {
         let settings = SMTPSettings(host: "127.0.0.1", port: 1, from: Self.from, timeout: .seconds(20))
-        let start = ContinuousClock.now
         let failure = await Self.failure {
             try await SMTPClient(settings: settings).send(OutgoingMail(to: "ola@example.no", subject: "S", body: "B"))
         }
+        // Refused, not waited out: a timeout would be `.timeout` (no wall-clock
+        // bound here; a busy CI machine is slow, not wrong).
         #expect(failure?.code == .unreachable)
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test func aServerThatNeverAnswersTimesOut() async throws {

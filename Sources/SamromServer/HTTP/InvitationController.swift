@@ -110,6 +110,9 @@ struct InvitationController {
         let id = try context.consultationParameter()
         do {
             try await mailer.send(OutgoingMail(to: to, subject: invitation.subject(time), body: invitation.body(time)))
+        } catch let failure as SMTPFailure where failure.code == .invalidMail {
+            // Refused before any connection: nothing was sent.
+            throw APIError.badField("\"to\" must be one e-mail address.")
         } catch {
             // Never the address: only that it failed, and how.
             let reason = (error as? SMTPFailure).map { "\($0.code)" } ?? "unknown"
