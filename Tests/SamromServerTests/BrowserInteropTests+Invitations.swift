@@ -123,7 +123,7 @@ extension BrowserInteropTests {
             let rows = try #require(figures["rows"] as? [[String]])
             #expect(!rows.isEmpty && rows.contains { $0.last == "under 5" }, "\(rows)")
             #expect(rows.allSatisfy { $0.last.map { $0 == "under 5" || $0 == "–" || Int($0) != nil } == true }, "\(rows)")
-            #expect(figures["csvHref"] as? String == "/api/stats?month=2026-12&format=csv", "\(figures)")
+            #expect(figures["csvHref"] as? String == "/api/stats?month=2026-12&format=csv&lang=nb", "\(figures)")
             let csv = try #require((figures["csv"] as? [String: String])?.values.first, "no CSV downloaded: \(figures["csv"] ?? "")")
             #expect(csv.contains("under 5"), "\(csv)")
             let figuresEnglish = try #require(figures["english"] as? [String: String])

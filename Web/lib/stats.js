@@ -13,7 +13,7 @@
  */
 import { api } from './api.js';
 import { announce, say } from './ui.js';
-import { t } from './i18n.js';
+import { t, language } from './i18n.js';
 import { lastMonth, monthText } from './booking.js';
 
 /**
@@ -85,7 +85,7 @@ export function bindStats(container, { explain = true } = {}) {
 
   const setCsv = () => {
     const value = /^\d{4}-\d{2}$/.test(month.value) ? month.value : lastMonth();
-    csv.href = `/api/stats?month=${encodeURIComponent(value)}&format=csv`;
+    csv.href = `/api/stats?month=${encodeURIComponent(value)}&format=csv&lang=${language()}`;
     csv.setAttribute('download', `samrom-${value}.csv`);
   };
   setCsv();
@@ -116,7 +116,7 @@ export function bindStats(container, { explain = true } = {}) {
     }
     problem.hidden = true;
     try {
-      shown = /** @type {Figures} */ (await api(`/api/stats?month=${encodeURIComponent(month.value)}`));
+      shown = /** @type {Figures} */ (await api(`/api/stats?month=${encodeURIComponent(month.value)}&lang=${language()}`));
       draw();
       announce(t('stats.shown', { month: monthText(shown.month) }));
     } catch (error) {
@@ -132,6 +132,10 @@ export function bindStats(container, { explain = true } = {}) {
     event.preventDefault();
     load();
   });
-  document.addEventListener('samrom:language', draw);
+  // The server words the figures in the page's language: ask again (a read like any other).
+  document.addEventListener('samrom:language', () => {
+    setCsv();
+    if (shown && !container.closest('[hidden]')) load();
+  });
   return { load };
 }
