@@ -50,6 +50,36 @@ import Testing
         }
     }
 
+    /// `samrom stats`: the month's figures as text or CSV for the annual
+    /// report, the read audited; a leder account is granted here. (The
+    /// counting itself is tested on real calls in StatsAPITests.)
+    @Test func statsPrintTheMonthsFiguresAndTheReadIsLogged() async throws {
+        try await SamromProcess.withDataDirectory { data in
+            let leder = try await SamromProcess.run(
+                ["user", "add", "--username", "leder", "--role", "leder", "--data-dir", data], input: "a long secret passphrase\n")
+            #expect(leder.status == 0, "\(leder.error)")
+            let csv = try await SamromProcess.run(["stats", "--month", "2026-11", "--format", "csv", "--data-dir", data])
+            #expect(csv.status == 0, "\(csv.error)")
+            let rows = csv.output.components(separatedBy: "\r\n")
+            #expect(rows.first == "month,figure,value,description")
+            #expect(rows.contains("2026-11,booked,0,Samtaler med bestilt tid"), "\(rows)")
+            #expect(rows.filter { $0.hasPrefix("2026-11,") }.count == FigureKey.allCases.count)
+            let text = try await SamromProcess.run(["stats", "--month", "2026-11", "--language", "en", "--data-dir", data])
+            #expect(text.status == 0 && text.output.contains("2026-11") && text.output.contains("Calls held"), "\(text.output)")
+
+            for (flags, mentioned) in [
+                (["--month", "2026-13"], "--month"), (["--month", "november"], "--month"), (["--month", "2026-11", "--format", "xml"], "--format"),
+                (["--month", "2026-11", "--time-zone", "Mars/Olympus"], "--time-zone"), (["--month", "2026-11", "--language", "de"], "--language"),
+                ([], "--month"),
+            ] {
+                let bad = try await SamromProcess.run(["stats"] + flags + ["--data-dir", data])
+                #expect(bad.status != 0 && bad.error.contains(mentioned), "\(flags): \(bad.error)")
+            }
+            let export = try await SamromProcess.run(["audit", "export", "--data-dir", data])
+            #expect(export.output.components(separatedBy: "stats.read").count - 1 == 2, "one entry per answered read")
+        }
+    }
+
     @Test func resetSecondFactorForALostPhone() async throws {
         try await SamromProcess.withDataDirectory { data in
             let added = try await SamromProcess.run(

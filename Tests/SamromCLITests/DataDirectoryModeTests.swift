@@ -233,6 +233,21 @@ import Testing
                 (["--max-connections-per-address", "0"], "--max-connections-per-address"),
                 (["--max-connections-per-address", "-5"], "max-connections-per-address"),
                 (["--metrics-token-file", data + "/no-such-file"], "--metrics-token-file"),
+                (["--lobby-opens-minutes", "-1"], "--lobby-opens-minutes"),
+                (["--lobby-opens-minutes", "1441"], "--lobby-opens-minutes"),
+                (["--time-zone", "Europe/Testby"], "--time-zone"),
+                (["--smtp-host", "smtp.testby.kommune.no"], "--smtp-host and --smtp-from go together"),
+                (["--smtp-from", "post@testby.kommune.no"], "--smtp-host and --smtp-from go together"),
+                (["--smtp-ca-file", "/dev/null"], "--smtp-ca-file needs --smtp-host"),
+                (["--smtp-host", "smtp.testby.kommune.no", "--smtp-from", "not an address"], "--smtp-from"),
+                (["--smtp-host", "smtp host", "--smtp-from", "post@testby.kommune.no"], "--smtp-host"),
+                (["--smtp-host", "smtp.testby.kommune.no", "--smtp-from", "post@testby.kommune.no", "--smtp-port", "70000"], "--smtp-port"),
+                (["--smtp-host", "smtp.testby.kommune.no", "--smtp-from", "post@testby.kommune.no", "--smtp-username", "samrom"],
+                 "--smtp-username and --smtp-password-file"),
+                (["--smtp-host", "smtp.testby.kommune.no", "--smtp-from", "post@testby.kommune.no", "--smtp-username", "samrom",
+                  "--smtp-password-file", data + "/missing"], "--smtp-password-file"),
+                (["--smtp-host", "smtp.testby.kommune.no", "--smtp-from", "post@testby.kommune.no", "--smtp-ca-file", data + "/missing"],
+                 "--smtp-ca-file"),
             ]
             for (flags, mentioned) in cases {
                 let run = try await SamromProcess.run(["serve", "--port", "0", "--data-dir", data] + flags)
