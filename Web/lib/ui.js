@@ -44,8 +44,9 @@ export function announce(text) {
   // Two things at once (someone joins, and a new call code follows) are both said:
   // a polite region that changes twice in a moment may only be read the second time.
   const now = Date.now();
-  const recent = now - Number(region.dataset.at ?? 0) < TOGETHER_MS && region.textContent && region.textContent !== text;
-  region.textContent = recent ? `${region.textContent} ${text}` : text;
+  const recent = now - Number(region.dataset.at ?? 0) < TOGETHER_MS && region.textContent;
+  // The same thing said twice in a moment is said once.
+  if (!(recent && region.textContent?.endsWith(text))) region.textContent = recent ? `${region.textContent} ${text}` : text;
   region.dataset.at = String(now);
 }
 
