@@ -20,11 +20,11 @@ struct Stats: AsyncParsableCommand {
         guard ReportMonth(month) != nil else { throw ValidationError("--month must be a month as YYYY-MM, like 2026-11") }
         guard ["text", "csv"].contains(format) else { throw ValidationError("--format must be text or csv") }
         guard TimeZone(identifier: timeZone) != nil else { throw ValidationError("--time-zone must be a time zone name such as Europe/Oslo") }
-        guard FigureLanguage(rawValue: language) != nil else { throw ValidationError("--language must be nb or en") }
+        guard Language(rawValue: language) != nil else { throw ValidationError("--language must be nb or en") }
     }
 
     func run() async throws {
-        guard let month = ReportMonth(month), let zone = TimeZone(identifier: timeZone), let language = FigureLanguage(rawValue: language)
+        guard let month = ReportMonth(month), let zone = TimeZone(identifier: timeZone), let language = Language(rawValue: language)
         else { throw CLIError("invalid options") }
         try await withApp(data) { app in
             let figures = try await app.figures.figures(month: month, timeZone: zone, owner: nil, reader: .system, clientIP: nil)

@@ -1,10 +1,5 @@
 import Foundation
 
-/// The language of a figure's label: Bokmål or English.
-public enum FigureLanguage: String, Sendable, CaseIterable {
-    case nb, en
-}
-
 /// A figure as it may be shown: small numbers never are.
 public enum FigureValue: Sendable, Equatable, Encodable {
     /// 0, or 5 and more (a median in minutes: any number).
@@ -17,7 +12,7 @@ public enum FigureValue: Sendable, Equatable, Encodable {
 
     /// What the text, the CSV file and the page show: the number, "under 5"
     /// (the same in both languages), or "not shown" / "vises ikke".
-    public func text(_ language: FigureLanguage) -> String {
+    public func text(_ language: Language) -> String {
         switch self {
         case .count(let n): String(n)
         case .underFive: "under 5"
@@ -49,7 +44,7 @@ public enum FigureKey: String, Sendable, CaseIterable, Encodable {
     case groupSize3, groupSize4, groupSize5, groupSize6
     case noShows, medianMinutes
 
-    public func label(_ language: FigureLanguage) -> String {
+    public func label(_ language: Language) -> String {
         switch language {
         case .nb:
             switch self {
@@ -95,5 +90,5 @@ public struct Figure: Sendable, Equatable {
         self.value = value
     }
 
-    public func label(_ language: FigureLanguage) -> String { key.label(language) }
+    public func label(_ language: Language) -> String { key.label(language) }
 }

@@ -19,7 +19,7 @@ extension MonthlyFigures {
         public var figures: [Entry]
     }
 
-    public func report(language: FigureLanguage) -> Report {
+    public func report(language: Language) -> Report {
         Report(
             month: month.description, scope: scope.name,
             figures: figures.map { Report.Entry(key: $0.key, label: $0.label(language), value: $0.value) })
@@ -31,7 +31,7 @@ extension MonthlyFigures {
     /// RFC 4180 (UTF-8, CRLF line ends, quoted where needed): one row per
     /// figure, `2026-11,held,12,Samtaler gjennomført`; the value is the
     /// number, "under 5" or "vises ikke"/"not shown", the description the label.
-    public func csv(language: FigureLanguage) -> String {
+    public func csv(language: Language) -> String {
         figures.reduce(into: Self.csvHeader) { text, figure in
             text += AuditCSV.row([month.description, figure.key.rawValue, figure.value.text(language), figure.label(language)])
         }
@@ -39,7 +39,7 @@ extension MonthlyFigures {
 
     /// For the terminal: a title, one aligned line per figure, and what
     /// "under 5" and "not shown" mean.
-    public func text(language: FigureLanguage) -> String {
+    public func text(language: Language) -> String {
         let whose: String
         switch (scope, language) {
         case (.centre, .nb): whose = "hele sentret"

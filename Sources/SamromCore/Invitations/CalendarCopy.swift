@@ -17,7 +17,7 @@ extension CalendarFile {
     ///   - overviewURL: where the veileder opens the call (their overview).
     public static func copy(
         _ copy: CalendarCopy, of consultation: Consultation, booking: Booking, joinURL: String?, role: ParticipantRole,
-        overviewURL: String, host: String, lobbyWindowMinutes: Int, language: SpokenTime.Language, time: SpokenTime, now: Date
+        overviewURL: String, host: String, lobbyWindowMinutes: Int, language: Language, time: SpokenTime, now: Date
     ) -> CalendarFile {
         let invitation = Invitation(
             kind: .invitation, role: role, booking: booking, joinURL: joinURL, lobbyWindowMinutes: lobbyWindowMinutes, language: language)

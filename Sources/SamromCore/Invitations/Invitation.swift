@@ -19,10 +19,10 @@ public struct Invitation: Sendable, Equatable {
     public var joinURL: String?
     /// How long before the start the lobby opens, in minutes.
     public var lobbyWindowMinutes: Int
-    public var language: SpokenTime.Language
+    public var language: Language
 
     public init(
-        kind: Kind, role: ParticipantRole, booking: Booking, joinURL: String?, lobbyWindowMinutes: Int, language: SpokenTime.Language
+        kind: Kind, role: ParticipantRole, booking: Booking, joinURL: String?, lobbyWindowMinutes: Int, language: Language
     ) {
         self.kind = kind
         self.role = role

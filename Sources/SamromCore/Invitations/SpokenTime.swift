@@ -5,10 +5,6 @@ import Foundation
 /// zone (`--time-zone`). The names are spelled here rather than taken from
 /// the system's locale data, so every machine writes the same text.
 public struct SpokenTime: Sendable {
-    public enum Language: String, Sendable, CaseIterable {
-        case nb, en
-    }
-
     public let timeZone: TimeZone
 
     public init(timeZone: TimeZone) {

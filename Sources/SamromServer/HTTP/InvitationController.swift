@@ -174,8 +174,8 @@ struct InvitationController {
         return (try joinURLs.url(token, for: consultation.id, request: request), role)
     }
 
-    static func language(_ raw: String?) throws -> SpokenTime.Language {
-        guard let language = SpokenTime.Language(rawValue: raw ?? SpokenTime.Language.nb.rawValue) else {
+    static func language(_ raw: String?) throws -> Language {
+        guard let language = Language(rawValue: raw ?? Language.nb.rawValue) else {
             throw APIError.badField("\"language\" must be \"nb\" or \"en\".")
         }
         return language

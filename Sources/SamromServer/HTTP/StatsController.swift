@@ -25,7 +25,7 @@ struct StatsController {
         guard let raw = query["month"], let month = ReportMonth(String(raw)) else {
             throw APIError.badField("\"month\" must be a month as YYYY-MM, like 2026-11.")
         }
-        guard let language = FigureLanguage(rawValue: query["lang"].map(String.init) ?? FigureLanguage.nb.rawValue) else {
+        guard let language = Language(rawValue: query["lang"].map(String.init) ?? Language.nb.rawValue) else {
             throw APIError.badField("\"lang\" must be \"nb\" or \"en\".")
         }
         let format = query["format"].map(String.init) ?? "json"
