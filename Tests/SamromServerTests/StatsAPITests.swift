@@ -137,7 +137,9 @@ import Testing
             // The leder may not open a consultation either.
             #expect(try await leder.request(.POST, "/api/consultations", body: "{}").status == 403)
 
-            let reads = try await server.auditEntries().filter { $0.event.action == .statsRead }
+            let refusals = try await server.auditEntries().filter { $0.event.action == .statsRead && $0.event.outcome == .denied }
+            #expect(refusals.count == 1, "the personvernombud's attempt")
+            let reads = try await server.auditEntries().filter { $0.event.action == .statsRead && $0.event.outcome == .allowed }
             #expect(reads.count == 5, "every read, and only the reads that were answered: \(reads.map(\.event.reason))")
             #expect(reads.first?.event.reason == "read the anonymous figures for 2026-11 (the centre)")
         }

@@ -118,7 +118,7 @@ export function bindStats(container, { explain = true } = {}) {
     try {
       shown = /** @type {Figures} */ (await api(`/api/stats?month=${encodeURIComponent(month.value)}&lang=${language()}`));
       draw();
-      announce(t('stats.shown', { month: monthText(shown.month) }));
+      announce(t('stats.shown', { month: monthText(shown.month) }), { supersedes: true });
     } catch (error) {
       const status = /** @type {any} */ (error).status;
       problem.textContent = status === 403 ? t('stats.forbidden') : t('stats.error', { reason: /** @type {Error} */ (error).message });

@@ -37,14 +37,18 @@ export function show(name) {
 /**
  * Says something to screen-reader users (and shows it in the status line).
  * @param {string} text
+ * @param {{ supersedes?: boolean }} [options] supersedes: a new state of the
+ *   same thing, which replaces the line rather than joining it
  */
-export function announce(text) {
+export function announce(text, options = {}) {
+  const supersedes = options.supersedes ?? false;
   const region = document.getElementById('status');
   if (!region) return;
   // Two things at once (someone joins, and a new call code follows) are both said:
   // a polite region that changes twice in a moment may only be read the second time.
+  // A new state of the same thing (other figures shown) replaces the old one instead.
   const now = Date.now();
-  const recent = now - Number(region.dataset.at ?? 0) < TOGETHER_MS && region.textContent;
+  const recent = !supersedes && now - Number(region.dataset.at ?? 0) < TOGETHER_MS && region.textContent;
   // The same thing said twice in a moment is said once.
   if (!(recent && region.textContent?.endsWith(text))) region.textContent = recent ? `${region.textContent} ${text}` : text;
   region.dataset.at = String(now);

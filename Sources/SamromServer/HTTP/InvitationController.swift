@@ -64,7 +64,8 @@ struct InvitationController {
             throw APIError.badField("\"copy\" must be \"veileder\" or \"deltaker\".")
         }
         let language = try Self.language(rawLanguage)
-        let (consultation, booking) = try await booked(try context.consultationParameter(), owner: owner, context: context)
+        let (consultation, booking) = try await booked(
+            try context.consultationParameter(), owner: owner, action: .invitationCalendar, context: context)
         let link = try await link(rawURL, of: consultation, request: request)
         let origin = try joinURLs.origin(request)
         let file = CalendarFile.copy(
@@ -140,16 +141,19 @@ struct InvitationController {
             throw APIError.badField("\"kind\" must be \"invitation\" or \"reminder\".")
         }
         let language = try Self.language(body.language)
-        let (consultation, booking) = try await booked(try context.consultationParameter(), owner: owner, context: context)
+        let (consultation, booking) = try await booked(
+            try context.consultationParameter(), owner: owner, action: .invitationSend, context: context)
         let link = try await link(body.joinUrl, of: consultation, request: request)
         return Invitation(
             kind: kind, role: link.role, booking: booking, joinURL: link.url, lobbyWindowMinutes: lobbyWindowMinutes, language: language)
     }
 
     /// The owner's active consultation and its booked time; 409 `not-booked` without one.
-    private func booked(_ id: ConsultationID, owner: Account, context: SamromRequestContext) async throws -> (Consultation, Booking) {
+    private func booked(
+        _ id: ConsultationID, owner: Account, action: AuditAction, context: SamromRequestContext
+    ) async throws -> (Consultation, Booking) {
         let consultation = try await ConsultationController.mapped {
-            try await consultations.owned(id, by: owner, action: .invitationSend, clientIP: context.clientIP)
+            try await consultations.owned(id, by: owner, action: action, clientIP: context.clientIP)
         }
         switch consultation.status(at: clock.now) {
         case .active: break

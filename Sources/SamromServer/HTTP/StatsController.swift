@@ -19,7 +19,9 @@ struct StatsController {
         switch account.role {
         case .leder: owner = nil
         case .veileder: owner = account.id
-        case .privacyOfficer, .admin: throw APIError.forbidden("The figures are for the leder, and each veileder's own for them.")
+        case .privacyOfficer, .admin:
+            try await figures.refused(reader: .user(account), clientIP: context.clientIP)
+            throw APIError.forbidden("The figures are for the leder, and each veileder's own for them.")
         }
         let query = request.uri.queryParameters
         guard let raw = query["month"], let month = ReportMonth(String(raw)) else {

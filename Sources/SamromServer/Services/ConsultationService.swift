@@ -65,7 +65,9 @@ public final class ConsultationService: Sendable {
         case .expired: throw Failure(code: .expired, message: "This consultation has expired.")
         }
         if let startsAt {
-            (consultation.booking, consultation.expiresAt) = try Self.validatedBooking(startsAt, minutes, for: consultation, now: now)
+            // A moved time keeps its length unless a new one is given.
+            (consultation.booking, consultation.expiresAt) = try Self.validatedBooking(
+                startsAt, minutes ?? consultation.booking?.minutes, for: consultation, now: now)
         } else {
             consultation.booking = nil
         }

@@ -19,6 +19,12 @@ public final class FiguresService: Sendable {
     static let callActions: Set<AuditAction> = [.join, .knock, .admit, .deny, .resume, .leave, .deviceKey, .media, .consultationEnd]
     static let pageSize = 10_000
 
+    /// A read refused for the reader's role: logged like every read.
+    public func refused(reader: AuditActor, clientIP: String?) async throws {
+        try await auditor.record(
+            .statsRead, actor: reader, outcome: .denied, reason: "the figures are for the leder and the veileder", clientIP: clientIP)
+    }
+
     /// The month's figures for the centre (`owner` nil) or one veileder;
     /// the read is logged with `reader` as its actor.
     public func figures(
