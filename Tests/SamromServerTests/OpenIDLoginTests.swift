@@ -20,6 +20,7 @@ import Testing
         ["sub": "kari-sub", "email": "Kari.Nordmann@Testby.kommune.no"],
         ["sub": "ola-sub", "email": "ola@testby.kommune.no"],
         ["sub": "pvo-sub", "email": "pvo@testby.kommune.no"],
+        ["sub": "lena-sub", "email": "lena@testby.kommune.no"],
     ]
 
     /// A server configured for `provider`, with kari linked and ola not.
@@ -37,6 +38,8 @@ import Testing
             _ = try await server.addUser("ola", role: .veileder)
             #expect(try await server.app.store.linkIdentity("kari.nordmann@testby.kommune.no", to: kari.id))
             #expect(try await server.app.store.linkIdentity("pvo@testby.kommune.no", to: pvo.id))
+            let lena = try await server.addUser("lena", role: .leder)
+            #expect(try await server.app.store.linkIdentity("lena@testby.kommune.no", to: lena.id))
             try await body(server)
         }
     }
@@ -127,6 +130,9 @@ import Testing
             // The personvernombud lands on the log's page.
             var ombud = Browser(server: server)
             #expect(try await ombud.logIn(as: "pvo-sub", at: provider).location == "/audit/")
+            // The leder on the figures' page.
+            var leder = Browser(server: server)
+            #expect(try await leder.logIn(as: "lena-sub", at: provider).location == "/leder/")
         } }
     }
 

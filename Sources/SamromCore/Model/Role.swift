@@ -8,6 +8,15 @@ public enum AccountRole: String, Sendable, Codable, CaseIterable {
     case admin
     /// The centre's leader: reads the anonymous monthly figures, nothing else.
     case leder
+
+    /// The page an account of this role lands on after logging in.
+    public var homePage: String {
+        switch self {
+        case .veileder, .admin: "/"
+        case .privacyOfficer: "/audit/"
+        case .leder: "/leder/"
+        }
+    }
 }
 
 /// Who someone is inside a consultation's call.

@@ -150,8 +150,7 @@ struct OpenIDController {
         guard let (account, session) = try await accounts.login(identity: value, provider: client.settings.displayName, clientIP: context.clientIP)
         else { return failed(.staff, "oidc-no-account", returnTo: nil) }
         metrics.logins.increment()
-        // The personvernombud's page is the log's; everyone else's the list.
-        var response = Self.redirect(to: account.role == .privacyOfficer ? "/audit/" : "/")
+        var response = Self.redirect(to: account.role.homePage)
         response.headers.append(HTTPField(name: .setCookie, value: SessionController.cookie(value: session.encoded, maxAge: accounts.sessionMaxAge)))
         response.headers.append(HTTPField(name: .setCookie, value: Self.attemptCookie(.staff, value: "", maxAge: 0)))
         return response
