@@ -31,29 +31,9 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from samrom_browser import axe, browser, open_login, resource_hosts, screenshot, submit_login, wait_for
-
-STATUS = "return document.querySelector('#status').textContent"
-
-
-def send(line):
-    print(json.dumps(line), flush=True)
-
-
-def receive():
-    line = sys.stdin.readline()
-    if not line:
-        raise RuntimeError("the test sent nothing")
-    return json.loads(line)
-
-
-def text(driver, selector):
-    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null", selector)
-
-
-def shown(driver, selector):
-    return driver.execute_script(
-        "const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0", selector)
+from samrom_browser import (
+    STATUS, axe, browser, click, open_login, receive, resource_hosts, screenshot, send, shown, submit_login, text, wait_for,
+)
 
 
 def focused(driver):
@@ -64,10 +44,6 @@ def type_into(driver, selector, value):
     element = driver.find_element(By.CSS_SELECTOR, selector)
     element.clear()
     element.send_keys(value)
-
-
-def click(driver, selector):
-    driver.find_element(By.CSS_SELECTOR, selector).click()
 
 
 def field(driver, selector):

@@ -31,37 +31,9 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from samrom_browser import axe, browser, open_login, resource_hosts, screenshot, submit_login, wait_for
-
-STATUS = "return document.querySelector('#status').textContent"
-
-
-def send(line):
-    print(json.dumps(line), flush=True)
-
-
-def receive():
-    line = sys.stdin.readline()
-    if not line:
-        raise RuntimeError("the test sent nothing")
-    return json.loads(line)
-
-
-def text(driver, selector):
-    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null", selector)
-
-
-def texts(driver, selector):
-    return driver.execute_script("return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent.trim())", selector)
-
-
-def shown(driver, selector):
-    return driver.execute_script(
-        "const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0", selector)
-
-
-def click(driver, selector):
-    driver.find_element(By.CSS_SELECTOR, selector).click()
+from samrom_browser import (
+    STATUS, axe, browser, click, open_login, receive, resource_hosts, screenshot, send, shown, submit_login, text, texts, wait_for,
+)
 
 
 def press(driver, selector):

@@ -5,8 +5,10 @@ so nothing the browser does can leave the machine; Selenium Manager is kept
 offline and the Debian chromedriver that matches the browser is used.
 """
 import base64
+import json
 import os
 import pathlib
+import sys
 import time
 
 os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager reach the internet
@@ -110,3 +112,37 @@ def submit_login(driver, username, password):
         element.clear()
         element.send_keys(value)
     driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+
+
+# The conversation with the Swift test (a JSON line each way) and what the
+# flows read off a page, shared by every flow script.
+
+STATUS = "return document.querySelector('#status').textContent"
+
+
+def send(line):
+    print(json.dumps(line), flush=True)
+
+
+def receive():
+    line = sys.stdin.readline()
+    if not line:
+        raise RuntimeError("the test sent nothing")
+    return json.loads(line)
+
+
+def text(driver, selector):
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null", selector)
+
+
+def texts(driver, selector):
+    return driver.execute_script("return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent.trim())", selector)
+
+
+def shown(driver, selector):
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0", selector)
+
+
+def click(driver, selector):
+    driver.find_element(By.CSS_SELECTOR, selector).click()

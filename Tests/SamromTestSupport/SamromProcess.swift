@@ -108,8 +108,7 @@ public final class ChildProcess: Sendable {
         name = URL(fileURLWithPath: program).lastPathComponent
         logFile = log
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let script = #"""
-            for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null
+        let script = Self.closeInherited + #"""
             exec 2>&1 "$@"
             """#
         var merged = ProcessInfo.processInfo.environment
@@ -117,10 +116,14 @@ public final class ChildProcess: Sendable {
         pid = try Self.spawn(
             "/bin/bash", ["-c", script, name, program] + arguments, environment: merged, log: log.path)
         // If this process dies without stopping the child, the watchdog does.
-        let guardScript = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -KILL \(pid) 2>/dev/null"
+        // It lives as long as the child, so it too must let go of every
+        // descriptor it inherited: holding a Foundation `Process`'s socket, it
+        // hid that process's end, and a test waiting for it hung for good
+        // (seen on a `make test` run: a reaped-never `openssl` under it).
+        let guardScript = Self.closeInherited + "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -KILL \(pid) 2>/dev/null"
         do {
             watchdog = try Self.spawn(
-                "/bin/sh", ["-c", guardScript], environment: ProcessInfo.processInfo.environment, log: "/dev/null")
+                "/bin/bash", ["-c", guardScript], environment: ProcessInfo.processInfo.environment, log: "/dev/null")
         } catch {
             send(SIGKILL, to: pid)
             var status: Int32 = 0
@@ -128,6 +131,13 @@ public final class ChildProcess: Sendable {
             throw error
         }
     }
+
+    /// Bash that closes every descriptor but 0–2 it inherited (bash, not
+    /// sh: dash cannot name a descriptor above 9 in a redirection).
+    private static let closeInherited = #"""
+        for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null
+
+        """#
 
     private static func spawn(
         _ program: String, _ arguments: [String], environment: [String: String], log: String
