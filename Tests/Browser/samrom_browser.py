@@ -14,6 +14,7 @@ import time
 os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager reach the internet
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
 
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -106,7 +107,6 @@ def open_login(driver, url):
 
 def submit_login(driver, username, password):
     """Fills in the login form (#username, #password) and submits it."""
-    from selenium.webdriver.common.by import By
     for field, value in (("username", username), ("password", password)):
         element = driver.find_element(By.ID, field)
         element.clear()

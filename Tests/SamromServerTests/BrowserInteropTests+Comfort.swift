@@ -78,8 +78,12 @@ extension BrowserInteropTests {
             }
             // The deltaker saw the screen (the fake screen is wider than the fake camera), then the camera again.
             #expect(share["localIsScreen"] as? String == "monitor")
+            // WebRTC scales a camera's resolution to the machine's load (320 then
+            // 640 was seen on a busy run), so the camera widths need not match:
+            // the screen's differs from both.
             let widths = ["cameraFrames", "screenFrames", "backFrames"].map { (share[$0] as? [Int])?.last ?? 0 }
-            #expect(widths[0] == widths[2] && widths[1] != widths[0], "widths camera, screen, camera: \(widths)")
+            #expect(
+                widths[0] > 0 && widths[2] > 0 && widths[1] != widths[0] && widths[1] != widths[2], "widths camera, screen, camera: \(widths)")
 
             // The veileder's camera off and on: said over the deltaker's picture and in the live region.
             let cameraOff = try #require(result["cameraOff"] as? [String: String])
