@@ -79,6 +79,13 @@ import Testing
             #expect(foreign.status == 404)
             let entries = try await server.auditEntries().filter { $0.event.action == .consultationBooking }
             #expect(entries.map(\.event.outcome) == [.allowed, .allowed, .denied])
+
+            // An ended consultation takes no new time and sends no invitation.
+            #expect(try await http.request(.POST, "/api/consultations/\(id)/end").status == 200)
+            let late = try await http.request(.PUT, "/api/consultations/\(id)/booking", body: #"{"startsAt":"\#(Self.startText)"}"#)
+            #expect(late.status == 409 && late.errorCode == "ended", "\(late.body)")
+            let invitation = try await http.request(.POST, "/api/consultations/\(id)/invitation", body: "{}")
+            #expect(invitation.status == 409 && invitation.errorCode == "ended", "\(invitation.body)")
         }
     }
 
