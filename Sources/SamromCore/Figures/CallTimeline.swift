@@ -43,7 +43,7 @@ public struct CallTimeline: Sendable, Equatable {
     public static let silenceLimit: TimeInterval = 8 * 60 * 60
 
     /// The entries of the lobby and the call.
-    static let roomActions: Set<AuditAction> = [
+    public static let roomActions: Set<AuditAction> = [
         .join, .knock, .admit, .deny, .resume, .leave, .hold, .media, .deviceKey, .chatHistory, .consultationEnd,
     ]
 

@@ -15,8 +15,6 @@ public final class FiguresService: Sendable {
         self.clock = clock
     }
 
-    /// The actions a call leaves in the log: all the figures read.
-    static let callActions: Set<AuditAction> = [.join, .knock, .admit, .deny, .resume, .leave, .deviceKey, .media, .consultationEnd]
     static let pageSize = 10_000
 
     /// A read refused for the reader's role: logged like every read.
@@ -37,7 +35,7 @@ public final class FiguresService: Sendable {
         while true {
             let page = try await store.auditRecords(matching: filter, limit: Self.pageSize)
             for record in page {
-                if let entry = try record.entry(), Self.callActions.contains(entry.event.action) { entries.append(entry) }
+                if let entry = try record.entry(), CallTimeline.roomActions.contains(entry.event.action) { entries.append(entry) }
             }
             guard page.count == Self.pageSize, let last = page.last else { break }
             filter.afterSeq = last.seq
