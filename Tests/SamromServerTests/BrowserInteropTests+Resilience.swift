@@ -1,6 +1,7 @@
 import Foundation
 import SamromCore
 import SamromServer
+import SamromTestSupport
 import Testing
 
 extension BrowserInteropTests {

@@ -38,9 +38,17 @@ public struct IceServerProvider: Sendable {
     public func servers(for participant: ParticipantID, now: Date) -> [IceServer] {
         guard !urls.isEmpty, let secret else { return [] }
         let expiry = Int(now.timeIntervalSince1970 + lifetime)
-        let username = "\(expiry):\(participant.rawValue)"
+        let (username, credential) = Self.restCredentials(for: participant.rawValue, expiry: expiry, secret: secret)
+        return [IceServer(urls: urls, username: username, credential: credential)]
+    }
+
+    /// TURN REST API credentials as coturn's `use-auth-secret` checks them,
+    /// for browsers and for `samrom doctor` alike: username
+    /// `<unix expiry>:<name>`, credential `base64(HMAC-SHA1(secret, username))`.
+    public static func restCredentials(for name: String, expiry: Int, secret: [UInt8]) -> (username: String, credential: String) {
+        let username = "\(expiry):\(name)"
         let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(username.utf8), using: SymmetricKey(data: secret))
-        return [IceServer(urls: urls, username: username, credential: Data(mac).base64EncodedString())]
+        return (username, Data(mac).base64EncodedString())
     }
 
     /// Accepts `turn:` and `turns:` URLs only (RFC 7065), so a typo cannot
