@@ -116,21 +116,12 @@ struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the retention periods now (serve does it every hour).")
     @OptionGroup var data: DataOptions
-    @Option(name: .customLong("audit-retention-days"), help: "Erase the content of audit entries older than this (default 1826, five years).")
-    var auditRetentionDays: Int = 1826
-    @Option(name: .customLong("chat-retention-days"), help: "Delete sealed chat copies this long after a consultation closed (default 30).")
-    var chatRetentionDays: Int = 30
-
-    func validate() throws {
-        guard (1...36_500).contains(auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1 to 36500") }
-        guard (0...3650).contains(chatRetentionDays) else { throw ValidationError("--chat-retention-days must be 0 to 3650") }
-    }
+    @OptionGroup var retention: RetentionOptions
 
     func run() async throws {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = URL(fileURLWithPath: data.dataDirectory)
-        configuration.auditRetention = TimeInterval(auditRetentionDays) * 86_400
-        configuration.chatRetention = TimeInterval(chatRetentionDays) * 86_400
+        retention.apply(to: &configuration)
         try await withApp(data, configuration: configuration) { app in
             let result = try await Retention.run(store: app.store, auditor: app.auditor, configuration: configuration, clock: app.clock)
             try await app.auditLog.checkpoint()

@@ -172,6 +172,7 @@ public struct SamromApp: Sendable {
         ).register(on: router)
         StatsController(figures: figures, timeZone: configuration.timeZone).register(on: router)
         AuditController(audit: audit, log: auditLog, store: store).register(on: router)
+        AboutController(facts: configuration.privacyFacts).register(on: router)
         OperationsController(metrics: metrics, store: store, access: metricsAccess).register(on: router)
         // `/ws` requests that were not upgraded land here: say why.
         let policy = self.policy

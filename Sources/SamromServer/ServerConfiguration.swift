@@ -44,6 +44,25 @@ public struct ServerConfiguration: Sendable {
     /// ended or its link expired.
     public var chatRetention: TimeInterval = 30 * 86_400
 
+    /// What `--chat-retention-days` and `--audit-retention-days` accept.
+    public static let chatRetentionDaysRange = 0...3650
+    public static let auditRetentionDaysRange = 1...36_500
+
+    /// The municipality's privacy notice and accessibility statement, linked
+    /// from every page's footer (`--privacy-notice-url`,
+    /// `--accessibility-statement-url`; https only).
+    public var privacyNoticeURL: String?
+    public var accessibilityStatementURL: String?
+
+    /// What the pages tell people before they join (`GET /api/about`).
+    public var privacyFacts: PrivacyFacts {
+        let media: PrivacyFacts.MediaPath =
+            turnURLs.isEmpty ? .direct : iceTransportPolicy == .relay ? .relayAlways : .relayWhenNeeded
+        return PrivacyFacts(
+            mediaPath: media, chatRetentionDays: Int(chatRetention / 86_400), auditRetentionDays: Int(auditRetention / 86_400),
+            privacyNoticeUrl: privacyNoticeURL, accessibilityStatementUrl: accessibilityStatementURL)
+    }
+
     public var effectiveAuditOrigin: String {
         if let auditOrigin { return auditOrigin }
         let host = publicOrigin.flatMap { URL(string: $0)?.host } ?? "localhost"

@@ -158,6 +158,9 @@ import Testing
                 (["serve", "--message-rate", "0", "--data-dir", data], nil),
                 (["serve", "--message-rate", "nan", "--data-dir", data], nil),
                 (["serve", "--message-burst", "-5", "--data-dir", data], nil),
+                (["serve", "--privacy-notice-url", "http://kommune.example/personvern", "--data-dir", data], nil),
+                (["serve", "--accessibility-statement-url", "https://uustatus.no/\"><script>", "--data-dir", data], nil),
+                (["serve", "--privacy-notice-url", "https://", "--data-dir", data], nil),
                 (["audit", "export", "--format", "xml", "--data-dir", data], nil),
                 // --store: another database kind, a URL without a host, a server that is not there.
                 (["user", "list", "--store", "mysql://db.example/samrom", "--data-dir", data], nil),

@@ -4,8 +4,10 @@
  * (import this module first): the login form, the call's stage of video
  * tiles, the list of people in the call and the chat panel, rendered from one
  * template each into `<div data-template="login|stage|people|chat">`; the
- * language switch at the top of <main>; and every `data-i18n` text in the
- * chosen language (lib/i18n.js).
+ * language switch at the top of <main>; every `data-i18n` text in the
+ * chosen language (lib/i18n.js); and the footer with the municipality's
+ * privacy notice and accessibility statement, and the facts about the call
+ * where a page asks for them, from the server's configuration (lib/about.js).
  *
  * In the HTML, an element names its text by key:
  *   data-i18n="key"              → textContent
@@ -16,6 +18,7 @@
  * page can redraw what it built itself.
  */
 import { t, language, setLanguage } from './i18n.js';
+import { renderAbout } from './about.js';
 
 /** The shared pieces, each in exactly one place. No user data ever goes in here. */
 const templates = {
@@ -113,3 +116,4 @@ function renderSwitch() {
 renderTemplates();
 renderSwitch();
 translate();
+renderAbout();
