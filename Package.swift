@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // libsodium 1.0.18 (Debian 12) through pkg-config; only `Sodium` imports it.
@@ -40,6 +42,8 @@ let package = Package(
         ),
         // libqrencode 4.1.1 (Debian 12) through pkg-config; only `SamromServer`
         // imports it (the TOTP enrolment QR code), so the fuzz build does not need it.
+        // <sys/timex.h> from glibc, for `samrom doctor`'s clock check.
+        .systemLibrary(name: "CSystemClock"),
         .systemLibrary(
             name: "CQRencode",
             pkgConfig: "libqrencode",
@@ -85,6 +89,7 @@ let package = Package(
                 "SamromStore",
                 "Sodium",
                 "CQRencode",
+                "CSystemClock",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -95,6 +100,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -248,6 +255,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

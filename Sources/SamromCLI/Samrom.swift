@@ -6,7 +6,7 @@ struct Samrom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "samrom",
         abstract: "Private video and chat consultations for health services bound by taushetsplikt.",
-        subcommands: [Serve.self, User.self, Audit.self, Purge.self, Stats.self],
+        subcommands: [Serve.self, DoctorCommand.self, User.self, Audit.self, Purge.self, Stats.self],
         defaultSubcommand: Serve.self)
 }
 

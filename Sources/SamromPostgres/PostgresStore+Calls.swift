@@ -20,6 +20,12 @@ extension PostgresStore: CallStore {
         return secret
     }
 
+    public func databaseTime() async throws -> Date? {
+        guard let row = try await access.rows("SELECT extract(epoch FROM clock_timestamp())::float8", "reading the clock").first
+        else { return nil }
+        return Date(timeIntervalSince1970: try row.decode(Double.self))
+    }
+
     /// The value stored under `name` in `cluster_secret`; if there is none
     /// and a candidate is given, the candidate, stored. The first one stored
     /// wins: every caller, on every instance, reads that one.

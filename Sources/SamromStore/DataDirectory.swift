@@ -51,32 +51,68 @@ public enum DataDirectory {
         }
     }
 
-    /// Directories 0700 and regular files 0600, recursively. Symbolic links
-    /// are neither followed nor changed (chmod would change their target).
+    /// Directories 0700 and regular files 0600, recursively.
     static func secure(_ path: String, isRoot: Bool = false) throws {
+        try walk(path, isRoot: isRoot) { path, info, wanted in try correct(path, info: info, to: wanted) }
+    }
+
+    /// What `samrom doctor` reports and changes nothing: every entry of the
+    /// data directory (itself included) whose mode is not the one `prepare`
+    /// would give it, or that another user owns.
+    public struct Entry: Sendable, Equatable {
+        public let path: String
+        public let mode: mode_t
+        public let wanted: mode_t
+        public let owner: uid_t
+        /// A key that may not be exposed at all (the server refuses to start).
+        public let isSecret: Bool
+
+        public init(path: String, mode: mode_t, wanted: mode_t, owner: uid_t, isSecret: Bool) {
+            self.path = path
+            self.mode = mode
+            self.wanted = wanted
+            self.owner = owner
+            self.isSecret = isSecret
+        }
+    }
+
+    public static func inspect(_ directory: URL) throws -> [Entry] {
+        let secrets = [AuditSigningKey.fileName, SecondFactorKeyFile.fileName].map { directory.appendingPathComponent($0).path }
+        var wrong: [Entry] = []
+        try walk(directory.path, isRoot: true) { path, info, wanted in
+            guard info.st_mode & 0o7777 != wanted || info.st_uid != geteuid() else { return }
+            wrong.append(Entry(path: path, mode: info.st_mode & 0o7777, wanted: wanted, owner: info.st_uid, isSecret: secrets.contains(path)))
+        }
+        return wrong
+    }
+
+    /// Visits `path` and everything under it with the mode it should have:
+    /// directories `directoryMode`, regular files `fileMode`. Symbolic links
+    /// are neither followed nor visited (chmod would change their target),
+    /// except that the data directory itself may be one.
+    private static func walk(_ path: String, isRoot: Bool = false, _ visit: (String, stat, mode_t) throws -> Void) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             throw StorageError(.unavailable, "cannot inspect \(path)")
         }
         let type = info.st_mode & S_IFMT
-        // The data directory itself may be a symbolic link to a directory.
         if isRoot, type == S_IFLNK {
             guard stat(path, &info) == 0 else { throw StorageError(.unavailable, "cannot inspect \(path)") }
         }
         switch info.st_mode & S_IFMT {
         case S_IFDIR:
-            try correct(path, info: info, to: directoryMode)
+            try visit(path, info, directoryMode)
             let entries: [String]
             do {
                 entries = try FileManager.default.contentsOfDirectory(atPath: path)
             } catch {
                 throw StorageError(.unavailable, "cannot list \(path)")
             }
-            for entry in entries {
-                try secure((path as NSString).appendingPathComponent(entry))
+            for entry in entries.sorted() {
+                try walk((path as NSString).appendingPathComponent(entry), visit)
             }
         case S_IFREG:
-            try correct(path, info: info, to: fileMode)
+            try visit(path, info, fileMode)
         default:
             break  // links, sockets, fifos: nothing we made
         }
@@ -90,7 +126,7 @@ public enum DataDirectory {
         }
     }
 
-    static func octal(_ mode: mode_t) -> String {
+    public static func octal(_ mode: mode_t) -> String {
         "0" + String(mode, radix: 8)
     }
 }

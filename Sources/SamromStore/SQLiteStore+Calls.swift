@@ -16,6 +16,9 @@ extension SQLiteStore: CallStore {
         try Self.checked(try await firstStored("route", candidate: Random.bytes(RouteKey.secretLength)))
     }
 
+    /// The same clock as this process's: SQLite runs inside it.
+    public func databaseTime() async throws -> Date? { nil }
+
     /// The value stored under `name` in `clusterSecret`; if there is none
     /// and a candidate is given, the candidate, stored. The first one stored
     /// wins: every caller, in any process, reads that one.

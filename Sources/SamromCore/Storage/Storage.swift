@@ -120,6 +120,10 @@ public protocol ChatStore: Sendable {
 public protocol CallStore: Sendable {
     /// The cluster's secret for `RouteKey`s: made once (32 random bytes),
     /// the same for every instance and every later call.
+    /// The database server's own clock where it runs apart from this process
+    /// (PostgreSQL); nil for an embedded store. Call homes' leases compare
+    /// the instances' clocks, so `samrom doctor` checks that they agree.
+    func databaseTime() async throws -> Date?
     func routeSecret() async throws -> [UInt8]
     /// Takes the home of a consultation's call for `holder` (of instance
     /// `instance`) until `now + lease`, or renews it if `holder` has it. A
