@@ -30,91 +30,92 @@ import Testing
         return try await body(directory)
     }
 
+    /// A coturn on a free port, the certificates, and a data directory with
+    /// one account in it (made by `samrom user add`, as an operator would).
+    static func withSetUp(_ body: (TurnServer, URL, String) async throws -> Void) async throws {
+        let turn = try TurnServer(port: TurnServer.unusedPort())
+        defer { turn.stop() }
+        try await withCertificates { certs in
+            try await SamromProcess.withDataDirectory { data in
+                let added = try await SamromProcess.run(
+                    ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long secret passphrase\n")
+                try #require(added.status == 0, "\(added.error)")
+                try await body(turn, certs, data)
+            }
+        }
+    }
+
     static func lines(_ output: String, _ severity: String, _ check: String) -> [String] {
         output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(severity) && $0.contains(" \(check) ") }
     }
 
     @Test(.enabled(if: TurnServer.available, "needs coturn (make test installs it)"))
     func aGoodSetUpHasNoProblems() async throws {
-        let turn = try TurnServer(port: 3581)
-        defer { turn.stop() }
-        try await Self.withCertificates { certs in
-            try await SamromProcess.withDataDirectory { data in
-                let added = try await SamromProcess.run(
-                    ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long secret passphrase\n")
-                try #require(added.status == 0, "\(added.error)")
-                let run = try await SamromProcess.run([
-                    "doctor", "--data-dir", data,
-                    "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", certs.appendingPathComponent("server.key").path,
-                    "--trust-ca-file", certs.appendingPathComponent("ca.crt").path,
-                    "--public-origin", "https://localhost:8443",
-                    "--turn-url", turn.url, "--turn-url", "turn:127.0.0.1:\(turn.port)?transport=tcp", "--turn-secret-file", turn.secretFile.path,
-                    "--min-free-disk-mb", "1",
-                ])
-                #expect(run.status == 0, "\(run.output)\n\(run.error)")
-                for check in ["certificate", "data-directory", "public-origin", "retention", "disk", "store"] {
-                    #expect(Self.lines(run.output, "ok", check).count >= 1, "\(check): \(run.output)")
-                }
-                #expect(Self.lines(run.output, "ok", "turn").count == 2, "\(run.output)")
-                #expect(!run.output.contains("PROBLEM"), "\(run.output)")
-                #expect(run.output.contains("trusted, for localhost"), "\(run.output)")
-                // Never the TURN secret.
-                #expect(!run.output.contains(turn.secret) && !run.error.contains(turn.secret))
+        try await Self.withSetUp { turn, certs, data in
+            let run = try await SamromProcess.run([
+                "doctor", "--data-dir", data,
+                "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", certs.appendingPathComponent("server.key").path,
+                "--trust-ca-file", certs.appendingPathComponent("ca.crt").path,
+                "--public-origin", "https://localhost:8443",
+                "--turn-url", turn.url, "--turn-url", "turn:127.0.0.1:\(turn.port)?transport=tcp", "--turn-secret-file", turn.secretFile.path,
+                "--min-free-disk-mb", "1",
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            for check in ["certificate", "data-directory", "public-origin", "retention", "disk", "store"] {
+                #expect(Self.lines(run.output, "ok", check).count >= 1, "\(check): \(run.output)")
             }
+            #expect(Self.lines(run.output, "ok", "turn").count == 2, "\(run.output)")
+            #expect(!run.output.contains("PROBLEM"), "\(run.output)")
+            #expect(run.output.contains("trusted, for localhost"), "\(run.output)")
+            // Never the TURN secret.
+            #expect(!run.output.contains(turn.secret) && !run.error.contains(turn.secret))
         }
     }
 
     @Test(.enabled(if: TurnServer.available, "needs coturn (make test installs it)"))
     func aBrokenSetUpIsToldInPlainWordsAndExitsNonZero() async throws {
-        let turn = try TurnServer(port: 3583)
-        defer { turn.stop() }
-        try await Self.withCertificates { certs in
-            try await SamromProcess.withDataDirectory { data in
-                let added = try await SamromProcess.run(
-                    ["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "a long secret passphrase\n")
-                try #require(added.status == 0, "\(added.error)")
-                // A restore that left the database readable by everyone.
-                let database = data + "/samrom.sqlite"
-                #expect(chmod(database, 0o644) == 0)
-                // A key that is not the certificate's.
-                let otherKey = certs.appendingPathComponent("other.key").path
-                #expect(try await Self.tool("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", otherKey]) == 0)
-                // The wrong TURN secret.
-                let wrongSecret = certs.appendingPathComponent("wrong-turn-secret").path
-                try Data("not-the-secret-coturn-has-0123456789".utf8).write(to: URL(fileURLWithPath: wrongSecret))
+        try await Self.withSetUp { turn, certs, data in
+            // A restore that left the database readable by everyone.
+            let database = data + "/samrom.sqlite"
+            #expect(chmod(database, 0o644) == 0)
+            // A key that is not the certificate's.
+            let otherKey = certs.appendingPathComponent("other.key").path
+            #expect(try await Self.tool("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", otherKey]) == 0)
+            // The wrong TURN secret.
+            let wrongSecret = certs.appendingPathComponent("wrong-turn-secret").path
+            try Data("not-the-secret-coturn-has-0123456789".utf8).write(to: URL(fileURLWithPath: wrongSecret))
 
-                let run = try await SamromProcess.run([
-                    "doctor", "--data-dir", data,
-                    "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", otherKey,
-                    "--turn-url", turn.url, "--turn-url", "turn:127.0.0.1:9?transport=udp", "--turn-secret-file", wrongSecret,
-                    "--turn-timeout", "2",
-                    "--audit-retention-days", "90",
-                    "--min-free-disk-mb", "100000000",
-                ])
-                #expect(run.status == 1, "\(run.output)\n\(run.error)")
-                let problems = run.output.split(separator: "\n").filter { $0.hasPrefix("PROBLEM") }.map(String.init)
-                // The key, and a certificate no browser trusts (no --trust-ca-file, no public origin).
-                #expect(problems.contains { $0.contains("certificate") && $0.contains("--tls-key is not the key of the certificate") }, "\(problems)")
-                #expect(problems.contains { $0.contains("certificate") && $0.contains("browsers would not trust it") }, "\(problems)")
-                #expect(problems.contains { $0.contains("data-directory") && $0.contains("samrom.sqlite has mode 0644") }, "\(problems)")
-                #expect(problems.contains { $0.contains("public-origin") && $0.contains("--public-origin is not set") }, "\(problems)")
-                #expect(problems.contains { $0.contains(" turn ") && $0.contains(turn.url) }, "\(problems)")
-                #expect(problems.contains { $0.contains(" turn ") && $0.contains("127.0.0.1:9") }, "\(problems)")
-                #expect(problems.contains { $0.contains(" disk ") && $0.contains("less than") }, "\(problems)")
-                #expect(Self.lines(run.output, "warning", "retention").first?.contains("90 days") == true, "\(run.output)")
-                #expect(run.output.contains("problems,"), "\(run.output)")
-                #expect(!run.output.contains("not-the-secret-coturn-has"))
+            let run = try await SamromProcess.run([
+                "doctor", "--data-dir", data,
+                "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", otherKey,
+                "--turn-url", turn.url, "--turn-url", "turn:127.0.0.1:9?transport=udp", "--turn-secret-file", wrongSecret,
+                "--turn-timeout", "2",
+                "--audit-retention-days", "90",
+                "--min-free-disk-mb", "100000000",
+            ])
+            #expect(run.status == 1, "\(run.output)\n\(run.error)")
+            let problems = run.output.split(separator: "\n").filter { $0.hasPrefix("PROBLEM") }.map(String.init)
+            // The key, and a certificate no browser trusts (no --trust-ca-file, no public origin).
+            #expect(problems.contains { $0.contains("certificate") && $0.contains("--tls-key is not the key of the certificate") }, "\(problems)")
+            #expect(problems.contains { $0.contains("certificate") && $0.contains("browsers would not trust it") }, "\(problems)")
+            #expect(problems.contains { $0.contains("data-directory") && $0.contains("samrom.sqlite has mode 0644") }, "\(problems)")
+            #expect(problems.contains { $0.contains("public-origin") && $0.contains("--public-origin is not set") }, "\(problems)")
+            #expect(problems.contains { $0.contains(" turn ") && $0.contains(turn.url) }, "\(problems)")
+            #expect(problems.contains { $0.contains(" turn ") && $0.contains("127.0.0.1:9") }, "\(problems)")
+            #expect(problems.contains { $0.contains(" disk ") && $0.contains("less than") }, "\(problems)")
+            #expect(Self.lines(run.output, "warning", "retention").first?.contains("90 days") == true, "\(run.output)")
+            #expect(run.output.contains("problems,"), "\(run.output)")
+            #expect(!run.output.contains("not-the-secret-coturn-has"))
 
-                // A certificate for another name than the public origin's.
-                let renamed = try await SamromProcess.run([
-                    "doctor", "--data-dir", data, "--min-free-disk-mb", "0", "--public-origin", "https://samrom.kommune.example",
-                    "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", certs.appendingPathComponent("server.key").path,
-                    "--trust-ca-file", certs.appendingPathComponent("ca.crt").path,
-                ])
-                #expect(renamed.status == 1)
-                #expect(Self.lines(renamed.output, "PROBLEM", "certificate").first?.contains("it is not for samrom.kommune.example") == true,
-                        "\(renamed.output)")
-            }
+            // A certificate for another name than the public origin's.
+            let renamed = try await SamromProcess.run([
+                "doctor", "--data-dir", data, "--min-free-disk-mb", "0", "--public-origin", "https://samrom.kommune.example",
+                "--tls-cert", certs.appendingPathComponent("server.crt").path, "--tls-key", certs.appendingPathComponent("server.key").path,
+                "--trust-ca-file", certs.appendingPathComponent("ca.crt").path,
+            ])
+            #expect(renamed.status == 1)
+            #expect(Self.lines(renamed.output, "PROBLEM", "certificate").first?.contains("it is not for samrom.kommune.example") == true,
+                    "\(renamed.output)")
         }
     }
 

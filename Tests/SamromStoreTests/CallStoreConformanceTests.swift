@@ -16,6 +16,23 @@ import Testing
         StoredSeat(participant: .random(), role: role, resume: ResumeToken.random().hash, lastKeyId: lastKeyId)
     }
 
+    /// `samrom doctor` compares this machine's clock with the database's,
+    /// which leases depend on: PostgreSQL's own, read there; none for SQLite,
+    /// which runs in this process.
+    @Test(arguments: StoreKind.allCases) func theDatabasesClock(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let time = try await store.databaseTime()
+            switch kind {
+            case .sqlite:
+                #expect(time == nil)
+            case .postgres:
+                // The same machine's clock, read by the server: within a generous bound on a shared machine.
+                let read = try #require(time)
+                #expect(abs(read.timeIntervalSinceNow) < 30, "\(read)")
+            }
+        }
+    }
+
     // MARK: Claims
 
     @Test(arguments: StoreKind.allCases) func claimRenewRefuseAndTakeOver(kind: StoreKind) async throws {
