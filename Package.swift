@@ -58,6 +58,7 @@ let package = Package(
             name: "SamromCore",
             dependencies: [
                 "Sodium",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -54,6 +54,16 @@ public enum MicroBenchmarks {
             at: Date(), actor: .participant(participant, role: .deltaker), action: .join, consultation: .random(), outcome: .allowed,
             reason: "came back within the grace period", clientIP: "127.0.0.1")
         time("audit entry canonical bytes") { _ = AuditEntry(seq: 123_456, event: event).canonicalBytes() }
+        // The audit log's leaf hash (what `samrom audit verify` spends its time on), by
+        // both libraries on the same entry and into the same buffer: swift-crypto's is used.
+        let entry = AuditEntry(seq: 123_456, event: event).canonicalBytes()
+        var digest = [UInt8](repeating: 0, count: 32)
+        entry.withUnsafeBytes { bytes in
+            digest.withUnsafeMutableBytes { out in
+                time("audit leaf hash, libsodium (\(entry.count) B)") { SHA256.hash(prefix: 0x00, bytes, into: out) }
+                time("audit leaf hash, swift-crypto (\(entry.count) B)") { TreeHash.hash(prefix: 0x00, bytes, into: out) }
+            }
+        }
         return lines
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ReferenceMerkle
 import SamromCore
+import Sodium
 import Testing
 
 /// The production tree against an independent implementation of RFC 9162,
@@ -29,6 +30,26 @@ import Testing
         var tree = MerkleTree()
         for entry in entries { tree.append(leafHash: MerkleTree.leafHash(entry)) }
         return tree
+    }
+
+    /// The tree hashes with swift-crypto's SHA-256 (faster here); libsodium's
+    /// gives the same bytes, for every length around the block boundaries.
+    @Test func treeHashIsLibsodiumsSHA256() {
+        for length in [0, 1, 31, 55, 56, 63, 64, 65, 119, 120, 127, 128, 250, 1000, 4096] {
+            let first = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let second = (0..<(length / 3)).map { UInt8(truncatingIfNeeded: $0 &* 17) }
+            for prefix: UInt8 in [0x00, 0x01] {
+                var ours = [UInt8](repeating: 0, count: 32), theirs = [UInt8](repeating: 0, count: 32)
+                first.withUnsafeBytes { f in
+                    second.withUnsafeBytes { s in
+                        ours.withUnsafeMutableBytes { TreeHash.hash(prefix: prefix, f, s, into: $0) }
+                        theirs.withUnsafeMutableBytes { SHA256.hash(prefix: prefix, f, s, into: $0) }
+                    }
+                }
+                #expect(ours == theirs, "length \(length), prefix \(prefix)")
+            }
+        }
+        #expect(TreeHash.empty == SHA256.hash([UInt8]()))
     }
 
     @Test func rootsMatchTheRFC6962TestVectors() throws {

@@ -184,7 +184,7 @@ public enum AuditVerifier {
                             for i in stride(from: lane - 1, to: count, by: lanes) where batch.present[i] {
                                 let entry = UnsafeRawBufferPointer(rebasing: bytes[batch.starts[i]..<batch.starts[i + 1]])
                                 out[i] = withUnsafeMutableBytes(of: &computed) { c in
-                                    SHA256.hash(prefix: 0x00, entry, into: c)
+                                    TreeHash.hash(prefix: 0x00, entry, into: c)
                                     return c.elementsEqual(UnsafeRawBufferPointer(rebasing: hashes[(i * 32)..<(i * 32 + 32)]))
                                 }
                             }

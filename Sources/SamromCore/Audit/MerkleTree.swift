@@ -23,20 +23,20 @@ public struct MerkleTree: Sendable {
 
     public static func leafHash(_ entry: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: hashLength)
-        entry.withUnsafeBytes { e in out.withUnsafeMutableBytes { SHA256.hash(prefix: 0x00, e, into: $0) } }
+        entry.withUnsafeBytes { e in out.withUnsafeMutableBytes { TreeHash.hash(prefix: 0x00, e, into: $0) } }
         return out
     }
 
     public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: hashLength)
         left.withUnsafeBytes { l in
-            right.withUnsafeBytes { r in out.withUnsafeMutableBytes { SHA256.hash(prefix: 0x01, l, r, into: $0) } }
+            right.withUnsafeBytes { r in out.withUnsafeMutableBytes { TreeHash.hash(prefix: 0x01, l, r, into: $0) } }
         }
         return out
     }
 
     /// MTH({}) = SHA-256 of the empty string.
-    public static let emptyRoot = SHA256.hash([UInt8]())
+    public static let emptyRoot = TreeHash.empty
 
     // MARK: Growing
 
@@ -59,7 +59,7 @@ public struct MerkleTree: Sendable {
                     let count = all.count
                     let left = UnsafeRawBufferPointer(rebasing: all[(count - 64)..<(count - 32)])
                     let right = UnsafeRawBufferPointer(rebasing: all[(count - 32)..<count])
-                    SHA256.hash(prefix: 0x01, left, right, into: parent)
+                    TreeHash.hash(prefix: 0x01, left, right, into: parent)
                 }
                 levels[level + 1].append(contentsOf: UnsafeRawBufferPointer(parent))
             }
