@@ -34,6 +34,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        if let heaptrack = HeapProfile.environment(for: name) { process.environment = heaptrack }
         try process.run()
         let server = ServerProcess(name: name, process: process, port: port)
         let deadline = Date().addingTimeInterval(timeout)
@@ -46,6 +47,26 @@ final class ServerProcess: @unchecked Sendable {
         }
         server.stop()
         throw StartFailed(description: "\(name) did not listen on \(port) within \(Int(timeout)) s; see \(log.path)")
+    }
+
+    /// With `SAMROM_BENCH_HEAPTRACK=<directory>`, every server runs under
+    /// heaptrack's allocation recorder, writing `<directory>/<name>.raw`
+    /// (read with `scripts/heap-breakdown.py`). Its own bookkeeping and slower
+    /// allocations change the RSS and timings, so results of such a run are
+    /// for the breakdown only.
+    enum HeapProfile {
+        static let preload = "/usr/lib/heaptrack/libheaptrack_preload.so"
+
+        static func environment(for name: String) -> [String: String]? {
+            guard let directory = ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"], !directory.isEmpty else {
+                return nil
+            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["LD_PRELOAD"] = preload
+            let file = name.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" }
+            environment["DUMP_HEAPTRACK_OUTPUT"] = URL(fileURLWithPath: directory).appendingPathComponent("\(file).raw").path
+            return environment
+        }
     }
 
     /// User plus system CPU seconds so far.

@@ -190,6 +190,7 @@ actor ConsultationSession {
 
     /// A frame from a connection of this room (parsed and rate-limited by its socket).
     func receive(_ message: ClientMessage, from id: ConnectionID) async {
+        if case .signal(let to, let signal) = message { return relay(signal, to: to, from: id) }
         guard let link = links[id], !link.closing else { return }
         environment.metrics.messages.increment()
         let now = environment.clock.now
@@ -199,10 +200,8 @@ actor ConsultationSession {
                 send(.pong, to: id)
             case .hello:
                 throw SignalError(.alreadyJoined, "this connection has already said hello")
-            case .signal(let to, let signal):
-                guard case .send(let target, let relayed) = try room.relay(signal, to: to, from: id) else { return }
-                send(relayed, to: target)
-                environment.metrics.relayed.increment()
+            case .signal:
+                preconditionFailure("relayed above")
             case .key(let publicKey):
                 let key = Room.AnnouncedKey(publicKey: Base64URL.encode(publicKey.bytes), keyId: DeviceKey.keyID(publicKey))
                 await perform(try room.announceKey(key, from: id))
@@ -226,6 +225,23 @@ actor ConsultationSession {
             }
         } catch {
             // Inside a room a refused request is answered and the session goes on.
+            fail(id, error)
+        }
+    }
+
+    /// A `signal` frame, relayed to its one recipient as it came: most of a
+    /// call's frames. Synchronous (no store, no audit), so the socket's
+    /// reader calls it directly and its task's stack stays shallow (not
+    /// inlined there: its temporaries would join the reader's async frame).
+    @inline(never)
+    func relay(_ signal: SealedSignal, to: ParticipantID, from id: ConnectionID) {
+        guard let link = links[id], !link.closing else { return }
+        environment.metrics.messages.increment()
+        do {
+            guard case .send(let target, let relayed) = try room.relay(signal, to: to, from: id) else { return }
+            send(relayed, to: target)
+            environment.metrics.relayed.increment()
+        } catch {
             fail(id, error)
         }
     }

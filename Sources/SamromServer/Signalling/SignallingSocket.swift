@@ -11,16 +11,40 @@ import SamromCore
 /// that room's `ConsultationSession` directly. Oversized messages end the
 /// connection with 1009.
 struct SignallingSocket: Sendable {
+    /// The few settings a socket needs, not the whole configuration: the
+    /// reader's async frame lives as long as the connection and holds them.
+    struct Limits: Sendable {
+        var helloTimeout: Duration
+        var maxMessageBytes: Int
+        var messagesPerSecond: Double
+        var messageBurst: Double
+        var maxRejectedMessages: Int
+
+        init(_ configuration: ServerConfiguration) {
+            helloTimeout = configuration.helloTimeout
+            maxMessageBytes = configuration.maxMessageBytes
+            messagesPerSecond = configuration.messagesPerSecond
+            messageBurst = configuration.messageBurst
+            maxRejectedMessages = configuration.maxRejectedMessages
+        }
+    }
+
     let hub: SignallingHub
-    let configuration: ServerConfiguration
+    let limits: Limits
     let clock: WallClock
+
+    init(hub: SignallingHub, configuration: ServerConfiguration, clock: WallClock) {
+        self.hub = hub
+        self.limits = Limits(configuration)
+        self.clock = clock
+    }
 
     func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, account: Account?, clientIP: String?,
         identified: VerifiedIdentity? = nil, askedFor: String? = nil
     ) async throws {
         let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
-        let helloTimeout = configuration.helloTimeout
+        let helloTimeout = limits.helloTimeout
         let hub = self.hub
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -54,48 +78,121 @@ struct SignallingSocket: Sendable {
     }
 
     private func read(_ inbound: WebSocketInboundStream, connection id: ConnectionID) async throws {
-        var bucket = TokenBucket(
-            ratePerSecond: configuration.messagesPerSecond, burst: configuration.messageBurst, now: clock.now)
-        var rejectedInARow = 0
-        var closing = false
+        var flood = FloodGuard(limits, now: clock.now)
         var session: ConsultationSession?
-        for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
-            // After the close was sent, frames still in flight are ignored
-            // until the peer's close frame ends the stream.
-            if closing { continue }
-            guard bucket.take(now: clock.now) else {
-                rejectedInARow += 1
-                if rejectedInARow >= configuration.maxRejectedMessages {
-                    await hub.reject(SignalError(.rateLimited, "too many messages; closing"), to: id)
-                    await hub.close(id, code: .policyViolation, reason: "rate-limited")
-                    closing = true
-                    continue
+        for try await message in inbound.messages(maxSize: limits.maxMessageBytes) {
+            switch flood.admit(now: clock.now) {
+            case .accept:
+                if let session, let (to, signal) = Self.signal(in: message) {
+                    // The relay, most frames of a call, stays on this task: it
+                    // goes no deeper than the session's synchronous `relay`.
+                    await session.relay(signal, to: to, from: id)
+                } else {
+                    // Everything else runs in a child task, awaited before
+                    // the next frame is read (so frames keep their order). A
+                    // task keeps the memory of its deepest call stack until it
+                    // ends; this reader lives as long as the connection, while
+                    // hello, the session's other requests, the store and the
+                    // audit log go many calls deep, so their frames live and
+                    // die with the child (docs/benchmarks.md, idle connections).
+                    async let handled = Self.handle(message, session: session, hub: hub, connection: id)
+                    session = await handled
                 }
-                // Say it once per burst, not once per dropped frame.
-                if rejectedInARow == 1 || rejectedInARow % 50 == 0 {
-                    await hub.reject(SignalError(.rateLimited, "slow down; messages were dropped"), to: id)
-                }
+            case .ignore:
                 continue
-            }
-            rejectedInARow = 0
-            guard case .text(let text) = message else {
-                await hub.reject(SignalError(.badJSON, "binary frames are not part of this protocol"), to: id)
-                continue
-            }
-            let parsed: ClientMessage
-            do {
-                parsed = try ClientMessage.decode(text)
-            } catch {
-                await hub.reject(error, to: id)
-                continue
-            }
-            if let session {
-                await session.receive(parsed, from: id)
-            } else if case .hello(let credential) = parsed {
-                session = await hub.hello(credential, from: id)
-            } else {
-                await hub.receive(parsed, from: id)
+            case .warn, .close:
+                await Self.refuse(flood, hub: hub, connection: id)
             }
         }
+    }
+
+    /// Tells a flooding client that its frames were dropped, or closes it.
+    @inline(never)
+    private static func refuse(_ flood: FloodGuard, hub: SignallingHub, connection id: ConnectionID) async {
+        if flood.isClosing {
+            await hub.reject(SignalError(.rateLimited, "too many messages; closing"), to: id)
+            await hub.close(id, code: .policyViolation, reason: "rate-limited")
+        } else {
+            await hub.reject(SignalError(.rateLimited, "slow down; messages were dropped"), to: id)
+        }
+    }
+
+    /// A `signal` frame's recipient and box; nil for every other frame
+    /// (which `handle` parses again, off this task).
+    @inline(never)  // its temporaries stay off the reader's long-lived async frame
+    private static func signal(in message: WebSocketMessage) -> (ParticipantID, SealedSignal)? {
+        guard case .text(let text) = message, case .signal(let to, let signal)? = try? ClientMessage.decode(text) else { return nil }
+        return (to, signal)
+    }
+
+    /// Parses a frame and gives it to the connection's session, or to the
+    /// hub before `hello` has put the connection in a room; a frame that does
+    /// not parse is answered. Returns the session the connection belongs to afterwards.
+    private static func handle(
+        _ message: WebSocketMessage, session: ConsultationSession?, hub: SignallingHub, connection id: ConnectionID
+    ) async -> ConsultationSession? {
+        let frame: Result<ClientMessage, SignalError>
+        if case .text(let text) = message {
+            frame = Result { () throws(SignalError) in try ClientMessage.decode(text) }
+        } else {
+            frame = .failure(SignalError(.badJSON, "binary frames are not part of this protocol"))
+        }
+        switch frame {
+        case .failure(let error):
+            await hub.reject(error, to: id)
+            return session
+        case .success(let parsed):
+            if let session {
+                await session.receive(parsed, from: id)
+                return session
+            } else if case .hello(let credential) = parsed {
+                return await hub.hello(credential, from: id)
+            } else {
+                await hub.receive(parsed, from: id)
+                return nil
+            }
+        }
+    }
+}
+
+/// What a connection's reader does with each frame as it arrives: the token
+/// bucket decides whether it is taken; dropped frames are answered once per
+/// burst, and after `maxRejectedMessages` in a row the connection is closed
+/// (frames still in flight after that are ignored until the peer's close
+/// frame ends the stream).
+struct FloodGuard {
+    enum Verdict: Equatable {
+        case accept
+        /// Dropped without a word (said already, or closing).
+        case ignore
+        /// Dropped; tell the client to slow down.
+        case warn
+        /// Dropped, and the connection is to be closed.
+        case close
+    }
+
+    private var bucket: TokenBucket
+    private let maxRejected: Int
+    private var rejectedInARow = 0
+    private(set) var isClosing = false
+
+    init(_ limits: SignallingSocket.Limits, now: Date) {
+        bucket = TokenBucket(ratePerSecond: limits.messagesPerSecond, burst: limits.messageBurst, now: now)
+        maxRejected = limits.maxRejectedMessages
+    }
+
+    mutating func admit(now: Date) -> Verdict {
+        if isClosing { return .ignore }
+        guard bucket.take(now: now) else {
+            rejectedInARow += 1
+            if rejectedInARow >= maxRejected {
+                isClosing = true
+                return .close
+            }
+            // Once per burst, not once per dropped frame.
+            return rejectedInARow == 1 || rejectedInARow % 50 == 0 ? .warn : .ignore
+        }
+        rejectedInARow = 0
+        return .accept
     }
 }
