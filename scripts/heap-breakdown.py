@@ -6,8 +6,9 @@
     python3 scripts/heap-breakdown.py /tmp/heap/samrom.raw --per 2000
 
 heaptrack (Debian's `heaptrack`) records every allocation with its stack.
-This script takes the heap at its peak (while the bench holds its idle
-connections: the connections scenario closes them only after measuring),
+This script takes the heap the server still held when the recording ended
+(under heaptrack the connections scenario kills the server with SIGKILL while
+every connection is held, so that is exactly the held heap),
 gives each allocation to the part of the stack that asked for it, and prints
 the bytes per part, divided by `--per` (the connections held). The parts
 are matched from the allocating frame outwards: the first frame that belongs
@@ -85,8 +86,8 @@ TASK = "Swift tasks: task objects"
 OTHER = "other (runtime, libc, start-up)"
 
 
-def flamegraph(recording: str) -> str:
-    """heaptrack_print's stacks file (peak cost), interpreting a .raw first."""
+def flamegraph(recording: str, cost: str) -> str:
+    """heaptrack_print's stacks file, interpreting a .raw first."""
     work = tempfile.mkdtemp(prefix="heap-breakdown-")
     data = recording
     if recording.endswith(".raw"):
@@ -96,7 +97,7 @@ def flamegraph(recording: str) -> str:
             out.write(interpreted.stdout)
     stacks = os.path.join(work, "stacks.txt")
     subprocess.run(
-        ["heaptrack_print", "-f", data, "-p", "0", "-a", "0", "-T", "0", "--flamegraph-cost-type", "peak", "-F", stacks],
+        ["heaptrack_print", "-f", data, "-p", "0", "-a", "0", "-T", "0", "--flamegraph-cost-type", cost, "-F", stacks],
         stdout=subprocess.DEVNULL, check=True)
     with open(stacks, encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -149,31 +150,45 @@ def classify(frames):
     return OTHER, function_of(frames[-1]) if frames else "?"
 
 
+def breakdown(recording: str, cost: str):
+    """Bytes per part, and per part the frames that asked for them."""
+    stacks = []
+    for line in flamegraph(recording, cost).splitlines():
+        stack, _, amount = line.rpartition(" ")
+        if amount.isdigit() and int(amount) > 0 and stack:
+            stacks.append(([re.sub(r" \([^()]*\)$", "", f) for f in stack.split(";") if f], int(amount)))
+    names = demangled({f for frames, _ in stacks for f in frames})
+    parts = collections.Counter()
+    causes = collections.defaultdict(collections.Counter)
+    for frames, bytes_ in stacks:
+        part, cause = classify([names[f] for f in frames])
+        parts[part] += bytes_
+        causes[part][cause] += bytes_
+    return parts, causes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("recording", help="heaptrack .raw (from the bench) or .gz")
     parser.add_argument("--per", type=int, default=1, help="divide by this many connections")
     parser.add_argument("--causes", type=int, default=3, help="name this many causes per part")
+    parser.add_argument("--cost", default="leaked", choices=["leaked", "peak"],
+                        help="leaked: held when the recording ended (default); peak: at the heap's highest")
+    parser.add_argument("--baseline", help="a recording of the same server holding (almost) nothing, subtracted")
+    parser.add_argument("--baseline-per", type=int, default=0, help="connections the baseline recording held")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
 
-    stacks = []
-    for line in flamegraph(args.recording).splitlines():
-        stack, _, cost = line.rpartition(" ")
-        if cost.isdigit() and int(cost) > 0 and stack:
-            stacks.append(([re.sub(r" \([^()]*\)$", "", f) for f in stack.split(";") if f], int(cost)))
-    names = demangled({f for frames, _ in stacks for f in frames})
+    parts, causes = breakdown(args.recording, args.cost)
+    per = args.per
+    if args.baseline:
+        # The same server holding (almost) nothing: what it holds anyway.
+        base, _ = breakdown(args.baseline, args.cost)
+        parts.subtract(base)
+        per -= args.baseline_per
+    total = sum(parts.values())
 
-    parts = collections.Counter()
-    causes = collections.defaultdict(collections.Counter)
-    total = 0
-    for frames, bytes_ in stacks:
-        part, cause = classify([names[f] for f in frames])
-        parts[part] += bytes_
-        causes[part][cause] += bytes_
-        total += bytes_
-
-    per = max(args.per, 1)
+    per = max(per, 1)
     if args.markdown:
         print("| part | heap per connection | share |")
         print("|---|---|---|")
@@ -185,9 +200,9 @@ def main():
         else:
             print(f"{bytes_ / per / 1024:8.1f} KiB  {share:4.0f} %  {part}   [{top}]")
     if args.markdown:
-        print(f"| **heap at its peak** | **{total / per / 1024:.1f} KiB** | |")
+        print(f"| **heap held** | **{total / per / 1024:.1f} KiB** | |")
     else:
-        print(f"{total / per / 1024:8.1f} KiB         heap at its peak, per {per}")
+        print(f"{total / per / 1024:8.1f} KiB         heap held, per {per}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import Synchronization
 
 /// The ceiling of Samrom's own stack: a WebSocket relay on exactly the same
 /// Hummingbird, TLS and WebSocket settings as `samrom serve` (same frame
-/// limit, pings, close timeout, UTF-8 validation, one writer task per
+/// limit, pings, close timeout, UTF-8 validation, receive buffer, one writer task per
 /// connection draining an outbox), but with no application logic at all: no
 /// hello, no JSON, no rooms beyond "the two sockets that asked for the same
 /// `?room=`", no rate limit, no audit. Every frame goes to the other socket
@@ -34,13 +34,18 @@ public enum CeilingServer {
             let room = context.request.uri.queryParameters.get("room") ?? ""
             try await relay(room: room, rooms: rooms, inbound: inbound, outbound: outbound)
         }
-        let server = try HTTPServerBuilder.tls(
-                .http1WebSocketUpgrade(
-                    webSocketRouter: webSocketRouter,
-                    configuration: .init(
-                        http1: .init(idleTimeout: .seconds(120)),
-                        ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(4)), closeTimeout: .seconds(2), validateUTF8: true))),
-                tlsConfiguration: tls)
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .seconds(120)),
+            ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(4)), closeTimeout: .seconds(2), validateUTF8: true))
+        let tlsConfiguration = tls
+        let server = HTTPServerBuilder { responder in
+            SmallReceiveBuffer(
+                base: try TLSChannel(
+                    HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                    tlsConfiguration: tlsConfiguration))
+        }
         let app = Application(
             router: Router(),
             server: server,
@@ -104,5 +109,23 @@ public enum CeilingServer {
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
             }
         }
+    }
+}
+
+/// The receive buffer `samrom serve` gives its connections
+/// (`GuardedChildChannel`), given to the ceiling's too.
+struct SmallReceiveBuffer<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let receive = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+        return channel.setOption(ChannelOptions.recvAllocator, value: receive).flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
     }
 }

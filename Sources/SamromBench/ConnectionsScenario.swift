@@ -46,6 +46,9 @@ enum ConnectionsScenario {
         let idleCPU = server.cpuSeconds() - cpuBefore
         let held = server.memory().rss
         guard server.process.isRunning else { throw BenchError("\(server.name) died holding \(sockets.count) connections") }
+        // A heap recording ends here, while every connection is held (its
+        // "leaked" bytes are then the held heap, not the peak of the teardown).
+        if ServerProcess.HeapProfile.isRecording { server.killNow() }
         for socket in sockets { socket.close() }
         return BenchReport.Connections(
             count: sockets.count, rssBytesPerConnection: max(0, held - baseline) / max(sockets.count, 1),

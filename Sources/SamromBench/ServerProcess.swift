@@ -56,6 +56,7 @@ final class ServerProcess: @unchecked Sendable {
     /// for the breakdown only.
     enum HeapProfile {
         static let preload = "/usr/lib/heaptrack/libheaptrack_preload.so"
+        static var isRecording: Bool { !(ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"] ?? "").isEmpty }
 
         static func environment(for name: String) -> [String: String]? {
             guard let directory = ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"], !directory.isEmpty else {
@@ -83,6 +84,14 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(1)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL now: under heaptrack, what is still allocated in the
+    /// recording is then exactly what the server held at this moment.
+    func killNow() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

@@ -22,7 +22,13 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let timeout = requestHeadTimeout
         let connections = connections
-        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        // Every channel keeps its last receive buffer for the next read; NIO
+        // starts it at 2 KiB and grows it when reads fill it, so an idle
+        // connection that only ever read small frames keeps a small one.
+        let receive = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+        return channel.setOption(ChannelOptions.recvAllocator, value: receive).flatMap {
+            base.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let connectionGuard = ConnectionGuardHandler(headTimeout: timeout, connections: connections, logger: logger)
             try pipeline.addHandler(connectionGuard, position: .first)
