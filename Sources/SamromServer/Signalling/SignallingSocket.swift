@@ -5,7 +5,7 @@ import Metrics
 import NIOWebSocket
 import SamromCore
 
-/// Runs one `/ws` connection: a writer draining its outbox, a hello
+/// Runs one `/ws` connection: its outbox writing to the socket, a hello
 /// deadline, and the reader that rate-limits and parses frames and hands
 /// them to the hub until `hello` has put the connection in a room, then to
 /// that room's `ConsultationSession` directly. Oversized messages end the
@@ -46,21 +46,8 @@ struct SignallingSocket: Sendable {
         let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
         let helloTimeout = limits.helloTimeout
         let hub = self.hub
+        outbox.attach(SocketSink(outbound: outbound))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await item in outbox.stream {
-                    switch item {
-                    case .message(let message):
-                        try await outbound.write(.text(message.encoded()))
-                        outbox.written(message)
-                    case .close(let code, let reason):
-                        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
-                        return
-                    }
-                }
-                // The outbox was finished: the connection is gone or too slow.
-                try? await outbound.close(.policyViolation, reason: "too-slow")
-            }
             group.addTask {
                 try await Task.sleep(for: helloTimeout)
                 await hub.helloDeadline(id)
@@ -152,6 +139,19 @@ struct SignallingSocket: Sendable {
                 return nil
             }
         }
+    }
+}
+
+/// The socket an outbox writes to.
+struct SocketSink: OutboxSink {
+    let outbound: WebSocketOutboundWriter
+
+    func write(_ text: String) async throws {
+        try await outbound.write(.text(text))
+    }
+
+    func close(_ code: WebSocketCloseCode, reason: String) async throws {
+        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
     }
 }
 
