@@ -23,6 +23,8 @@ public actor SignallingHub {
         var closing = false
         /// Its hello came in time and is being answered (the store may be slow).
         var greeted = false
+        /// When the socket was upgraded: `hello` is due `helloTimeout` after.
+        let connectedAt: Date
     }
 
     let store: any ConsultationStore & ChatStore & CallStore
@@ -35,6 +37,8 @@ public actor SignallingHub {
     private var helloThrottle: LoginThrottle
     /// Bytes a connection's outbox may hold before it counts as too slow.
     private let maxOutboxBytes: Int
+    /// How long a connection has for its `hello` (checked by `sweep`, every second).
+    private let helloTimeout: TimeInterval
 
     private var connections: [ConnectionID: Connection] = [:]
     private var sessions: [ConsultationID: ConsultationSession] = [:]
@@ -43,11 +47,12 @@ public actor SignallingHub {
     public init(
         store: any ConsultationStore & ChatStore & CallStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
         roomConfiguration: Room.Configuration, instance: Instance, homeLease: TimeInterval, routeSecret: [UInt8],
-        helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20),
+        helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20), helloTimeout: TimeInterval = 5,
         maxOutboxBytes: Int = 4 << 20, chatLimits: ChatQuota.Limits = .init(), metrics: ServerMetrics, logger: Logger
     ) {
         self.helloThrottle = LoginThrottle(policy: helloThrottle)
         self.maxOutboxBytes = maxOutboxBytes
+        self.helloTimeout = helloTimeout
         self.store = store
         self.auditor = auditor
         self.clock = clock
@@ -68,7 +73,8 @@ public actor SignallingHub {
         nextConnection += 1
         let id = ConnectionID(nextConnection)
         let outbox = Outbox(maxBytes: maxOutboxBytes)
-        connections[id] = Connection(outbox: outbox, account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
+        connections[id] = Connection(
+            outbox: outbox, account: account, clientIP: clientIP, identified: identified, askedFor: askedFor, connectedAt: clock.now)
         metrics.connections.increment()
         return (id, outbox)
     }
@@ -83,10 +89,16 @@ public actor SignallingHub {
         await forgetIfRetired(session)
     }
 
-    /// Called by the socket when its hello deadline passes.
-    public func helloDeadline(_ id: ConnectionID) {
-        guard let connection = connections[id], connection.session == nil, !connection.greeted, !connection.closing else { return }
-        fail(id, SignalError(.helloTimeout, "no hello received in time"))
+    /// Drops the connections whose `hello` is overdue (one timer for all of
+    /// them, not a task per connection).
+    private func dropSilentConnections() {
+        let now = clock.now
+        for (id, connection) in connections
+        where connection.session == nil && !connection.greeted && !connection.closing
+            && now.timeIntervalSince(connection.connectedAt) >= helloTimeout
+        {
+            fail(id, SignalError(.helloTimeout, "no hello received in time"))
+        }
     }
 
     /// A frame that could not be accepted (parse error, rate limit); the
@@ -271,6 +283,7 @@ public actor SignallingHub {
 
     /// Frees seats whose grace period passed; run periodically.
     public func sweep() async {
+        dropSilentConnections()
         for session in sessions.values {
             await session.sweep()
             await forgetIfRetired(session)

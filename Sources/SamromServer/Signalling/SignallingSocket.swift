@@ -5,8 +5,8 @@ import Metrics
 import NIOWebSocket
 import SamromCore
 
-/// Runs one `/ws` connection: its outbox writing to the socket, a hello
-/// deadline, and the reader that rate-limits and parses frames and hands
+/// Runs one `/ws` connection: its outbox writing to the socket (the hub's
+/// sweep enforces the hello deadline), and the reader that rate-limits and parses frames and hands
 /// them to the hub until `hello` has put the connection in a room, then to
 /// that room's `ConsultationSession` directly. Oversized messages end the
 /// connection with 1009.
@@ -14,14 +14,12 @@ struct SignallingSocket: Sendable {
     /// The few settings a socket needs, not the whole configuration: the
     /// reader's async frame lives as long as the connection and holds them.
     struct Limits: Sendable {
-        var helloTimeout: Duration
         var maxMessageBytes: Int
         var messagesPerSecond: Double
         var messageBurst: Double
         var maxRejectedMessages: Int
 
         init(_ configuration: ServerConfiguration) {
-            helloTimeout = configuration.helloTimeout
             maxMessageBytes = configuration.maxMessageBytes
             messagesPerSecond = configuration.messagesPerSecond
             messageBurst = configuration.messageBurst
@@ -44,24 +42,14 @@ struct SignallingSocket: Sendable {
         identified: VerifiedIdentity? = nil, askedFor: String? = nil
     ) async throws {
         let (id, outbox) = await hub.connect(account: account, clientIP: clientIP, identified: identified, askedFor: askedFor)
-        let helloTimeout = limits.helloTimeout
-        let hub = self.hub
         outbox.attach(SocketSink(outbound: outbound))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await Task.sleep(for: helloTimeout)
-                await hub.helloDeadline(id)
-            }
-            do {
-                try await read(inbound, connection: id)
-            } catch {
-                await hub.disconnected(id)
-                group.cancelAll()
-                throw error
-            }
+        do {
+            try await read(inbound, connection: id)
+        } catch {
             await hub.disconnected(id)
-            group.cancelAll()
+            throw error
         }
+        await hub.disconnected(id)
     }
 
     private func read(_ inbound: WebSocketInboundStream, connection id: ConnectionID) async throws {
