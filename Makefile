@@ -5,12 +5,13 @@
 # and, not part of the tests:
 #   make bench        the full benchmark suite; rewrites docs/benchmarks.md
 #   make bench-quick  a small profile in a few minutes; .build/bench-quick.json
+#   make bench-heap   what an idle connection holds, part by part (heaptrack)
 #   make fuzz         every libFuzzer harness for 5 minutes
 SWIFT ?= swift
 PORT ?= 8443
 DATA_DIR ?= ./data
 
-.PHONY: run test deps certs build sodium-wasm browser-venv oidc-venv bench-venv invitations-venv bench-build bench bench-quick fuzz clean
+.PHONY: run test deps certs build sodium-wasm browser-venv oidc-venv bench-venv invitations-venv bench-build bench bench-quick bench-heap fuzz clean
 
 deps:
 	@sh scripts/install-deps.sh
@@ -94,6 +95,20 @@ bench: bench-build
 
 bench-quick: bench-build
 	$(BENCH) --profile quick --json .build/bench-quick.json
+
+# What an idle connection holds, part by part, for Samrom and the ceiling
+# (docs/benchmarks.md): heaptrack records both holding 2,000 connections and
+# holding 8; the difference per part, per connection.
+HEAP = .build/bench-heap
+bench-heap: bench-build
+	@EXTRA_PACKAGES=heaptrack sh scripts/install-deps.sh
+	rm -rf $(HEAP) && mkdir -p $(HEAP)/2000 $(HEAP)/8
+	SAMROM_BENCH_HEAPTRACK=$(HEAP)/2000 .build/release/samrom-bench run --samrom .build/release/samrom --saltyrtc "" \
+		--profile quick --only connections --json $(HEAP)/2000/bench.json
+	SAMROM_BENCH_HEAPTRACK=$(HEAP)/8 .build/release/samrom-bench run --samrom .build/release/samrom --saltyrtc "" \
+		--profile tiny --only connections --json $(HEAP)/8/bench.json
+	for server in samrom ceiling; do echo "== $$server"; \
+		python3 scripts/heap-breakdown.py $(HEAP)/2000/$$server.raw --per 2000 --baseline $(HEAP)/8/$$server.raw --baseline-per 8; done
 
 clean:
 	rm -rf .build

@@ -13,6 +13,10 @@ set -eu
 # zbar-tools and librsvg2-bin: its test renders the SVG and decodes it again.
 PACKAGES="libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 pkg-config curl ca-certificates python3 wasi-libc libclang-rt-16-dev-wasm32 autoconf automake libtool dpkg-dev binaryen chromium chromium-driver coturn iproute2 python3-venv node-typescript postgresql-15 haproxy libqrencode-dev zbar-tools librsvg2-bin"
 
+# `make bench-heap` asks for heaptrack too (the heap breakdown of an idle
+# connection, docs/benchmarks.md): EXTRA_PACKAGES="heaptrack".
+PACKAGES="$PACKAGES ${EXTRA_PACKAGES:-}"
+
 missing=""
 for package in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

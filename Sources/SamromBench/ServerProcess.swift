@@ -34,7 +34,12 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        if let heaptrack = HeapProfile.environment(for: name) { process.environment = heaptrack }
+        if let heaptrack = HeapProfile.environment(for: name) {
+            guard FileManager.default.fileExists(atPath: HeapProfile.preload) else {
+                throw StartFailed(description: "SAMROM_BENCH_HEAPTRACK needs heaptrack (\(HeapProfile.preload)); `make bench-heap` installs it")
+            }
+            process.environment = heaptrack
+        }
         try process.run()
         let server = ServerProcess(name: name, process: process, port: port)
         let deadline = Date().addingTimeInterval(timeout)
