@@ -58,7 +58,8 @@ struct SignallingSocket: Sendable {
         for try await message in inbound.messages(maxSize: limits.maxMessageBytes) {
             switch flood.admit(now: clock.now) {
             case .accept:
-                if let session, let (to, signal) = Self.signal(in: message) {
+                let frame = Self.parse(message)
+                if let session, case .signal(let to, let signal) = frame {
                     // The relay, most frames of a call, stays on this task: it
                     // goes no deeper than the session's synchronous `relay`.
                     await session.relay(signal, to: to, from: id)
@@ -70,7 +71,7 @@ struct SignallingSocket: Sendable {
                     // hello, the session's other requests, the store and the
                     // audit log go many calls deep, so their frames live and
                     // die with the child (docs/benchmarks.md, idle connections).
-                    async let handled = Self.handle(message, session: session, hub: hub, connection: id)
+                    async let handled = Self.handle(frame, session: session, hub: hub, connection: id)
                     session = await handled
                 }
             case .ignore:
@@ -92,40 +93,58 @@ struct SignallingSocket: Sendable {
         }
     }
 
-    /// A `signal` frame's recipient and box; nil for every other frame
-    /// (which `handle` parses again, off this task).
-    @inline(never)  // its temporaries stay off the reader's long-lived async frame
-    private static func signal(in message: WebSocketMessage) -> (ParticipantID, SealedSignal)? {
-        guard case .text(let text) = message, case .signal(let to, let signal)? = try? ClientMessage.decode(text) else { return nil }
-        return (to, signal)
+    /// A frame as the reader holds it: a `signal`'s recipient and box, or
+    /// anything else (or why it is not a message) behind one reference, so
+    /// that the reader's long-lived async frame stays small.
+    private enum Frame: Sendable {
+        case signal(to: ParticipantID, SealedSignal)
+        case other(Parsed)
     }
 
-    /// Parses a frame and gives it to the connection's session, or to the
-    /// hub before `hello` has put the connection in a room; a frame that does
-    /// not parse is answered. Returns the session the connection belongs to afterwards.
-    private static func handle(
-        _ message: WebSocketMessage, session: ConsultationSession?, hub: SignallingHub, connection id: ConnectionID
-    ) async -> ConsultationSession? {
-        let frame: Result<ClientMessage, SignalError>
-        if case .text(let text) = message {
-            frame = Result { () throws(SignalError) in try ClientMessage.decode(text) }
-        } else {
-            frame = .failure(SignalError(.badJSON, "binary frames are not part of this protocol"))
+    private final class Parsed: Sendable {
+        let message: Result<ClientMessage, SignalError>
+        init(_ message: Result<ClientMessage, SignalError>) { self.message = message }
+    }
+
+    /// Parses a frame once. Not inlined: the decoder's temporaries would
+    /// join the reader's async frame.
+    @inline(never)
+    private static func parse(_ message: WebSocketMessage) -> Frame {
+        guard case .text(let text) = message else {
+            return .other(Parsed(.failure(SignalError(.badJSON, "binary frames are not part of this protocol"))))
         }
+        let parsed = Result { () throws(SignalError) in try ClientMessage.decode(text) }
+        if case .success(.signal(let to, let signal)) = parsed { return .signal(to: to, signal) }
+        return .other(Parsed(parsed))
+    }
+
+    /// Gives a parsed frame to the connection's session, or to the hub
+    /// before `hello` has put the connection in a room; a frame that did not
+    /// parse is answered. Returns the session the connection belongs to afterwards.
+    private static func handle(
+        _ frame: Frame, session: ConsultationSession?, hub: SignallingHub, connection id: ConnectionID
+    ) async -> ConsultationSession? {
+        let parsed: ClientMessage
         switch frame {
-        case .failure(let error):
-            await hub.reject(error, to: id)
-            return session
-        case .success(let parsed):
-            if let session {
-                await session.receive(parsed, from: id)
+        case .signal(let to, let signal):
+            parsed = .signal(to: to, signal)
+        case .other(let other):
+            switch other.message {
+            case .failure(let error):
+                await hub.reject(error, to: id)
                 return session
-            } else if case .hello(let credential) = parsed {
-                return await hub.hello(credential, from: id)
-            } else {
-                await hub.receive(parsed, from: id)
-                return nil
+            case .success(let message):
+                parsed = message
             }
+        }
+        if let session {
+            await session.receive(parsed, from: id)
+            return session
+        } else if case .hello(let credential) = parsed {
+            return await hub.hello(credential, from: id)
+        } else {
+            await hub.receive(parsed, from: id)
+            return nil
         }
     }
 }
