@@ -79,12 +79,13 @@ public final class TurnServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        // Ready once its ports are bound (at most a few seconds).
+        // Ready once its ports are bound: a few seconds alone, longer when
+        // the whole suite runs in parallel on two cores.
         func listening(_ port: Int, _ table: String) -> Bool {
             let hex = ":" + String(format: "%04X", port) + " "
             return (try? String(contentsOfFile: table, encoding: .utf8))?.contains(hex) ?? false
         }
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if listening(port, "/proc/net/udp"), listening(port, "/proc/net/tcp"),
                 certificate == nil || listening(tlsPort, "/proc/net/tcp")
