@@ -64,7 +64,7 @@ public struct SamromApp: Sendable {
             store: store, auditor: auditor, clock: clock, iceServers: try Self.iceServers(configuration),
             roomConfiguration: configuration.room, instance: instance, homeLease: configuration.homeLease,
             routeSecret: routeSecret, helloThrottle: configuration.helloThrottle,
-            helloTimeout: configuration.helloTimeout.timeInterval,
+            helloTimeout: configuration.helloTimeout,
             maxOutboxBytes: configuration.maxOutboxBytes, chatLimits: configuration.chatLimits, metrics: metrics, logger: logger)
         let sealingKey = try await SecondFactorService.loadKey(configuration, store: store)
         let secondFactors = SecondFactorService(

@@ -23,8 +23,9 @@ public actor SignallingHub {
         var closing = false
         /// Its hello came in time and is being answered (the store may be slow).
         var greeted = false
-        /// When the socket was upgraded: `hello` is due `helloTimeout` after.
-        let connectedAt: Date
+        /// When the socket was upgraded: `hello` is due `helloTimeout` after
+        /// (on the monotonic clock: a step of the wall clock drops no one).
+        let connectedAt: ContinuousClock.Instant
     }
 
     let store: any ConsultationStore & ChatStore & CallStore
@@ -38,7 +39,7 @@ public actor SignallingHub {
     /// Bytes a connection's outbox may hold before it counts as too slow.
     private let maxOutboxBytes: Int
     /// How long a connection has for its `hello` (checked by `sweep`, every second).
-    private let helloTimeout: TimeInterval
+    private let helloTimeout: Duration
 
     private var connections: [ConnectionID: Connection] = [:]
     private var sessions: [ConsultationID: ConsultationSession] = [:]
@@ -47,7 +48,7 @@ public actor SignallingHub {
     public init(
         store: any ConsultationStore & ChatStore & CallStore, auditor: Auditor, clock: WallClock, iceServers: IceServerProvider,
         roomConfiguration: Room.Configuration, instance: Instance, homeLease: TimeInterval, routeSecret: [UInt8],
-        helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20), helloTimeout: TimeInterval = 5,
+        helloThrottle: LoginThrottle.Policy = .init(freeFailures: 20), helloTimeout: Duration = .seconds(5),
         maxOutboxBytes: Int = 4 << 20, chatLimits: ChatQuota.Limits = .init(), metrics: ServerMetrics, logger: Logger
     ) {
         self.helloThrottle = LoginThrottle(policy: helloThrottle)
@@ -74,7 +75,8 @@ public actor SignallingHub {
         let id = ConnectionID(nextConnection)
         let outbox = Outbox(maxBytes: maxOutboxBytes)
         connections[id] = Connection(
-            outbox: outbox, account: account, clientIP: clientIP, identified: identified, askedFor: askedFor, connectedAt: clock.now)
+            outbox: outbox, account: account, clientIP: clientIP, identified: identified, askedFor: askedFor,
+            connectedAt: .now)
         metrics.connections.increment()
         return (id, outbox)
     }
@@ -92,10 +94,10 @@ public actor SignallingHub {
     /// Drops the connections whose `hello` is overdue (one timer for all of
     /// them, not a task per connection).
     private func dropSilentConnections() {
-        let now = clock.now
+        let now = ContinuousClock.now
         for (id, connection) in connections
         where connection.session == nil && !connection.greeted && !connection.closing
-            && now.timeIntervalSince(connection.connectedAt) >= helloTimeout
+            && now - connection.connectedAt >= helloTimeout
         {
             fail(id, SignalError(.helloTimeout, "no hello received in time"))
         }
