@@ -61,12 +61,11 @@ final class ServerProcess: @unchecked Sendable {
     /// for the breakdown only.
     enum HeapProfile {
         static let preload = "/usr/lib/heaptrack/libheaptrack_preload.so"
-        static var isRecording: Bool { !(ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"] ?? "").isEmpty }
+        static let directory = ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"].flatMap { $0.isEmpty ? nil : $0 }
+        static var isRecording: Bool { directory != nil }
 
         static func environment(for name: String) -> [String: String]? {
-            guard let directory = ProcessInfo.processInfo.environment["SAMROM_BENCH_HEAPTRACK"], !directory.isEmpty else {
-                return nil
-            }
+            guard let directory else { return nil }
             var environment = ProcessInfo.processInfo.environment
             environment["LD_PRELOAD"] = preload
             let file = name.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" }

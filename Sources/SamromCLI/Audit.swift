@@ -51,7 +51,7 @@ struct Audit: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 let report = try await AuditVerifier.verify(store: store, verifier: verifier, savedCheckpoint: saved)
                 let elapsed = ContinuousClock.now - started
-                let seconds = elapsed.timeInterval
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let rate = seconds > 0 ? Int(Double(report.size) / seconds) : 0
                 if let failure = report.failure {
                     FileHandle.standardError.write(Data("Audit log NOT intact: \(failure.description)\n".utf8))

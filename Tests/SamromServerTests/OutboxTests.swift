@@ -117,4 +117,28 @@ import Testing
         // The write under way completes; the rest is dropped.
         #expect(shut.written.count <= 1)
     }
+
+    /// A socket that fails on every write (the peer is gone).
+    final class FailingSink: OutboxSink {
+        let attempts = Mutex(0)
+        func write(_ text: String) async throws {
+            attempts.withLock { $0 += 1 }
+            throw CancellationError()
+        }
+        func close(_ code: WebSocketCloseCode, reason: String) async throws {}
+    }
+
+    @Test func aFailedWriteStopsTheWriterForGood() async throws {
+        let outbox = Outbox(maxBytes: 1 << 20)
+        let sink = FailingSink()
+        outbox.attach(sink)
+        #expect(outbox.deliver(Self.signal(10)))
+        #expect(outbox.deliver(Self.signal(10)))
+        for _ in 0..<500 where sink.attempts.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        try await Task.sleep(for: .milliseconds(50))
+        // Taken, not written: later messages are dropped and start no writer.
+        #expect(outbox.deliver(Self.signal(10)))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(sink.attempts.withLock { $0 } == 1)
+    }
 }

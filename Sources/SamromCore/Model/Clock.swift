@@ -8,9 +8,3 @@ public struct WallClock: Sendable {
     public static let system = WallClock { Date() }
 }
 
-extension Duration {
-    /// The duration in seconds, for `Date` arithmetic.
-    public var timeInterval: TimeInterval {
-        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
-    }
-}

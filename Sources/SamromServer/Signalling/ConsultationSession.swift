@@ -190,7 +190,6 @@ actor ConsultationSession {
 
     /// A frame from a connection of this room (parsed and rate-limited by its socket).
     func receive(_ message: ClientMessage, from id: ConnectionID) async {
-        if case .signal(let to, let signal) = message { return relay(signal, to: to, from: id) }
         guard let link = links[id], !link.closing else { return }
         environment.metrics.messages.increment()
         let now = environment.clock.now
@@ -200,8 +199,8 @@ actor ConsultationSession {
                 send(.pong, to: id)
             case .hello:
                 throw SignalError(.alreadyJoined, "this connection has already said hello")
-            case .signal:
-                preconditionFailure("relayed above")
+            case .signal(let to, let signal):
+                forward(signal, to: to, from: id)
             case .key(let publicKey):
                 let key = Room.AnnouncedKey(publicKey: Base64URL.encode(publicKey.bytes), keyId: DeviceKey.keyID(publicKey))
                 await perform(try room.announceKey(key, from: id))
@@ -237,6 +236,11 @@ actor ConsultationSession {
     func relay(_ signal: SealedSignal, to: ParticipantID, from id: ConnectionID) {
         guard let link = links[id], !link.closing else { return }
         environment.metrics.messages.increment()
+        forward(signal, to: to, from: id)
+    }
+
+    /// The room decides whether the box may go to `to`; it goes as it came.
+    private func forward(_ signal: SealedSignal, to: ParticipantID, from id: ConnectionID) {
         do {
             guard case .send(let target, let relayed) = try room.relay(signal, to: to, from: id) else { return }
             send(relayed, to: target)

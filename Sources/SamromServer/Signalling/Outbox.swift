@@ -159,21 +159,21 @@ final class Outbox: Sendable {
                 do {
                     try await sink.write(message.encoded())
                 } catch {
-                    finish()
-                    stopWriting()
+                    stop()
                     return
                 }
                 written(message)
             case .close(let code, let reason):
                 try? await sink.close(code, reason: reason)
-                finish()
-                stopWriting()
+                stop()
                 return
             }
         }
     }
 
-    private func stopWriting() {
+    /// The socket is closed or failed: nothing more is taken or written.
+    private func stop() {
+        finish()
         state.withLock { $0.writing = false }
     }
 }
