@@ -63,11 +63,18 @@ run: certs build sodium-wasm
 # The bench suite's tiny profile and the cluster suite (a PostgreSQL, HAProxy
 # and two servers) load both cores, so each runs on its own rather than
 # beside the server tests' timeouts.
+#
+# Swift Testing starts every test of a run at once, and they share one
+# process and two cores: with ~370 tests in flight, a test's socket could
+# wait seconds to be scheduled, past its server's 4 s ping deadline and its
+# own 10 s waits. At most 8 at a time keep the run as short (the tests mostly
+# wait on servers and processes) and each test responsive.
+TEST_WIDTH = --experimental-maximum-parallelization-width 8
 test: deps sodium-wasm browser-venv oidc-venv bench-venv invitations-venv
 	tsc -p Web/jsconfig.json
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip BrowserInteropTests --skip BenchSuiteTests --skip SamromClusterTests
-	SAMROM_TEST_STORE=postgres $(SWIFT) test --skip-build --filter SamromServerTests --skip BrowserInteropTests
+	$(SWIFT) test --skip-build $(TEST_WIDTH) --skip BrowserInteropTests --skip BenchSuiteTests --skip SamromClusterTests
+	SAMROM_TEST_STORE=postgres $(SWIFT) test --skip-build $(TEST_WIDTH) --filter SamromServerTests --skip BrowserInteropTests
 	$(SWIFT) test --skip-build --filter SamromClusterTests
 	$(SWIFT) test --skip-build --filter BenchSuiteTests
 	sh scripts/test-api-schema.sh

@@ -76,7 +76,7 @@ final class BenchCluster: Sendable {
         do {
             let database = "samrom_bench_cluster"
             let store = try await postgres.createDatabase(database)
-            let certificate = try TestCertificate.make(in: directory)
+            let certificate = try await TestCertificate.make(in: directory)
             let dataA = directory.appendingPathComponent("samrom-a"), dataB = directory.appendingPathComponent("samrom-b")
             // The account first, as an administrator would on samrom-a's host;
             // the keys it makes there are the ones both instances use.

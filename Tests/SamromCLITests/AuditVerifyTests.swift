@@ -19,14 +19,14 @@ import Testing
         }
     }
 
-    static func sql(_ data: String, _ statement: String) throws {
-        try run("/usr/bin/sqlite3", [data + "/samrom.sqlite", statement])
+    static func sql(_ data: String, _ statement: String) async throws {
+        try await run("/usr/bin/sqlite3", [data + "/samrom.sqlite", statement])
     }
 
     /// Rewrites the whole log with Python as a careful attacker would: entries
     /// renumbered and every leaf hash recomputed, so only the signed
     /// checkpoints can tell.
-    static func python(_ data: String, _ script: String) throws {
+    static func python(_ data: String, _ script: String) async throws {
         let prelude = #"""
             import hashlib, json, sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
@@ -41,21 +41,12 @@ import Testing
                 db.commit()
 
             """#
-        try run("/usr/bin/env", ["python3", "-c", prelude + script, data + "/samrom.sqlite"])
+        try await run("/usr/bin/env", ["python3", "-c", prelude + script, data + "/samrom.sqlite"])
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("\(executable) failed: \(String(decoding: message, as: UTF8.self))")
-        }
+    static func run(_ executable: String, _ arguments: [String]) async throws {
+        let result = try await Command.run(executable, arguments)
+        guard result.status == 0 else { throw TestFailure("\(executable) failed: \(result.error)") }
     }
 
     static func verify(_ data: String, checkpoint: String? = nil) async throws -> SamromProcess.Run {
@@ -108,7 +99,7 @@ import Testing
     func aChangedEntryIsNamed(_ change: (String, String, String)) async throws {
         try await SamromProcess.withDataDirectory { data in
             try await Self.log(data, users: 6)
-            try Self.sql(data, change.1)
+            try await Self.sql(data, change.1)
             let run = try await Self.verify(data)
             #expect(run.status == 1, "\(change.0) was not detected")
             #expect(run.error.contains(change.2), "\(change.0): \(run.error)")
@@ -119,7 +110,7 @@ import Testing
         try await SamromProcess.withDataDirectory { data in
             try await Self.log(data, users: 6)
             // Inserted: a forged entry at position 2, everything after renumbered and rehashed.
-            try Self.python(data, """
+            try await Self.python(data, """
                 forged = dict(rows[2]); forged["reason"] = "forged"
                 save(rows[:2] + [forged] + rows[2:])
                 """)
@@ -130,7 +121,7 @@ import Testing
         try await SamromProcess.withDataDirectory { data in
             try await Self.log(data, users: 6)
             // Altered in place, with its leaf hash recomputed.
-            try Self.python(data, """
+            try await Self.python(data, """
                 rows[4]["reason"] = "nothing to see"
                 save(rows)
                 """)
@@ -181,8 +172,8 @@ import Testing
         try await SamromProcess.withDataDirectory { data in
             let run = try await SamromProcess.run(["user", "add", "--username", "kari", "--role", "veileder", "--data-dir", data], input: "kari's password\n")
             #expect(run.status == 0)
-            let server = try SamromProcess.start(data)
-            defer { if server.process.isRunning { server.process.terminate() } }
+            let server = try await SamromProcess.serve(dataDirectory: data)
+            defer { server.terminate() }
 
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
             let base = "https://localhost:\(server.port)"
@@ -200,7 +191,7 @@ import Testing
 
             // A burst of audited requests, 8 at a time; SIGKILL lands in the middle.
             let answered = Counter()
-            let pid = server.process.processIdentifier
+            let pid = server.child.pid
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -220,8 +211,7 @@ import Testing
                     kill(pid, SIGKILL)
                 }
             }
-            server.process.waitUntilExit()
-            #expect(server.process.terminationReason == .uncaughtSignal)
+            #expect(await server.child.end() == .signalled(SIGKILL))
             try await client.shutdown()
 
             // Every answered request's entry is there, and the log verifies.

@@ -193,12 +193,12 @@ import Testing
 
     @Test func serveDemoPrintsAccountsThatCanLogInAndStopsOnSIGTERM() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let server = try SamromProcess.start(data, demo: true)
-            let process = server.process
-            defer { if process.isRunning { process.terminate() } }
-            let lines = server.output.split(separator: "\n").map(String.init)
+            let server = try await SamromProcess.serve(dataDirectory: data, arguments: ["--demo"])
+            defer { server.terminate() }
+            let printed = server.log
+            let lines = printed.split(separator: "\n").map(String.init)
             let demo = lines.filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
-            #expect(demo.count == 2, "\(server.output)")
+            #expect(demo.count == 2, "\(printed)")
             let veileder = try #require(demo.first { $0.first == "veileder" })
             #expect(demo.contains { $0.first == "privacy-officer" && $0.contains("personvernombud") })
 
@@ -206,10 +206,8 @@ import Testing
             #expect(try await ServerRequest.login(server, "veileder", veileder.last!).status == 204)
 
             // SIGTERM shuts it down gracefully, signing a last checkpoint.
-            process.terminate()
-            process.waitUntilExit()
-            #expect(process.terminationReason == .exit)
-            #expect(process.terminationStatus == 0)
+            server.terminate()
+            #expect(await server.child.end() == .exited(0))
             let checkpoint = try await SamromProcess.run(["audit", "checkpoint", "--data-dir", data]).output
             let entries = try await SamromProcess.run(["audit", "export", "--data-dir", data]).output.split(separator: "\n").count
             #expect(checkpoint.hasPrefix("localhost/samrom-audit\n\(entries)\n"), "\(checkpoint)")
@@ -225,10 +223,9 @@ import Testing
     /// the server's tree catches up from the store and goes on signing.
     @Test func aCommandWritingTheLogBesideTheServerDoesNotStallItsCheckpoints() async throws {
         try await SamromProcess.withDataDirectory { data in
-            let server = try SamromProcess.start(data, demo: true)
-            let process = server.process
-            defer { if process.isRunning { process.terminate() } }
-            let demo = server.output.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
+            let server = try await SamromProcess.serve(dataDirectory: data, arguments: ["--demo"])
+            defer { server.terminate() }
+            let demo = server.log.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.split(separator: " ").map(String.init) }
             let officer = try #require(demo.first { $0.first == "privacy-officer" })
             let login = try await ServerRequest.login(server, officer[1], officer.last!)
             #expect(login.status == 204)

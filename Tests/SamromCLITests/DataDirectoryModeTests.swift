@@ -42,12 +42,11 @@ import Testing
             try #require(added.status == 0, "\(added.error)")
             // serve makes the self-signed certificate: openssl writes it under the
             // process's umask, which is 077 whatever the caller's was.
-            let server = try SamromProcess.start(data)
+            let server = try await SamromProcess.serve(dataDirectory: data)
             #expect(Self.mode(data + "/tls/self-signed.crt") == 0o600)
             #expect(Self.mode(data + "/tls/self-signed.key") == 0o600)
             #expect(Self.mode(data + "/samrom.sqlite-wal") == 0o600)
-            server.process.terminate()
-            server.process.waitUntilExit()
+            await server.stop()
 
             func loosen() throws {
                 try Self.setMode(data, 0o755)
@@ -77,10 +76,9 @@ import Testing
 
             // ...and so does serve.
             try loosen()
-            let again = try SamromProcess.start(data)
+            let again = try await SamromProcess.serve(dataDirectory: data)
             expectPrivate(after: "serve")
-            again.process.terminate()
-            again.process.waitUntilExit()
+            await again.stop()
         }
     }
 
@@ -185,8 +183,8 @@ import Testing
             #expect(!seen.contains("typed at a terminal"), "the password was echoed: \(seen)")
 
             // What was typed is the password.
-            let server = try SamromProcess.start(data)
-            defer { server.process.terminate() }
+            let server = try await SamromProcess.serve(dataDirectory: data)
+            defer { server.terminate() }
             #expect(try await ServerRequest.login(server, "kari", "typed at a terminal").status == 204)
         }
     }

@@ -12,13 +12,7 @@ import Testing
 
     /// Runs a tool to its end with its output thrown away; its exit status.
     static func tool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        return try await process.runToExit()
+        try await Command.run(path, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }).status
     }
 
     static func withCertificates<T>(_ body: (URL) async throws -> T) async throws -> T {
@@ -33,7 +27,7 @@ import Testing
     /// A coturn on a free port, the certificates, and a data directory with
     /// one account in it (made by `samrom user add`, as an operator would).
     static func withSetUp(_ body: (TurnServer, URL, String) async throws -> Void) async throws {
-        let turn = try TurnServer(port: TurnServer.unusedPort())
+        let turn = try await TurnServer.start(port: TurnServer.unusedPort())
         defer { turn.stop() }
         try await withCertificates { certs in
             try await SamromProcess.withDataDirectory { data in

@@ -16,7 +16,7 @@ struct ServerRequest {
     }
 
     static func send(
-        _ server: SamromProcess.Server, _ method: HTTPMethod, _ path: String, json body: String? = nil, cookie: String? = nil
+        _ server: SamromProcess.Instance, _ method: HTTPMethod, _ path: String, json body: String? = nil, cookie: String? = nil
     ) async throws -> Reply {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: server.tls))
         do {
@@ -38,7 +38,7 @@ struct ServerRequest {
     }
 
     /// Logs in; the reply's `cookie` is the session.
-    static func login(_ server: SamromProcess.Server, _ username: String, _ password: String) async throws -> Reply {
+    static func login(_ server: SamromProcess.Instance, _ username: String, _ password: String) async throws -> Reply {
         try await send(server, .POST, "/api/session", json: #"{"username":"\#(username)","password":"\#(password)"}"#)
     }
 }

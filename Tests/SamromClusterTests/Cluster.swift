@@ -105,7 +105,7 @@ struct Cluster: Sendable {
         let keep = ProcessInfo.processInfo.environment["SAMROM_CLUSTER_KEEP"] != nil
         let certificate: TestCertificate
         do {
-            certificate = try TestCertificate.make(in: root)
+            certificate = try await TestCertificate.make(in: root)
         } catch {
             try? FileManager.default.removeItem(at: root)
             throw error

@@ -62,7 +62,7 @@ extension BrowserInteropTests {
     /// still relay/relay.
     @Test(.enabled(if: available && TurnServer.available, "runs under `make test`: Chromium and coturn in a loopback-only network namespace"))
     func aRelayOnlyCallGoesThroughCoturnAndRestartsICE() async throws {
-        let turn = try TurnServer()
+        let turn = try await TurnServer.start()
         defer { turn.stop() }
         try await withServer({
             $0.turnURLs = [turn.url]
@@ -75,7 +75,7 @@ extension BrowserInteropTests {
             ])
             let step = try script.next()
             #expect(step["step"] as? String == "cut")
-            try turn.restart()
+            try await turn.restart()
             try script.send([String: String]())
             let result = try script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")

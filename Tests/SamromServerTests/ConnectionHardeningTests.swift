@@ -24,17 +24,11 @@ import Testing
     }
 
     static func sClient(port: Int, _ arguments: [String]) async throws -> Handshake {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["timeout", "20", "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + arguments
-        let output = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let succeeded = process.terminationStatus == 0 && !text.contains("Cipher is (NONE)") && text.contains("Cipher is")
+        // Both streams in one: the handshake's summary is on standard output, its errors on standard error.
+        let run = try await Command.run(
+            "/usr/bin/env", ["timeout", "20", "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + arguments)
+        let text = run.output + run.error
+        let succeeded = run.status == 0 && !text.contains("Cipher is (NONE)") && text.contains("Cipher is")
         return Handshake(succeeded: succeeded, output: text)
     }
 
@@ -51,17 +45,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let key = directory.appendingPathComponent("rsa.key").path
         let certificate = directory.appendingPathComponent("rsa.crt").path
-        let make = Process()
-        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        make.arguments = [
+        let made = try await Command.run("/usr/bin/env", [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ]
-        make.standardOutput = FileHandle.nullDevice
-        make.standardError = FileHandle.nullDevice
-        try make.run()
-        make.waitUntilExit()
-        try #require(make.terminationStatus == 0)
+        ])
+        try #require(made.status == 0, "\(made.error)")
 
         try await withServer({
             $0.tlsCertificatePath = certificate

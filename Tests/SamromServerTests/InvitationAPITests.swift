@@ -129,7 +129,7 @@ import Testing
             #expect(own.status == 200, "\(own.body)")
             #expect(own.headers.first(name: "Content-Type") == "text/calendar; charset=utf-8")
             #expect(own.headers.first(name: "Content-Disposition")?.hasPrefix("attachment") == true)
-            let mine = try Self.read(own.body)
+            let mine = try await Self.read(own.body)
             #expect(mine.event["start"] as? String == "2026-12-08T09:00:00+00:00")
             #expect(mine.event["end"] as? String == "2026-12-08T09:45:00+00:00")
             #expect(mine.event["summary"] as? String == "Oppfølging etter hjerteinfarkt (Samrom)")
@@ -140,7 +140,7 @@ import Testing
 
             // The deltaker's copy: no title, no health content, no link unless given.
             let theirs = try await http.request(.GET, "/api/consultations/\(id)/calendar.ics?copy=deltaker")
-            let deltaker = try Self.read(theirs.body)
+            let deltaker = try await Self.read(theirs.body)
             #expect(deltaker.event["summary"] as? String == "Avtalt videosamtale")
             #expect(!theirs.body.contains("hjerte") && !theirs.body.contains("/j/"))
             #expect((deltaker.event["description"] as? String)?.contains("tirsdag 8. desember 2026 kl. 10.00") == true)
@@ -151,7 +151,7 @@ import Testing
             let linked = try await http.request(
                 .POST, "/api/consultations/\(id)/calendar.ics", body: #"{"copy":"deltaker","joinUrl":"\#(joinUrl)","language":"en"}"#)
             #expect(linked.status == 200, "\(linked.body)")
-            let withLink = try Self.read(linked.body)
+            let withLink = try await Self.read(linked.body)
             #expect(withLink.event["url"] as? String == joinUrl)
             #expect((withLink.event["description"] as? String)?.contains(joinUrl) == true)
             #expect((withLink.event["description"] as? String)?.contains("Tuesday 8 December 2026 at 10:00") == true)
@@ -284,19 +284,13 @@ import Testing
         let crlf: Bool
     }
 
-    static func read(_ text: String) throws -> ReadCalendar {
+    static func read(_ text: String) async throws -> ReadCalendar {
         let file = LiveServer.temporaryDirectory().appendingPathExtension("ics")
         try Data(text.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SMTPTestServer.python)
-        process.arguments = [LiveServer.repositoryRoot.appendingPathComponent("Tests/Invitations/read_calendar.py").path, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let result = try await Command.run(
+            SMTPTestServer.python, [LiveServer.repositoryRoot.appendingPathComponent("Tests/Invitations/read_calendar.py").path, file.path])
+        guard result.status == 0, let json = try JSONSerialization.jsonObject(with: result.data) as? [String: Any],
             let events = json["events"] as? [[String: Any]], events.count == 1
         else { throw TestFailure("icalendar could not read it:\n\(text)") }
         return ReadCalendar(event: events[0], longestLine: json["longestLine"] as? Int ?? 0, crlf: json["crlf"] as? Bool ?? false)

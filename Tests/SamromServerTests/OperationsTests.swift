@@ -78,7 +78,7 @@ import Testing
             // Valid an hour at most, whatever is configured.
             #expect(lifetime > 0 && lifetime <= 3600)
             // Checked independently of our code: OpenSSL's HMAC-SHA1, as coturn computes it.
-            let expected = try Self.opensslHMACSHA1(secret: secret, message: username)
+            let expected = try await Self.opensslHMACSHA1(secret: secret, message: username)
             #expect(credential == expected)
             #expect(admitted.string("iceTransportPolicy") == "all")
 
@@ -216,15 +216,9 @@ import Testing
         }
     }
 
-    static func opensslHMACSHA1(secret: String, message: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", #"printf '%s' "$1" | openssl dgst -sha1 -hmac "$2" -binary | base64"#, "sh", message, secret]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func opensslHMACSHA1(secret: String, message: String) async throws -> String {
+        let script = #"printf '%s' "$1" | openssl dgst -sha1 -hmac "$2" -binary | base64"#
+        return try await Command.run("/bin/sh", ["-c", script, "sh", message, secret]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SamromCore
+import SamromTestSupport
 import Testing
 
 #if canImport(FoundationXML)
@@ -12,11 +13,11 @@ import FoundationXML
 /// our SVG to PNG and zbar's `zbarimg` decodes it, so the test checks what a
 /// phone's camera would see, not our own idea of the symbol.
 @Suite struct QRCodeTests {
-    @Test func anOtpauthURLRoundTripsThroughARealDecoder() throws {
+    @Test func anOtpauthURLRoundTripsThroughARealDecoder() async throws {
         let url = TOTPSecret.random().otpauthURL(issuer: "Samrom NAV", username: "kari.nordmann")
         #expect(url.utf8.count > 100)
         let code = try QRCode(url)
-        #expect(try Self.decode(code.svg(label: "QR code for your authenticator app")) == url)
+        #expect(try await Self.decode(code.svg(label: "QR code for your authenticator app")) == url)
     }
 
     @Test(arguments: [
@@ -26,9 +27,9 @@ import FoundationXML
         "a NUL \u{0} inside",
         String(repeating: "0123456789abcdef", count: 40),
     ])
-    func textsRoundTripThroughARealDecoder(_ text: String) throws {
+    func textsRoundTripThroughARealDecoder(_ text: String) async throws {
         let code = try QRCode(text)
-        #expect(try Self.decode(code.svg(moduleSize: 3, label: "test")) == text)
+        #expect(try await Self.decode(code.svg(moduleSize: 3, label: "test")) == text)
     }
 
     @Test func tooLongInputThrowsAndTheLongestFits() throws {
@@ -111,37 +112,28 @@ import FoundationXML
     }
 
     /// Renders `svg` with rsvg-convert and returns what zbarimg reads in it.
-    static func decode(_ svg: String) throws -> String {
+    static func decode(_ svg: String) async throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-qr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let svgFile = directory.appendingPathComponent("code.svg"), pngFile = directory.appendingPathComponent("code.png")
         try Data(svg.utf8).write(to: svgFile)
-        _ = try run("rsvg-convert", ["--format", "png", "--output", pngFile.path, svgFile.path])
+        _ = try await run("rsvg-convert", ["--format", "png", "--output", pngFile.path, svgFile.path])
         // -Sbinary: the bytes as encoded, not re-guessed into another charset.
-        let output = try run("zbarimg", ["--raw", "-q", "-Sbinary", pngFile.path])
+        let output = try await run("zbarimg", ["--raw", "-q", "-Sbinary", pngFile.path])
         return String(decoding: output, as: UTF8.self)
     }
 
     struct ToolFailed: Error, CustomStringConvertible { let description: String }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> Data {
+    static func run(_ tool: String, _ arguments: [String]) async throws -> Data {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
             .map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         let executable = try #require(path, "\(tool) is not on PATH: run scripts/install-deps.sh (zbar-tools, librsvg2-bin)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ToolFailed(description: "\(tool) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+        let result = try await Command.run(executable, arguments)
+        guard result.status == 0 else {
+            throw ToolFailed(description: "\(tool) exited \(result.status): \(result.error)")
         }
-        return output
+        return result.data
     }
 }

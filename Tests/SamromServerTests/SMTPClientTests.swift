@@ -126,7 +126,7 @@ import Testing
     @Test func aCertificateForAnotherNameIsRefused() async throws {
         // Issued by the trusted test CA, but for smtp.other.example only, not 127.0.0.1.
         var options = SMTPTestServer.Options()
-        options.certificate = try SMTPTestServer.certificate(for: "smtp.other.example")
+        options.certificate = try await SMTPTestServer.certificate(for: "smtp.other.example")
         try await SMTPTestServer.with(options) { server in
             let failure = await Self.failure {
                 try await SMTPClient(settings: Self.settings(server)).send(OutgoingMail(to: "ola@example.no", subject: "S", body: "B"))

@@ -293,14 +293,14 @@ import Testing
         try await withServer { server in
             let own = "https://localhost:\(server.port)"
             for origin in ["https://evil.example", "null", "http://localhost:\(server.port)", "https://localhost:1"] {
-                let status = try Self.upgradeStatus(server, origins: [origin])
+                let status = try await Self.upgradeStatus(server, origins: [origin])
                 #expect(status == "400", "origin \(origin)")
             }
-            let twoOrigins = try Self.upgradeStatus(server, origins: [own, "https://evil.example"])
+            let twoOrigins = try await Self.upgradeStatus(server, origins: [own, "https://evil.example"])
             #expect(twoOrigins == "400")
-            let crossSite = try Self.upgradeStatus(server, origins: [own], extra: ["Sec-Fetch-Site: cross-site"])
+            let crossSite = try await Self.upgradeStatus(server, origins: [own], extra: ["Sec-Fetch-Site: cross-site"])
             #expect(crossSite == "400")
-            let sameOrigin = try Self.upgradeStatus(server, origins: [own])
+            let sameOrigin = try await Self.upgradeStatus(server, origins: [own])
             #expect(sameOrigin == "101")
         }
     }
@@ -310,15 +310,15 @@ import Testing
     /// answer arrived in time (a loaded CI machine with every suite running at
     /// once), and only then is it asked again with more time. Any real answer,
     /// right or wrong, is returned at once.
-    static func upgradeStatus(_ server: LiveServer, origins: [String], extra: [String] = []) throws -> String {
+    static func upgradeStatus(_ server: LiveServer, origins: [String], extra: [String] = []) async throws -> String {
         var status = "000"
         for seconds in [3, 10, 30] where status == "000" {
-            status = try curlUpgrade(server, origins: origins, extra: extra, maxSeconds: seconds)
+            status = try await curlUpgrade(server, origins: origins, extra: extra, maxSeconds: seconds)
         }
         return status
     }
 
-    private static func curlUpgrade(_ server: LiveServer, origins: [String], extra: [String], maxSeconds: Int) throws -> String {
+    private static func curlUpgrade(_ server: LiveServer, origins: [String], extra: [String], maxSeconds: Int) async throws -> String {
         var arguments = [
             "--silent", "--http1.1", "--max-time", String(maxSeconds), "--output", "/dev/null", "--write-out", "%{http_code}",
             "--cacert", TestCertificates.directory.appendingPathComponent("ca.crt").path,
@@ -328,15 +328,7 @@ import Testing
         for origin in origins { arguments += ["-H", "Origin: \(origin)"] }
         for header in extra { arguments += ["-H", header] }
         arguments.append("https://localhost:\(server.port)/ws")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        return try await Command.run("/usr/bin/curl", arguments).output
     }
 
     /// A deltaker whose socket stays open but never answers a ping (a phone

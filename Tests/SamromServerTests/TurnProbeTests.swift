@@ -149,10 +149,10 @@ struct TurnProbeTests {
     static let generous: Duration = .seconds(15)
 
     /// A coturn on a free port with relay ports of its own, so that tests can run at once.
-    static func turnServer(certificate: TestCertificate? = nil) throws -> TurnServer {
+    static func turnServer(certificate: TestCertificate? = nil) async throws -> TurnServer {
         let port = TurnServer.unusedPort()
         let relayBase = 40000 + port % 100 * 200
-        return try TurnServer(port: port, relayPorts: relayBase...(relayBase + 199), certificate: certificate)
+        return try await TurnServer.start(port: port, relayPorts: relayBase...(relayBase + 199), certificate: certificate)
     }
 
     static func relayIsLoopback(_ outcome: TurnProbe.Outcome) -> Bool {
@@ -161,7 +161,7 @@ struct TurnProbeTests {
     }
 
     @Test func theRightSecretAllocatesOverUDP() async throws {
-        let turn = try Self.turnServer()
+        let turn = try await Self.turnServer()
         defer { turn.stop() }
         let outcome = await TurnProbe.probe(url: turn.url, secret: Array(turn.secret.utf8), timeout: Self.generous)
         #expect(Self.relayIsLoopback(outcome), "\(outcome)")
@@ -169,7 +169,7 @@ struct TurnProbeTests {
     }
 
     @Test func theRightSecretAllocatesOverTCP() async throws {
-        let turn = try Self.turnServer()
+        let turn = try await Self.turnServer()
         defer { turn.stop() }
         let outcome = await TurnProbe.probe(url: turn.tcpURL, secret: Array(turn.secret.utf8), timeout: Self.generous)
         #expect(Self.relayIsLoopback(outcome), "\(outcome)")
@@ -179,8 +179,8 @@ struct TurnProbeTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = try TestCertificate.make(in: directory)
-        let turn = try Self.turnServer(certificate: certificate)
+        let certificate = try await TestCertificate.make(in: directory)
+        let turn = try await Self.turnServer(certificate: certificate)
         defer { turn.stop() }
         let outcome = await TurnProbe.probe(url: turn.tlsURL, secret: Array(turn.secret.utf8), timeout: Self.generous, caFile: certificate.certificate)
         #expect(Self.relayIsLoopback(outcome), "\(outcome)")
@@ -194,7 +194,7 @@ struct TurnProbeTests {
     }
 
     @Test func theWrongSecretOrAClockFarOffIsUnauthorized() async throws {
-        let turn = try Self.turnServer()
+        let turn = try await Self.turnServer()
         defer { turn.stop() }
         let wrong = await TurnProbe.probe(url: turn.url, secret: Array("not-the-secret".utf8), timeout: Self.generous)
         #expect(wrong == .unauthorized)

@@ -26,32 +26,20 @@ public struct TestCertificate: Sendable {
     }
 
     /// Makes the files in `directory` (which must exist): `tls.crt`, `tls.key`, `haproxy.pem`.
-    public static func make(in directory: URL) throws -> TestCertificate {
+    public static func make(in directory: URL) async throws -> TestCertificate {
         let certificate = directory.appendingPathComponent("tls.crt").path
         let key = directory.appendingPathComponent("tls.key").path
         let combined = directory.appendingPathComponent("haproxy.pem").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
+        let made = try await Command.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
             "-keyout", key, "-out", certificate,
-        ]
-        let errors = directory.appendingPathComponent("openssl.err")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let errorHandle = try FileHandle(forWritingTo: errors)
-        defer { try? errorHandle.close() }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errorHandle
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let cert = FileManager.default.contents(atPath: certificate),
+        ])
+        guard made.status == 0, let cert = FileManager.default.contents(atPath: certificate),
             let keyBytes = FileManager.default.contents(atPath: key)
         else {
-            throw TestFailure("openssl req -x509 failed: \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")")
+            throw TestFailure("openssl req -x509 failed: \(made.error)")
         }
-        try? FileManager.default.removeItem(at: errors)
         try (cert + keyBytes).write(to: URL(fileURLWithPath: combined))
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: combined)

@@ -27,49 +27,15 @@ public enum SamromProcess {
         public let error: String
     }
 
+    /// A fresh data directory for `body`, removed afterwards with the log
+    /// `serve` writes beside it.
     public static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cli-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(atPath: directory.path + ".log")
+        }
         return try await body(directory.path)
-    }
-
-    public struct Server {
-        public let process: Process
-        public let port: Int
-        /// Trusts exactly the self-signed certificate the server made.
-        public let tls: TLSConfiguration
-        /// What it printed up to "running at".
-        public let output: String
-    }
-
-    /// `samrom serve` on a free port with the self-signed certificate it makes.
-    public static func start(_ data: String, demo: Bool = false) throws -> Server {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--port", "0", "--data-dir", data, "--certs-dir", data + "/none", "--log-level", "critical",
-            // Generous: the whole suite runs in parallel on two cores.
-            "--hello-timeout", "30"]
-            + (demo ? ["--demo"] : [])
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !text.contains("Samrom is running at"), Date() < deadline {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let running = text.split(separator: "\n").first(where: { $0.contains("Samrom is running at") }),
-            let port = running.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) })
-        else {
-            process.terminate()
-            throw TestFailure("the server did not start: \(text)")
-        }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(data + "/tls/self-signed.crt")
-        return Server(process: process, port: port, tls: tls, output: text)
     }
 }
 
@@ -206,6 +172,23 @@ public final class ChildProcess: Sendable {
 
     public var isRunning: Bool { status == nil }
 
+    /// How it ended, once it has: its exit code, or the signal that killed it.
+    public enum End: Equatable, Sendable {
+        case exited(Int32)
+        case signalled(Int32)
+
+        /// From a wait status (`WIFSIGNALED`/`WTERMSIG`, which Swift does not import).
+        init(waitStatus: Int32) {
+            let signal = waitStatus & 0x7f
+            self = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
+        }
+    }
+
+    /// How it ended, waiting up to `timeout`; nil if it still runs.
+    public func end(timeout: Duration = .seconds(30)) async -> End? {
+        await waitForExit(timeout: timeout).map(End.init(waitStatus:))
+    }
+
     /// Sends `signal` if it still runs.
     public func signal(_ signal: Int32) {
         if isRunning { send(signal, to: pid) }
@@ -263,6 +246,8 @@ extension SamromProcess {
         public func kill() async { await child.kill() }
         /// SIGTERM (a graceful shutdown), SIGKILL after `grace`.
         public func stop(grace: Duration = .seconds(10)) async { await child.stop(grace: grace) }
+        /// SIGTERM without waiting for the end: for a `defer`, which cannot await.
+        public func terminate() { child.signal(SIGTERM) }
     }
 
     /// `samrom serve` on a free port of 127.0.0.1 with `arguments` added (e.g.
@@ -299,33 +284,9 @@ extension SamromProcess {
         throw TestFailure("samrom serve did not start within \(startTimeout): \(child.logTail())")
     }
 
-    /// `run`, without blocking a thread of the cooperative pool while the
-    /// command runs (its input and output go through files).
+    /// One `samrom` command run to its end (`Command.run`: no thread held while it runs).
     public static func run(_ arguments: [String], input: String? = nil) async throws -> Run {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inputFile = directory.appendingPathComponent("in"), outputFile = directory.appendingPathComponent("out"),
-            errorFile = directory.appendingPathComponent("err")
-        try Data((input ?? "").utf8).write(to: inputFile)
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let stdin = try FileHandle(forReadingFrom: inputFile), stdout = try FileHandle(forWritingTo: outputFile),
-            stderr = try FileHandle(forWritingTo: errorFile)
-        defer {
-            try? stdin.close()
-            try? stdout.close()
-            try? stderr.close()
-        }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let status = try await process.runToExit()
-        return Run(
-            status: status, output: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "",
-            error: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+        let result = try await Command.run(binary.path, arguments, input: input)
+        return Run(status: result.status, output: result.output, error: result.error)
     }
 }

@@ -30,14 +30,22 @@ public final class TurnServer: @unchecked Sendable {
     /// TURN over TLS (only with a certificate).
     public var tlsURL: String { "turns:127.0.0.1:\(tlsPort)?transport=tcp" }
 
-    /// `port` (and `port + 1` with a certificate) for TURN itself, UDP and TCP;
-    /// `relayPorts` for the allocations. Tests that run at once need distinct ones.
-    public init(port: Int = 3478, relayPorts: ClosedRange<Int> = 49160...49200, certificate: TestCertificate? = nil) throws {
+    /// Starts coturn with `port` (and `port + 1` with a certificate) for TURN
+    /// itself, UDP and TCP, and `relayPorts` for the allocations; returns
+    /// once its ports are bound. Tests that run at once need distinct ones.
+    public static func start(
+        port: Int = 3478, relayPorts: ClosedRange<Int> = 49160...49200, certificate: TestCertificate? = nil
+    ) async throws -> TurnServer {
+        let server = try TurnServer(port: port, relayPorts: relayPorts, certificate: certificate)
+        try await server.start()
+        return server
+    }
+
+    private init(port: Int, relayPorts: ClosedRange<Int>, certificate: TestCertificate?) throws {
         self.port = port
         self.relayPorts = relayPorts
         self.certificate = certificate
         try Data((secret + "\n").utf8).write(to: secretFile)
-        try start()
     }
 
     deinit {
@@ -60,7 +68,7 @@ public final class TurnServer: @unchecked Sendable {
         }
     }
 
-    private func start() throws {
+    private func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         var arguments = [
@@ -93,16 +101,17 @@ public final class TurnServer: @unchecked Sendable {
                 return
             }
             guard process.isRunning else { throw TestFailure("coturn exited at start (\(process.terminationStatus))") }
-            Thread.sleep(forTimeInterval: 0.05)
+            // Not Thread.sleep: the test run's few threads are shared (`Command`).
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw TestFailure("coturn did not open port \(port)")
     }
 
     /// A relay that went away and came back: every allocation is lost, so
     /// relayed calls must restart ICE to get new ones.
-    public func restart() throws {
+    public func restart() async throws {
         stop()
-        try start()
+        try await start()
     }
 
     public func stop() {

@@ -110,7 +110,9 @@ public final class WSTestClient: Sendable {
     /// The next message, whatever it is.
     public func next(timeout: Duration = .seconds(10)) async throws -> Message {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
+            // Looked at once more after the deadline: a test that was not
+            // scheduled for a while must not miss what arrived meanwhile.
             let text: String? = state.withLock { $0.received.isEmpty ? nil : $0.received.removeFirst() }
             if let text {
                 guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
@@ -118,10 +120,14 @@ public final class WSTestClient: Sendable {
                 }
                 return object
             }
-            if state.withLock({ $0.finished }) { throw TestFailure("connection closed while waiting for a message") }
+            let (finished, closeCode, failure) = state.withLock { ($0.finished, $0.closeCode, $0.failure) }
+            if finished {
+                throw TestFailure(
+                    "connection closed while waiting for a message (close code \(closeCode.map { "\($0)" } ?? "none")\(failure.map { ", \($0)" } ?? ""))")
+            }
+            if ContinuousClock.now >= deadline { throw TestFailure("no message within \(timeout)") }
             try await Task.sleep(for: .milliseconds(5))
         }
-        throw TestFailure("no message within \(timeout)")
     }
 
     /// The next message, which must have this type.

@@ -92,7 +92,7 @@ final class SMTPTestServer: Sendable {
 
     /// A certificate and key for `name` only (no IP address), issued by the
     /// tests' CA with openssl, in a temporary directory.
-    static func certificate(for name: String) throws -> (certificate: String, key: String) {
+    static func certificate(for name: String) async throws -> (certificate: String, key: String) {
         let directory = LiveServer.temporaryDirectory().appendingPathExtension("smtp-cert")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ca = TestCertificates.directory
@@ -104,12 +104,7 @@ final class SMTPTestServer: Sendable {
             openssl x509 -req -in other.csr -CA "$3/ca.crt" -CAkey "$3/ca.key" -CAcreateserial -CAserial other.srl \\
                 -out other.crt -days 2 -extfile other.ext 2>/dev/null
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script, "sh", directory.path, name, ca.path]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("openssl could not make a certificate for \(name)") }
+        guard try await Command.run("/bin/sh", ["-c", script, "sh", directory.path, name, ca.path]).status == 0 else { throw TestFailure("openssl could not make a certificate for \(name)") }
         return (directory.appendingPathComponent("other.crt").path, directory.appendingPathComponent("other.key").path)
     }
 
