@@ -16,7 +16,7 @@ extension BrowserInteropTests {
         try await withServer { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
             let script = try BrowserScript("comfort_flow.py", ["https://localhost:\(server.port)", "kari", "a good long password"])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
 
             // The knock alert: nothing asked on load; after the click, one alert for two knocks.
@@ -109,7 +109,7 @@ extension BrowserInteropTests {
             #expect((result["veilederNbAgain"] as? [String: String])?["#mute"] == "Slå av mikrofonen")
 
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 }

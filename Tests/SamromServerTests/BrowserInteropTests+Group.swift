@@ -19,7 +19,7 @@ extension BrowserInteropTests {
         try await withServer { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
             let script = try BrowserScript("group_flow.py", ["https://localhost:\(server.port)", "kari", "a good long password", "1"])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["error"] == nil, "\(result["error"] ?? "") \(result["debug"] ?? "")")
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect(result["hiddenViews"] as? [String: Bool] == ["overviewShowsCallControls": false, "welcomeShowsCallControls": false], "\(result["hiddenViews"] ?? "")")
@@ -76,7 +76,7 @@ extension BrowserInteropTests {
             #expect((reload["code"] as? String).map { $0 != fourth["code"] as? String } == true)
             #expect((reload["messages"] as? [String])?.count == 3, "\(reload["messages"] ?? "")")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 }

@@ -33,7 +33,7 @@ extension BrowserInteropTests {
             ])
 
             // Setting up, from the overview.
-            let first = try script.next()
+            let first = try await script.next()
             let page = try #require(first["page"] as? [String: Any])
             let off = try #require(page["off"] as? [String: Any])
             #expect(off["status"] as? String == "Tofaktor-innlogging er ikke satt opp for kontoen din.", "\(off)")
@@ -47,7 +47,7 @@ extension BrowserInteropTests {
             #expect((enrol["english"] as? [String: String])?["#enrol-form button[type=submit]"] == "Turn on two-factor sign-in")
             try script.send(["wrong": Self.wrongCode(secret, server), "code": Self.appCode(secret, server)])
 
-            let second = try script.next()
+            let second = try await script.next()
             let problems = try #require(second["enrolProblems"] as? [String: Any])
             #expect(problems["short"] as? String == "Skriv inn de seks sifrene som appen viser.", "\(problems)")
             let wrongFirst = "Koden stemmer ikke. Skriv inn koden appen viser nå; klokken på telefonen må gå riktig."
@@ -69,7 +69,7 @@ extension BrowserInteropTests {
             // The confirming code's step is used: the login's code is the next step's.
             server.clock.advance(by: TOTP.period)
             try script.send(["wrong": Self.wrongCode(secret, server), "code": Self.appCode(secret, server)])
-            let third = try script.next()
+            let third = try await script.next()
             let login = try #require(third["login"] as? [String: Any])
             #expect(login["focus"] as? String == "second-step-code" && login["heading"] as? String == "Tofaktor-innlogging", "\(login)")
             #expect(login["passwordFormHidden"] as? Bool == true && login["passwordCleared"] as? Bool == true, "\(login)")
@@ -103,7 +103,7 @@ extension BrowserInteropTests {
             // The page waits on the second step past the pending login's lifetime.
             server.clock.advance(by: 301)
             try script.send(["wrong": Self.wrongCode(secret, server)])
-            let last = try script.next()
+            let last = try await script.next()
             #expect(last["axe"] as? [String] == [], "\(last["axe"] ?? "")")
             let expired = try #require(last["expired"] as? [String: Any])
             let back = "Innloggingen ble avbrutt: det gikk for lang tid, eller det ble for mange feil. Skriv inn passordet på nytt."
@@ -115,7 +115,7 @@ extension BrowserInteropTests {
             let wait = try #require(throttled.last ?? nil)
             #expect(wait.wholeMatch(of: /For mange forsøk\. Vent \d+ sekund(er)? og prøv igjen\./) != nil, "\(throttled)")
             #expect(last["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
 
             // What the server saw: one enrolment, and each login with its second factor.
             let logins = try await server.auditEntries().filter { $0.event.action == .login && $0.event.outcome == .allowed }.map(\.event.reason)
@@ -139,7 +139,7 @@ extension BrowserInteropTests {
             let script = try BrowserScript("identity_flow.py", [
                 "https://localhost:\(server.port)", "required", "pvo", "the officer's password",
             ])
-            let first = try script.next()
+            let first = try await script.next()
             let enrol = try #require(first["enrol"] as? [String: Any])
             let secret = try Self.expectEnrolment(enrol, account: "pvo", issuer: "Samrom%20Testby", atLogin: true)
             #expect(enrol["state"] as? String == "login" && enrol["passwordFormHidden"] as? Bool == true, "\(enrol)")
@@ -147,7 +147,7 @@ extension BrowserInteropTests {
             #expect((enrol["english"] as? [String: String])?["#enrol-required"]?.hasPrefix("Your account must have two-factor sign-in.") == true, "\(enrol)")
             try script.send(["wrong": Self.wrongCode(secret, server), "code": Self.appCode(secret, server)])
 
-            let last = try script.next()
+            let last = try await script.next()
             #expect(last["axe"] as? [String] == [], "\(last["axe"] ?? "")")
             let problems = try #require(last["problems"] as? [String: Any])
             #expect(problems["wrong"] as? String == "Koden stemmer ikke. Skriv inn koden appen viser nå; klokken på telefonen må gå riktig.", "\(problems)")
@@ -163,7 +163,7 @@ extension BrowserInteropTests {
             #expect(english["#second-factor-status"]?.hasPrefix("Two-factor sign-in is on for your account.") == true, "\(english)")
             #expect(english["#second-factor-reset"]?.contains("an administrator must reset") == true, "\(english)")
             #expect(last["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
 
             let logins = try await server.auditEntries().filter { $0.event.action == .login && $0.event.outcome == .allowed }.map(\.event.reason)
             #expect(logins == ["password; second factor set up"], "\(logins)")
@@ -201,7 +201,7 @@ extension BrowserInteropTests {
                 let kari = try await server.addUser("kari", role: .veileder, password: "a good long password")
                 #expect(try await server.app.store.linkIdentity("kari@testby.kommune.no", to: kari.id))
                 let script = try BrowserScript("idporten_flow.py", ["https://localhost:\(server.port)"])
-                let result = try script.next()
+                let result = try await script.next()
                 #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
 
                 let staff = try #require(result["staff"] as? [String: Any])
@@ -236,7 +236,7 @@ extension BrowserInteropTests {
                     "id-porten=ID-porten=1", "known=Kjent fra før=0", "id-document=Viste legitimasjon=0",
                 ], "\(choices)")
                 #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"], "\(result["resourceHosts"] ?? "")")
-                #expect(script.finish() == 0)
+                #expect(await script.finish() == 0)
 
                 let entries = try await server.auditEntries()
                 let reasons = entries.compactMap(\.event.reason)

@@ -43,7 +43,7 @@ extension BrowserInteropTests {
                 String(Int(clock.now.timeIntervalSince1970 * 1000)), String(Int((opens.timeIntervalSince1970 - 12) * 1000)),
             ])
 
-            let first = try script.next()
+            let first = try await script.next()
             #expect(first["createProblem"] as? String == "Skriv både dato og klokkeslett, eller la begge stå tomme.", "\(first["createProblem"] ?? "")")
             #expect((first["createdStatus"] as? String)?.contains("Samtalen er laget for tirsdag 8. desember kl. 10:00") == true, "\(first["createdStatus"] ?? "")")
             let overview = try #require(first["overview"] as? [String: Any])
@@ -110,7 +110,7 @@ extension BrowserInteropTests {
             // The lobby opens at 09:45 in Oslo.
             clock.advance(by: 6 * 60)
             try script.send(["advanced": true])
-            let last = try script.next()
+            let last = try await script.next()
             let lobby = try #require(last["lobby"] as? [String: Any])
             #expect(lobby["starts"] as? String == "Samtalen starter tirsdag 8. desember kl. 10:00.", "\(lobby)")
             #expect(last["callMedia"] as? [String] == ["true", "false"], "\(last["callMedia"] ?? "")")
@@ -130,7 +130,7 @@ extension BrowserInteropTests {
             #expect(figuresEnglish["[data-view=figures] h1"] == "Figures for the centre" && figuresEnglish["#stats-csv"] == "Download CSV", "\(figuresEnglish)")
             #expect(last["axe"] as? [String] == [], "\(last["axe"] ?? "")")
             #expect(last["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
 
             // What the server recorded: the calendar files, the figures read, the call's video.
             let entries = try await server.auditEntries()

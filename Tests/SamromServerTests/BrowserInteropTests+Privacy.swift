@@ -25,7 +25,7 @@ extension BrowserInteropTests {
         }) { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
             let script = try BrowserScript("privacy_flow.py", ["https://localhost:\(server.port)", "kari", "a good long password", "configured"])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["error"] == nil, "\(result["error"] ?? "")")
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
 
@@ -69,7 +69,7 @@ extension BrowserInteropTests {
             #expect(room.count == 2 && room.allSatisfy { $0["target"] == "_blank" && $0["text"]?.hasSuffix("(åpnes i ny fane)") == true }, "\(room)")
             #expect(result["roomReminder"] as? String == "Husk å si fra til deltakeren hvis andre er i rommet hos deg.")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 
@@ -80,7 +80,7 @@ extension BrowserInteropTests {
         try await withServer { server in
             try await server.addUser("kari", role: .veileder, password: "a good long password")
             let script = try BrowserScript("privacy_flow.py", ["https://localhost:\(server.port)", "kari", "a good long password", "defaults"])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["error"] == nil, "\(result["error"] ?? "")")
             let welcome = try #require(result["welcome"] as? [String: Any])
             let facts = welcome["facts"] as? [String] ?? []
@@ -89,7 +89,7 @@ extension BrowserInteropTests {
             #expect(welcome["reminder"] as? String == "Er det noen andre i rommet hos deg? Si fra til veilederen når samtalen begynner.")
             let footers = try #require(result["footers"] as? [String: [String: Any]])
             #expect(footers.count == 4 && footers.values.allSatisfy { $0["count"] as? Int == 0 }, "\(footers)")
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 }

@@ -20,7 +20,7 @@ extension BrowserInteropTests {
             let script = try BrowserScript("resilience_flow.py", [
                 "https://localhost:\(server.port)", "kari", "a good long password", #"{"reload": true, "cut": true}"#,
             ])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             Self.expectQuality(result)
             #expect(result["qualityTable"] as? [String: String] == [
@@ -43,7 +43,7 @@ extension BrowserInteropTests {
             #expect((result["cutConnections"] as? Int ?? 0) >= 2)
             try Self.expectReconnected(result, sameConnection: true)
             #expect(result["resourceHosts"] as? [String] == [(result["base"] as? String ?? "").replacingOccurrences(of: "https://", with: "")])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
 
             // One knock only: the reload and both reconnects came back with resume tokens.
             let entries = try await server.auditEntries().map(\.event)
@@ -73,11 +73,11 @@ extension BrowserInteropTests {
             let script = try BrowserScript("resilience_flow.py", [
                 "https://localhost:\(server.port)", "kari", "a good long password", #"{"cut": true, "turnRestart": true}"#,
             ])
-            let step = try script.next()
+            let step = try await script.next()
             #expect(step["step"] as? String == "cut")
             try await turn.restart()
             try script.send([String: String]())
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             let start = try #require(result["start"] as? [String: Any])
             for side in ["veileder", "deltaker"] {
@@ -95,7 +95,7 @@ extension BrowserInteropTests {
                 #expect(after[side]?["ufrag"] as? String != before[side]?["ufrag"] as? String, "\(side): no ICE restart")
                 #expect(after[side]?["local"] as? String == "relay" && after[side]?["remote"] as? String == "relay", "\(side): \(after[side] ?? [:])")
             }
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 

@@ -19,7 +19,7 @@ extension BrowserInteropTests {
     func theDTLSFingerprintAndTheCheckedCodeAreTrustedOnlyWhenTheyHold() async throws {
         try await withServer { server in
             let script = try BrowserScript("trust_flow.py", ["https://localhost:\(server.port)"])
-            let result = try script.next()
+            let result = try await script.next()
 
             // The comparison, on a table: null when there is nothing to compare with SHA-256.
             let table = try #require(result["table"] as? [String: Any])
@@ -58,7 +58,7 @@ extension BrowserInteropTests {
 
             try Self.expectCheckedCode(try #require(result["checked"] as? [String: Any]))
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 

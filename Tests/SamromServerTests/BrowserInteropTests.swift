@@ -2,6 +2,7 @@ import Foundation
 import SamromCore
 import SamromTestSupport
 import Sodium
+import Synchronization
 import Testing
 
 /// Protocol v2's end-to-end constructions in real headless Chromium (libsodium
@@ -41,7 +42,7 @@ import Testing
             ])
 
             // Step 1: the fixed vector, byte for byte; the browser's two participants.
-            let first = try script.next()
+            let first = try await script.next()
             let nonce = Array(UInt8(0)..<24)
             let ab = try PairChannel(consultation: consultation, own: a, peer: b.publicKey)
             let aa = try PairChannel(consultation: consultation, own: a, peer: a.publicKey)
@@ -84,7 +85,7 @@ import Testing
                 "commits": try Self.sendable(outputs, channels),
             ]
             try script.send(step2)
-            let second = try script.next()
+            let second = try await script.next()
             #expect((second["opened"] as? [String: String])?["sdp"] == "v=0\r\ns=Swift\r\n", "\(second["opened"] ?? "")")
             #expect((second["chat"] as? [String: Any])?["text"] as? String == "Svar fra Swift 👋 — ÆØÅ")
             let attempts = try #require(second["attempts"] as? [String: String])
@@ -117,7 +118,7 @@ import Testing
             // Step 3: S's reveals; B and C find the same code. A tampered reveal is refused.
             let step3: [String: Any] = ["reveals": try Self.sendable(answers, channels)]
             try script.send(step3)
-            let third = try script.next()
+            let third = try await script.next()
             #expect(third["codes"] as? [String: String] == ["B": swiftCode, "C": swiftCode], "Swift \(swiftCode), browser \(third["codes"] ?? "")")
             #expect((third["warnings"] as? [String: Any])?.isEmpty == true)
             let tamper = try #require(third["tamper"] as? [String: Any])
@@ -125,9 +126,9 @@ import Testing
             #expect(tamper["othersAgree"] as? Bool == true, "\(tamper)")
 
             // The page loaded nothing from anywhere but our own server.
-            let last = try script.next()
+            let last = try await script.next()
             #expect(last["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
         }
     }
 
@@ -170,7 +171,7 @@ extension BrowserInteropTests {
             let script = try BrowserScript("call_flow.py", [
                 "https://localhost:\(server.port)", "kari", "a good long password", marker,
             ])
-            let result = try script.next()
+            let result = try await script.next()
             // WCAG 2.1 A/AA by axe-core, on every screen the flow passed through.
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect((result["axeSelfCheck"] as? [String])?.contains { $0.contains("button-name") } == true, "axe did not run")
@@ -217,7 +218,7 @@ extension BrowserInteropTests {
             #expect(!report.joined().contains("127.0.0.1"))
             #expect(result["veilederAfterLeave"] as? String == "Deltakeren har forlatt samtalen.")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
             // The whole call is in the audit log; no SDP is.
             let actions = try await server.auditEntries().map(\.event.action)
             for action: AuditAction in [.login, .consultationCreate, .join, .knock, .admit, .leave] {
@@ -240,7 +241,7 @@ extension BrowserInteropTests {
             let script = try BrowserScript("audit_flow.py", [
                 "https://localhost:\(server.port)", "pvo", "the officer's password", purpose,
             ])
-            let result = try script.next()
+            let result = try await script.next()
             #expect(result["axe"] as? [String] == [], "\(result["axe"] ?? "")")
             #expect(result["withoutPurpose"] as? String == "Skriv hvorfor du trenger å lese loggen.")
             let rows = try #require(result["rows"] as? [String])
@@ -252,27 +253,54 @@ extension BrowserInteropTests {
             let english = try #require(result["english"] as? [String: String])
             #expect(english == ["lang": "en", "heading": "The access log", "verify": "Check the log"], "\(english)")
             #expect(result["resourceHosts"] as? [String] == ["localhost:\(server.port)"])
-            #expect(script.finish() == 0)
+            #expect(await script.finish() == 0)
             #expect(try await server.auditEntries().contains { $0.event.action == .auditSearch && $0.event.reason.hasPrefix(purpose + " (searched: ") })
         }
     }
 }
 
 /// A Python script in Tests/Browser that drives Chromium and speaks JSON
-/// lines: one line per step on its stdout, answers on its stdin.
+/// lines: one line per step on its stdout, answers on its stdin. Its output
+/// is gathered as it comes (a readability handler), so a test waiting for
+/// the next line holds no thread of the test run's few (`Command`) and the
+/// script never blocks on a full pipe.
 final class BrowserScript {
+    private struct Received {
+        var output = Data()
+        var errors = Data()
+        var outputEnded = false
+    }
+
+    /// Filled by the pipes' handlers, on threads of their own.
+    private final class Inbox: Sendable {
+        private let state = Mutex(Received())
+        func withLock<R: Sendable>(_ body: (inout Received) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
     private let process = Process()
     private let input = Pipe()
-    private let output = Pipe()
-    private let errors = Pipe()
-    private var buffer = Data()
+    private let received = Inbox()
 
     init(_ name: String, _ arguments: [String]) throws {
+        let output = Pipe(), errors = Pipe()
         process.executableURL = URL(fileURLWithPath: BrowserInteropTests.python)
         process.arguments = [LiveServer.repositoryRoot.appendingPathComponent("Tests/Browser/\(name)").path] + arguments
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        let received = self.received
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil }
+            received.withLock {
+                if chunk.isEmpty { $0.outputEnded = true } else { $0.output.append(chunk) }
+            }
+        }
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil }
+            received.withLock { $0.errors.append(chunk) }
+        }
         try process.run()
     }
 
@@ -282,23 +310,29 @@ final class BrowserScript {
 
     /// The next line; fails with the script's stderr if it ended, or with the
     /// browser's error if the line carries one.
-    func next() throws -> [String: Any] {
-        while !buffer.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty {
-                let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    func next() async throws -> [String: Any] {
+        while true {
+            let (line, ended): (Data?, Bool) = received.withLock { received in
+                guard let index = received.output.firstIndex(of: 0x0A) else { return (nil, received.outputEnded) }
+                let line = Data(received.output[..<index])
+                received.output = Data(received.output[(index + 1)...])
+                return (line, false)
+            }
+            if let line {
+                let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
+                if let error = object["error"] as? String {
+                    throw TestFailure("in the browser: \(error)\(object["debug"].map { " — what the pages showed: \($0)" } ?? "")")
+                }
+                return object
+            }
+            if ended {
+                // What it printed to stderr may still be on its way.
+                try? await Task.sleep(for: .milliseconds(200))
+                let message = String(decoding: received.withLock { $0.errors }, as: UTF8.self)
                 throw TestFailure("the browser script ended early: \(message.suffix(3000))")
             }
-            buffer.append(chunk)
+            try await Task.sleep(for: .milliseconds(10))
         }
-        let index = buffer.firstIndex(of: 0x0A)!
-        let line = buffer[..<index]
-        buffer = Data(buffer[(index + 1)...])
-        let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
-        if let error = object["error"] as? String {
-            throw TestFailure("in the browser: \(error)\(object["debug"].map { " — what the pages showed: \($0)" } ?? "")")
-        }
-        return object
     }
 
     func send(_ object: Any) throws {
@@ -306,8 +340,8 @@ final class BrowserScript {
     }
 
     /// Waits for the script to end; its exit status.
-    func finish() -> Int32 {
-        process.waitUntilExit()
+    func finish() async -> Int32 {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         return process.terminationStatus
     }
 }
