@@ -275,12 +275,17 @@ import Testing
     }
 
     /// The hub's once-a-second sweep drops a socket whose `hello` is
-    /// overdue (on the monotonic clock, so within a second or two here).
+    /// overdue, on the monotonic clock: a step of the wall clock (an NTP
+    /// step, or a test moving the server to a booking) drops no one.
     @Test func aClientThatNeverSaysHelloIsDropped() async throws {
-        try await withServer({ $0.helloTimeout = .milliseconds(500) }) { server in
+        try await withServer({ $0.helloTimeout = .seconds(3) }) { server in
             let socket = try await WSTestClient.connect(server)
-            // Moving the wall clock drops no one: only time that passed counts.
+            // An hour later on the wall clock, a moment later in time: the
+            // sweeps of the next 1.5 s (at least one) leave the socket alone.
             server.clock.advance(by: 3600)
+            try await socket.expectSilence(for: .milliseconds(1500))
+            #expect(!socket.isFinished)
+            // Once 3 s have passed, the next sweep drops it.
             try await socket.expectError("hello-timeout")
             #expect(try await socket.closeCode() == .policyViolation)
         }

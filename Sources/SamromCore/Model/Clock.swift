@@ -7,4 +7,3 @@ public struct WallClock: Sendable {
     public var now: Date { read() }
     public static let system = WallClock { Date() }
 }
-
