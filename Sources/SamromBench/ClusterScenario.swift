@@ -79,7 +79,7 @@ enum ClusterScenario {
         let audit = try await audit(cluster, samromBinary: samromBinary, profile: profile)
 
         let postgresVersion = (try? await cluster.postgres.psql("SHOW server_version"))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        let haproxyVersion = (try? await BenchCluster.command(HAProxyServer.binary, ["-v"], in: cluster.directory))?
+        let haproxyVersion = (try? await BenchCluster.command(HAProxyServer.binary, ["-v"]))?
             .split(separator: "\n").first.map { String($0.split(separator: " ").prefix(3).joined(separator: " ")) }
         return BenchReport.Cluster(
             instances: cluster.instances.count, homeLeaseSeconds: BenchCluster.lease,
@@ -303,7 +303,7 @@ enum ClusterScenario {
 
         let verifyStart = RelayTraffic.now()
         let printed = try await BenchCluster.command(
-            samromBinary, ["audit", "verify", "--store", url, "--data-dir", directory.path], in: cluster.directory)
+            samromBinary, ["audit", "verify", "--store", url, "--data-dir", directory.path])
         let verifySeconds = Double(RelayTraffic.now() - verifyStart) / 1e9
         guard printed.contains("Audit log intact: \(appended) entries") else {
             throw BenchError("samrom audit verify --store did not find the \(appended) entries intact: \(printed)")

@@ -83,7 +83,7 @@ final class BenchCluster: Sendable {
             try await command(
                 samromBinary,
                 ["user", "add", "--username", BenchServers.username, "--role", "veileder", "--store", store, "--data-dir", dataA.path],
-                input: BenchServers.password + "\n", in: directory)
+                input: BenchServers.password + "\n")
             try FileManager.default.createDirectory(at: dataB, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             for key in ["audit-signing.key", "second-factor.key"] {
                 try FileManager.default.copyItem(at: dataA.appendingPathComponent(key), to: dataB.appendingPathComponent(key))
@@ -189,33 +189,14 @@ final class BenchCluster: Sendable {
         throw BenchError("\(name) did not start: \(lastFailure)")
     }
 
-    /// Runs a `samrom` command to its end (its output through files, no
-    /// thread held); fails with what it printed when it fails.
+    /// Runs a `samrom` command to its end (`Command.run`: no thread held);
+    /// what it printed, or a failure with it.
     @discardableResult
-    static func command(_ binary: String, _ arguments: [String], input: String? = nil, in directory: URL) async throws -> String {
-        let stem = directory.appendingPathComponent("command-\(UUID().uuidString)")
-        let inputFile = URL(fileURLWithPath: stem.path + ".in"), outputFile = URL(fileURLWithPath: stem.path + ".out")
-        defer {
-            try? FileManager.default.removeItem(at: inputFile)
-            try? FileManager.default.removeItem(at: outputFile)
-        }
-        try Data((input ?? "").utf8).write(to: inputFile)
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        let stdin = try FileHandle(forReadingFrom: inputFile), stdout = try FileHandle(forWritingTo: outputFile)
-        defer {
-            try? stdin.close()
-            try? stdout.close()
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        let status = try await process.runToExit()
-        let printed = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        guard status == 0 else {
-            throw BenchError("samrom \(arguments.prefix(2).joined(separator: " ")) exited with \(status): \(printed.suffix(800))")
+    static func command(_ binary: String, _ arguments: [String], input: String? = nil) async throws -> String {
+        let run = try await Command.run(binary, arguments, input: input)
+        let printed = run.output + run.error
+        guard run.status == 0 else {
+            throw BenchError("samrom \(arguments.prefix(2).joined(separator: " ")) exited with \(run.status): \(printed.suffix(800))")
         }
         return printed
     }

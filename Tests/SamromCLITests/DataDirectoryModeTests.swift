@@ -148,20 +148,13 @@ import Testing
                           "status": status, "seen": seen.decode("utf-8", "replace")}))
         """#
 
-    static func runAtTerminal(data: String, mode: String) async throws -> [String: Any] {
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pty-\(UUID().uuidString).py")
-        try Data(terminalScript.utf8).write(to: script)
-        defer { try? FileManager.default.removeItem(at: script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, SamromProcess.binary.path, data, mode]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        return try #require(try JSONSerialization.jsonObject(with: text) as? [String: Any], "\(String(decoding: text, as: UTF8.self))")
+    /// Runs `script` (the terminal script, or a variation of it) in `mode`; what it printed.
+    static func runAtTerminal(data: String, mode: String, script: String = terminalScript) async throws -> [String: Any] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pty-\(UUID().uuidString).py")
+        try Data(script.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try await Command.run("/usr/bin/env", ["python3", file.path, SamromProcess.binary.path, data, mode])
+        return try #require(try JSONSerialization.jsonObject(with: run.data) as? [String: Any], "\(run.output)\(run.error)")
     }
 
     @Test func userAddAtATerminalAsksTwiceWithoutEchoAndTheTypedPasswordLogsIn() async throws {
@@ -195,17 +188,7 @@ import Testing
                 of: #"os.write(fd, b"typed at a terminal\n")\#n    read_until(b"Added kari", 60)"#,
                 with: #"os.write(fd, b"something else\n")\#n    read_until(b"differ", 60)"#)
             #expect(script != Self.terminalScript)
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pty-\(UUID().uuidString).py")
-            try Data(script.utf8).write(to: file)
-            defer { try? FileManager.default.removeItem(at: file) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", file.path, SamromProcess.binary.path, data, "type"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            let result = try #require(try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any])
+            let result = try await Self.runAtTerminal(data: data, mode: "type", script: script)
             #expect(result["status"] as? Int != 0)
             #expect((result["seen"] as? String)?.contains("differ") == true, "\(result)")
             #expect(result["echo_after"] as? Bool == true)

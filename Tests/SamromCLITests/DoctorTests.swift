@@ -10,7 +10,7 @@ import Testing
     /// project's own script; removed afterwards.
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs a tool to its end with its output thrown away; its exit status.
+    /// Runs a tool to its end with `environment` added to the test process's; its exit status.
     static func tool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Int32 {
         try await Command.run(path, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }).status
     }

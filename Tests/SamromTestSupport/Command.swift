@@ -20,15 +20,17 @@ public enum Command {
     }
 
     /// Runs `executable` with `arguments`; `input` is its standard input,
-    /// `environment` replaces the test process's when given.
+    /// `environment` replaces the test process's and `directory` is its
+    /// working directory when given.
     public static func run(
-        _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
+        _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
+        in directory: URL? = nil
     ) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inputFile = directory.appendingPathComponent("in"), outputFile = directory.appendingPathComponent("out"),
-            errorFile = directory.appendingPathComponent("err")
+        let files = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-cmd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: files) }
+        let inputFile = files.appendingPathComponent("in"), outputFile = files.appendingPathComponent("out"),
+            errorFile = files.appendingPathComponent("err")
         try Data((input ?? "").utf8).write(to: inputFile)
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
@@ -36,6 +38,7 @@ public enum Command {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
         let stdin = try FileHandle(forReadingFrom: inputFile), stdout = try FileHandle(forWritingTo: outputFile),
             stderr = try FileHandle(forWritingTo: errorFile)
         defer {

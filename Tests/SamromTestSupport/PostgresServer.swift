@@ -210,31 +210,16 @@ public final class PostgresServer: Sendable {
         throw Failure(description: "PostgreSQL did not accept connections on port \(port) within 30 s")
     }
 
-    /// Runs a program to its end without blocking a thread of the
-    /// cooperative pool; output goes to a file, read once it has exited.
+    /// Runs a program to its end (`Command.run`: no thread held), as `user`
+    /// if given, in `directory`; what it printed.
     @discardableResult
     private static func run(_ program: URL, _ arguments: [String], as user: String?, in directory: URL) async throws -> String {
-        let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", user, "--", program.path] + arguments
-        } else {
-            process.executableURL = program
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = directory
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("samrom-pg-out-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let output = try FileHandle(forWritingTo: outputFile)
-        defer { try? output.close() }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        let status = try await process.runToExit()
-        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        guard status == 0 else {
-            throw Failure(description: "\(program.lastPathComponent) \(arguments.joined(separator: " ")) exited with \(status): \(text)")
+        let (executable, fullArguments) =
+            user.map { ("/usr/sbin/runuser", ["-u", $0, "--", program.path] + arguments) } ?? (program.path, arguments)
+        let run = try await Command.run(executable, fullArguments, in: directory)
+        let text = run.output + run.error
+        guard run.status == 0 else {
+            throw Failure(description: "\(program.lastPathComponent) \(arguments.joined(separator: " ")) exited with \(run.status): \(text)")
         }
         return text
     }
