@@ -144,8 +144,12 @@ import Testing
             let elapsed = ContinuousClock.now - started
             print("ended at the home \(elapsed) after the request to samrom-b (\(ContinuousClock.now - answered) after its answer)")
             #expect(elapsed < .seconds(1), "the participants at samrom-a got `ended` \(elapsed) after the request to samrom-b")
+            // The close handshake follows at once; the TLS connection under it
+            // may take up to swift-nio-ssl's 5 s shutdown timeout to go (seen
+            // in about 1 run in 25 under load: the server's log has the
+            // WebSocket closed at once and an unclean TLS shutdown 5 s later).
             for person in [v, d] {
-                #expect(try await person.socket.closeCode(timeout: .seconds(5)) == .normalClosure)
+                #expect(try await person.socket.closeCode(timeout: .seconds(10)) == .normalClosure, "\(person.role)")
             }
         }
     }
